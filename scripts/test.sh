@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` and CI run): installs what is
+# missing, checks format and vet, runs every Go test on real desktops, then
+# every end-to-end script under e2e/*/run.sh (external MCP clients, browsers,
+# the official E2B SDKs). Exits non-zero on the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+e2e_only=false
+[ "${1:-}" = "--e2e-only" ] && e2e_only=true
+
+stage() { printf '\n=== %s ===\n' "$*" >&2; }
+
+stage "deps"
+bash scripts/deps.sh
+if [ -f e2e/package.json ]; then
+  (cd e2e && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
+fi
+
+if ! $e2e_only; then
+  stage "gofmt + vet"
+  unformatted=$(gofmt -l $(git ls-files '*.go'))
+  if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+  go vet ./...
+
+  stage "go test"
+  go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/vmservice-go-test.log
+fi
+
+stage "build"
+go build -o ./vmservice .
+
+shopt -s nullglob
+for script in e2e/*/run.sh; do
+  stage "e2e: $script"
+  bash "$script"
+done
+
+stage "leak check"
+leaks=$(pgrep -a -x 'Xvfb|bwrap|x11vnc|openbox|slirp4netns' || true)
+if [ -n "$leaks" ]; then echo "processes left behind by the tests:" >&2; echo "$leaks" >&2; exit 1; fi
+echo "all stages passed" >&2
