@@ -9,7 +9,7 @@ PKGS=(
   xdg-utils desktop-file-utils shared-mime-info
   fonts-dejavu-core fonts-noto-core
   firefox-esr chromium chromium-driver
-  xterm mousepad pcmanfm
+  xterm mousepad pcmanfm xclip
   procps psmisc iproute2 util-linux coreutils bash
 )
 
