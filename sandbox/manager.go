@@ -124,6 +124,7 @@ type Stats struct {
 	SandboxesByUser      map[string]int `json:"sandboxes_by_user"`
 	MaxConcurrent        int            `json:"max_concurrent_sandboxes"`
 	Backend              string         `json:"backend"`
+	WarmPool             *PoolStats     `json:"warm_pool,omitempty"`
 }
 
 // Manager owns every sandbox: who owns it, quotas, expiry, stats, clean-up.
@@ -448,6 +449,10 @@ func (m *Manager) Stats(owner string) Stats {
 		st.SandboxesByUser[s.owner]++
 	}
 	st.TotalUsers = len(st.SandboxesByUser)
+	if p, ok := m.provider.(*Pool); ok {
+		ps := p.Stats()
+		st.WarmPool = &ps
+	}
 	return st
 }
 
