@@ -1,0 +1,347 @@
+// Package vnc runs x11vnc for a sandbox's X display. The server listens only
+// on a unix socket in a host directory that no sandbox mounts, so nothing
+// inside a sandbox (whatever its network namespace) can reach it; the
+// stream proxy dials that socket.
+package vnc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Binary is the x11vnc executable (a variable so a test can point elsewhere).
+var Binary = "x11vnc"
+
+// Quality names accepted by Start and by the stream service.
+const (
+	QualityLow    = "low"
+	QualityMedium = "medium"
+	QualityHigh   = "high"
+)
+
+// Frame-rate bounds and default.
+const (
+	MinFrameRate     = 1
+	MaxFrameRate     = 60
+	DefaultFrameRate = 30
+)
+
+// Levels are the noVNC client settings for a quality: Tight JPEG quality
+// (0 worst .. 9 best) and zlib compression (0 fastest .. 9 smallest). They
+// travel to x11vnc as RFB pseudo-encodings, so they decide what is sent.
+type Levels struct {
+	JPEGQuality int `json:"jpeg_quality"`
+	Compression int `json:"compression"`
+}
+
+// Mapping of quality to the client levels and the x11vnc scaling:
+//
+//	low:    JPEG quality 3, compression 9  (small, blurry text is readable)
+//	medium: JPEG quality 6, compression 6  (noVNC's default quality)
+//	high:   JPEG quality 9, compression 1  (sharp; more bytes, less CPU)
+//
+// Frame rate maps to x11vnc's screen polling: -wait 1000/fps (ms between
+// polls of the framebuffer) and -defer 1000/fps (ms an update is held to
+// coalesce changes), so at most about fps updates per second are sent.
+var qualities = map[string]Levels{
+	QualityLow:    {JPEGQuality: 3, Compression: 9},
+	QualityMedium: {JPEGQuality: 6, Compression: 6},
+	QualityHigh:   {JPEGQuality: 9, Compression: 1},
+}
+
+// ClientLevels returns the noVNC levels for quality (medium when empty).
+func ClientLevels(quality string) (Levels, error) {
+	if quality == "" {
+		quality = QualityMedium
+	}
+	l, ok := qualities[quality]
+	if !ok {
+		return Levels{}, sandbox.InvalidArgument("quality", "quality must be one of low, medium, high; got %q", quality)
+	}
+	return l, nil
+}
+
+// Spec says which display to serve and how.
+type Spec struct {
+	// Display is the X display as seen from the host (":N").
+	Display string
+	// AuthFile is an Xauthority file with the display's cookie, readable by
+	// UID.
+	AuthFile string
+	// Dir is a host directory no sandbox can see; a private subdirectory for
+	// the socket and password file is made in it. Keep it short: unix
+	// socket paths are limited to 107 bytes.
+	Dir string
+	// UID / GID run x11vnc unprivileged. Zero runs it as the server's own
+	// user (only when the server itself is not root).
+	UID, GID uint32
+
+	WindowID  sandbox.WindowID // 0 = whole display
+	Password  string           // VNC password; "" = no RFB authentication
+	Quality   string           // low | medium | high ("" = medium)
+	FrameRate int              // 1..60 (0 = 30)
+	ViewOnly  bool
+}
+
+// Validate checks the caller-facing fields and fills defaults.
+func (s *Spec) Validate() error {
+	if s.Quality == "" {
+		s.Quality = QualityMedium
+	}
+	if _, err := ClientLevels(s.Quality); err != nil {
+		return err
+	}
+	if s.FrameRate == 0 {
+		s.FrameRate = DefaultFrameRate
+	}
+	if s.FrameRate < MinFrameRate || s.FrameRate > MaxFrameRate {
+		return sandbox.InvalidArgument("frame_rate", "frame_rate must be between %d and %d, got %d", MinFrameRate, MaxFrameRate, s.FrameRate)
+	}
+	if s.Display == "" || s.AuthFile == "" || s.Dir == "" {
+		return sandbox.Errorf(sandbox.CodeInternal, "vnc: display, auth file and directory are required")
+	}
+	return nil
+}
+
+// Args are x11vnc's arguments for spec (socket and password file paths
+// given). Exposed for documentation and tests.
+func Args(s Spec, sock, passwdFile string) []string {
+	ms := strconv.Itoa(1000 / s.FrameRate)
+	args := []string{
+		"-display", s.Display, "-auth", s.AuthFile,
+		// RFB only on the unix socket: no TCP on v4 or v6.
+		"-unixsock", sock, "-rfbport", "0", "-rfbportv6", "-1", "-noipv6",
+		"-forever", "-shared", // several viewers, and keep serving after one leaves
+		"-norc",        // ignore any ~/.x11vncrc
+		"-ncache", "0", // no client-side cache area (it would show below the screen)
+		"-nowf", "-noscr", // draw window moves and scrolls as they are, no outlines
+		"-nobell", "-nodpms",
+		"-wait", ms, "-defer", ms,
+	}
+	if passwdFile != "" {
+		// rm: x11vnc deletes the file once read; the key never shows in ps.
+		args = append(args, "-passwdfile", "rm:"+passwdFile)
+	} else {
+		args = append(args, "-nopw")
+	}
+	if s.ViewOnly {
+		args = append(args, "-viewonly")
+	}
+	if s.WindowID != 0 {
+		args = append(args, "-id", fmt.Sprintf("0x%x", uint32(s.WindowID)))
+	}
+	return args
+}
+
+// Server is one running x11vnc.
+type Server struct {
+	spec Spec
+	dir  string
+	sock string
+	cmd  *exec.Cmd
+	log  zerolog.Logger
+	out  *tailBuffer
+
+	done     chan struct{} // closed when the process has exited
+	waitErr  error
+	stopOnce sync.Once
+}
+
+// Start runs x11vnc for spec and returns once its socket accepts
+// connections. On error nothing is left running.
+func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath(Binary); err != nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "x11vnc is not installed on the server").WithCause(err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	dir := filepath.Join(spec.Dir, "vnc-"+hex.EncodeToString(rnd[:]))
+	if err := os.MkdirAll(spec.Dir, 0o711); err != nil {
+		return nil, internal("create the stream directory", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, internal("create the stream directory", err)
+	}
+	s := &Server{spec: spec, dir: dir, sock: filepath.Join(dir, "rfb"), log: log, out: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	fail := func(err error) (*Server, error) {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	asOther := spec.UID != 0 || spec.GID != 0
+	if asOther {
+		if err := os.Chown(dir, int(spec.UID), int(spec.GID)); err != nil {
+			return fail(internal("hand the stream directory to the sandbox user", err))
+		}
+	}
+	pw := ""
+	if spec.Password != "" {
+		pw = filepath.Join(dir, "passwd")
+		if err := os.WriteFile(pw, []byte(spec.Password+"\n"), 0o600); err != nil {
+			return fail(internal("write the VNC password file", err))
+		}
+		if asOther {
+			if err := os.Chown(pw, int(spec.UID), int(spec.GID)); err != nil {
+				return fail(internal("hand the VNC password file to the sandbox user", err))
+			}
+		}
+	}
+	cmd := exec.Command(Binary, Args(spec, s.sock, pw)...)
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "LANG=C.UTF-8"}
+	cmd.Dir = dir
+	cmd.Stdout = s.out
+	cmd.Stderr = s.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:   true,            // its own group, so Stop reaches any helper it forks
+		Pdeathsig: syscall.SIGKILL, // never outlive the server
+	}
+	if asOther {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}
+	}
+	if err := cmd.Start(); err != nil {
+		log.Error().Err(err).Msg("x11vnc did not start")
+		return fail(internal("start x11vnc", err))
+	}
+	s.cmd = cmd
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(ctx); err != nil {
+		s.kill()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	log.Debug().Int("pid", cmd.Process.Pid).Str("display", spec.Display).Str("quality", spec.Quality).
+		Int("frame_rate", spec.FrameRate).Bool("view_only", spec.ViewOnly).Msg("x11vnc started")
+	return s, nil
+}
+
+func internal(what string, err error) *sandbox.Error {
+	return sandbox.Errorf(sandbox.CodeInternal, "could not %s; see the server log", what).WithCause(err)
+}
+
+// waitReady polls until the socket accepts a connection, x11vnc exits, or
+// ctx / 15 s run out.
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(s.sock); err == nil {
+			c, err := net.DialTimeout("unix", s.sock, time.Second)
+			if err == nil {
+				_ = c.Close()
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			out := s.out.String()
+			s.log.Warn().Err(s.waitErr).Str("output", out).Msg("x11vnc exited before it was ready")
+			if s.spec.WindowID != 0 && badWindow(out) {
+				return sandbox.InvalidArgument("window_id", "window 0x%x does not exist on the sandbox's display", uint32(s.spec.WindowID))
+			}
+			return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the VNC server could not start; see the server log").WithCause(s.waitErr)
+		case <-ctx.Done():
+			s.log.Warn().Str("output", s.out.String()).Msg("x11vnc was not ready in time")
+			return sandbox.Errorf(sandbox.CodeTimeout, "the VNC server did not become ready in time")
+		case <-tick.C:
+		}
+	}
+}
+
+func badWindow(out string) bool {
+	o := []byte(out)
+	return bytes.Contains(o, []byte("BadWindow")) || bytes.Contains(o, []byte("bad window")) || bytes.Contains(o, []byte("invalid window"))
+}
+
+// Dial connects to the server's RFB socket.
+func (s *Server) Dial(ctx context.Context) (net.Conn, error) {
+	select {
+	case <-s.done:
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the stream's VNC server is not running")
+	default:
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", s.sock)
+	if err != nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the stream's VNC server is not reachable").WithCause(err)
+	}
+	return c, nil
+}
+
+// Done is closed when x11vnc has exited (stopped, or died with its window
+// or display).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// PID is x11vnc's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Spec is the effective spec (defaults filled).
+func (s *Server) Spec() Spec { return s.spec }
+
+func (s *Server) kill() {
+	// The whole process group: x11vnc may fork helpers.
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(2 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// Stop ends x11vnc and removes its socket and password file. It is
+// idempotent and safe to call after x11vnc died on its own.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		s.kill()
+		if err := os.RemoveAll(s.dir); err != nil {
+			s.log.Warn().Err(err).Msg("could not remove the stream directory")
+		}
+		s.log.Debug().Int("pid", s.cmd.Process.Pid).Msg("x11vnc stopped")
+	})
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written (x11vnc is chatty).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
