@@ -1,0 +1,360 @@
+package x11
+
+import (
+	"context"
+	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+	"github.com/jezek/xgb/xtest"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+func xtestFakeInput(xc *xgb.Conn, typ, detail byte, root xproto.Window, x, y int16) {
+	// Unchecked: events are batched and one round trip ends the batch.
+	xtest.FakeInput(xc, typ, detail, 0, root, x, y, 0)
+}
+
+// Drag motion: enough steps that toolkits see a real drag (and pass their
+// drag thresholds), short enough to stay fast.
+const (
+	dragSteps     = 8
+	dragStepDelay = 4 * time.Millisecond
+)
+
+func (c *Conn) checkPoint(p sandbox.Point, field string) error {
+	if p.X < 0 || p.Y < 0 || p.X >= c.width || p.Y >= c.height {
+		return sandbox.InvalidArgument(field, "point (%d, %d) is outside the %dx%d screen", p.X, p.Y, c.width, c.height).
+			WithDetail("x", p.X).WithDetail("y", p.Y).
+			WithDetail("width", c.width).WithDetail("height", c.height)
+	}
+	return nil
+}
+
+func buttonNumber(b sandbox.Button) (byte, error) {
+	switch b {
+	case sandbox.ButtonLeft, "":
+		return 1, nil
+	case sandbox.ButtonMiddle:
+		return 2, nil
+	case sandbox.ButtonRight:
+		return 3, nil
+	}
+	return 0, sandbox.InvalidArgument("button", "unknown button %q: use left, right or middle", string(b)).
+		WithDetail("allowed", []string{"left", "right", "middle"})
+}
+
+// MoveMouse moves the pointer to p.
+func (c *Conn) MoveMouse(ctx context.Context, p sandbox.Point) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	if err := c.checkPoint(p, "point"); err != nil {
+		return err
+	}
+	c.fakeMotion(p.X, p.Y)
+	return c.sync(ctx)
+}
+
+// Click moves to p (when non-nil) and clicks count times with the modifier
+// keys held.
+func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, modifiers []string) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	if count == 0 {
+		count = 1
+	}
+	if count < 1 || count > 3 {
+		return sandbox.InvalidArgument("count", "click count %d: use 1 (single), 2 (double) or 3 (triple)", count)
+	}
+	if p != nil {
+		if err := c.checkPoint(*p, "point"); err != nil {
+			return err
+		}
+	}
+	mods, err := c.modifierKeys(ctx, modifiers)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		c.fakeMotion(p.X, p.Y)
+	}
+	c.press(mods)
+	for i := 0; i < count; i++ {
+		c.fake(evButtonPress, btn)
+		c.fake(evButtonRelease, btn)
+	}
+	c.release(mods)
+	return c.sync(ctx)
+}
+
+// MouseDown presses a button where the pointer is.
+func (c *Conn) MouseDown(ctx context.Context, b sandbox.Button) error {
+	return c.button(ctx, b, evButtonPress)
+}
+
+// MouseUp releases a button where the pointer is.
+func (c *Conn) MouseUp(ctx context.Context, b sandbox.Button) error {
+	return c.button(ctx, b, evButtonRelease)
+}
+
+func (c *Conn) button(ctx context.Context, b sandbox.Button, typ byte) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	c.fake(typ, btn)
+	return c.sync(ctx)
+}
+
+// Drag presses at from, moves to `to` in a few steps (so applications see
+// motion with the button held) and releases there.
+func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	if err := c.checkPoint(from, "from"); err != nil {
+		return err
+	}
+	if err := c.checkPoint(to, "to"); err != nil {
+		return err
+	}
+	c.fakeMotion(from.X, from.Y)
+	c.fake(evButtonPress, btn)
+	released := false
+	defer func() {
+		if !released { // never leave the button stuck down
+			c.fake(evButtonRelease, btn)
+			_ = c.sync(context.Background())
+		}
+	}()
+	if err := c.sync(ctx); err != nil {
+		return err
+	}
+	for i := 1; i <= dragSteps; i++ {
+		if err := sleep(ctx, dragStepDelay); err != nil {
+			return err
+		}
+		x := from.X + (to.X-from.X)*i/dragSteps
+		y := from.Y + (to.Y-from.Y)*i/dragSteps
+		c.fakeMotion(x, y)
+		if err := c.sync(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sleep(ctx, dragStepDelay); err != nil {
+		return err
+	}
+	c.fake(evButtonRelease, btn)
+	released = true
+	return c.sync(ctx)
+}
+
+// Scroll turns the wheel (buttons 4 up, 5 down, 6 left, 7 right) amount
+// notches at p (when non-nil) with the modifier keys held.
+func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, modifiers []string) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	var btn byte
+	switch dir {
+	case sandbox.ScrollUp:
+		btn = 4
+	case sandbox.ScrollDown:
+		btn = 5
+	case sandbox.ScrollLeft:
+		btn = 6
+	case sandbox.ScrollRight:
+		btn = 7
+	default:
+		return sandbox.InvalidArgument("direction", "unknown scroll direction %q: use up, down, left or right", string(dir)).
+			WithDetail("allowed", []string{"up", "down", "left", "right"})
+	}
+	if amount == 0 {
+		amount = 1
+	}
+	if amount < 1 || amount > 1000 {
+		return sandbox.InvalidArgument("amount", "scroll amount %d: use 1 to 1000 notches", amount)
+	}
+	if p != nil {
+		if err := c.checkPoint(*p, "point"); err != nil {
+			return err
+		}
+	}
+	mods, err := c.modifierKeys(ctx, modifiers)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		c.fakeMotion(p.X, p.Y)
+	}
+	c.press(mods)
+	for i := 0; i < amount; i++ {
+		c.fake(evButtonPress, btn)
+		c.fake(evButtonRelease, btn)
+	}
+	c.release(mods)
+	return c.sync(ctx)
+}
+
+func (c *Conn) modifierKeys(ctx context.Context, modifiers []string) ([]keyLoc, error) {
+	if len(modifiers) == 0 {
+		return nil, nil
+	}
+	return c.resolveKeys(ctx, modifiers, "modifiers")
+}
+
+func (c *Conn) press(keys []keyLoc) {
+	for _, k := range keys {
+		c.keyEvent(k, true)
+	}
+}
+
+func (c *Conn) release(keys []keyLoc) {
+	for i := len(keys) - 1; i >= 0; i-- {
+		c.keyEvent(keys[i], false)
+	}
+}
+
+// DefaultChunkSize is used when TypeText gets chunkSize <= 0.
+const DefaultChunkSize = 25
+
+// TypeText types text (any Unicode) in chunks of chunkSize runes with delay
+// between chunks. It stops between chunks when ctx ends and returns the
+// number of runes typed. Newlines type Return, tabs Tab; characters the
+// keymap lacks are typed through a borrowed spare keycode.
+func (c *Conn) TypeText(ctx context.Context, text string, chunkSize int, delay time.Duration) (int, error) {
+	if err := c.begin(ctx); err != nil {
+		return 0, err
+	}
+	defer c.end()
+	if chunkSize <= 0 {
+		chunkSize = DefaultChunkSize
+	}
+	typed := 0
+	inChunk := 0
+	prevCR := false
+	for _, r := range text {
+		if inChunk == chunkSize {
+			if err := c.sync(ctx); err != nil {
+				return typed, err
+			}
+			typed += inChunk
+			inChunk = 0
+			if err := sleep(ctx, delay); err != nil {
+				return typed, err
+			}
+			if err := ctx.Err(); err != nil {
+				return typed, sandbox.AsError(err)
+			}
+			c.kb.batch++
+		}
+		inChunk++
+		if r == '\n' && prevCR { // "\r\n" is one Return
+			prevCR = false
+			continue
+		}
+		prevCR = r == '\r'
+		ks := runeKeysym(r)
+		if ks == 0 {
+			continue // a control character with no key: nothing to type
+		}
+		if err := c.tapRune(ctx, ks); err != nil {
+			return typed, err
+		}
+	}
+	if err := c.sync(ctx); err != nil {
+		return typed, err
+	}
+	c.kb.batch++
+	return typed + inChunk, nil
+}
+
+// PressKeys presses the keys in order and releases them in reverse order:
+// ["enter"] is one key press, ["ctrl","c"] (or ["ctrl+c"]) a combination.
+func (c *Conn) PressKeys(ctx context.Context, keys []string) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	locs, err := c.resolveKeys(ctx, keys, "keys")
+	if err != nil {
+		return err
+	}
+	c.press(locs)
+	c.release(locs)
+	c.kb.batch++
+	return c.sync(ctx)
+}
+
+// KeyDown holds a key (or combination) down until KeyUp.
+func (c *Conn) KeyDown(ctx context.Context, key string) error {
+	return c.hold(ctx, key, true)
+}
+
+// KeyUp releases a key (or combination) held by KeyDown.
+func (c *Conn) KeyUp(ctx context.Context, key string) error {
+	return c.hold(ctx, key, false)
+}
+
+func (c *Conn) hold(ctx context.Context, key string, down bool) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	locs, err := c.resolveKeys(ctx, []string{key}, "key")
+	if err != nil {
+		return err
+	}
+	for _, l := range locs {
+		if b := c.kb.borrowed[l.code]; b != nil {
+			b.held = down
+		}
+	}
+	if down {
+		c.press(locs)
+	} else {
+		c.release(locs)
+	}
+	return c.sync(ctx)
+}
+
+// CursorPosition is where the pointer is.
+func (c *Conn) CursorPosition(ctx context.Context) (sandbox.Point, error) {
+	if err := c.begin(ctx); err != nil {
+		return sandbox.Point{}, err
+	}
+	defer c.end()
+	r, err := await(ctx, xproto.QueryPointer(c.xc, c.root).Reply)
+	if err != nil {
+		return sandbox.Point{}, c.xerr(err)
+	}
+	return sandbox.Point{X: int(r.RootX), Y: int(r.RootY)}, nil
+}
+
+// ScreenSize is the size of the default screen.
+func (c *Conn) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
+	if err := c.begin(ctx); err != nil {
+		return sandbox.Resolution{}, err
+	}
+	defer c.end()
+	return sandbox.Resolution{Width: c.width, Height: c.height}, nil
+}

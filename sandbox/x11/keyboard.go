@@ -1,0 +1,291 @@
+package x11
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/jezek/xgb/xproto"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// keyLoc is where a keysym lives: a keycode, and whether Shift selects it.
+type keyLoc struct {
+	code  xproto.Keycode
+	shift bool
+}
+
+// borrowed is a keycode that had no keysyms and now carries a character
+// missing from the keymap.
+type borrowed struct {
+	sym   xproto.Keysym
+	batch uint64 // the typing batch that last used it
+	held  bool   // pressed by KeyDown and not yet released
+}
+
+type keyboard struct {
+	min, max xproto.Keycode
+	index    map[xproto.Keysym]keyLoc
+	spare    []xproto.Keycode // keycodes without keysyms, free to borrow
+	borrowed map[xproto.Keycode]*borrowed
+	batch    uint64
+	lastUse  time.Time   // last press of a borrowed keycode
+	stale    atomic.Bool // a MappingNotify arrived: reload before use
+	shift    xproto.Keycode
+}
+
+// remapSettle is how long clients get to process key events of a borrowed
+// keycode before it carries another keysym: an X client translates a
+// keycode with the mapping it has when it reads the event, not the one in
+// force when the event was sent.
+const remapSettle = 50 * time.Millisecond
+
+// loadKeymap (re)reads the keyboard mapping and indexes it by keysym.
+func (c *Conn) loadKeymap() error {
+	kb := &c.kb
+	kb.stale.Store(false)
+	count := int(kb.max) - int(kb.min) + 1
+	r, err := xproto.GetKeyboardMapping(c.xc, kb.min, byte(count)).Reply()
+	if err != nil {
+		return c.xerr(err)
+	}
+	per := int(r.KeysymsPerKeycode)
+	if per == 0 || len(r.Keysyms) < per*count {
+		return sandbox.Errorf(sandbox.CodeInternal, "the X server sent a malformed keymap")
+	}
+	if kb.borrowed == nil {
+		kb.borrowed = map[xproto.Keycode]*borrowed{}
+	}
+	kb.index = make(map[xproto.Keysym]keyLoc, count*2)
+	kb.spare = kb.spare[:0]
+	add := func(ks xproto.Keysym, loc keyLoc) {
+		if ks == 0 {
+			return
+		}
+		if old, ok := kb.index[ks]; ok && (!old.shift || loc.shift) {
+			return // keep the first, unshifted place
+		}
+		kb.index[ks] = loc
+	}
+	for i := 0; i < count; i++ {
+		kc := xproto.Keycode(int(kb.min) + i)
+		syms := r.Keysyms[i*per : (i+1)*per]
+		l0 := syms[0]
+		var l1 xproto.Keysym
+		if per > 1 {
+			l1 = syms[1]
+		}
+		if b, ok := kb.borrowed[kc]; ok && l0 != b.sym {
+			delete(kb.borrowed, kc) // someone else remapped it
+		}
+		if isEmpty(syms) {
+			if _, ok := kb.borrowed[kc]; !ok {
+				kb.spare = append(kb.spare, kc)
+			}
+			continue
+		}
+		// Core protocol rule: (a, NoSymbol) on an alphabetic key means (a, A).
+		if l1 == 0 {
+			if ch := keysymRune(l0); ch != 0 && unicode.IsLower(ch) {
+				l1 = runeKeysym(unicode.ToUpper(ch))
+			}
+		}
+		add(l0, keyLoc{code: kc})
+		if l1 != l0 {
+			add(l1, keyLoc{code: kc, shift: true})
+		}
+	}
+	loc, ok := kb.index[ksShiftL]
+	if !ok {
+		loc, ok = kb.index[ksShiftR]
+	}
+	if !ok {
+		return sandbox.Errorf(sandbox.CodeInternal, "the keymap has no Shift key")
+	}
+	kb.shift = loc.code
+	return nil
+}
+
+func isEmpty(syms []xproto.Keysym) bool {
+	for _, s := range syms {
+		if s != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve finds the key for ks, borrowing a spare keycode when the keymap
+// lacks it. Borrowed keycodes are reused while a batch does not need them.
+func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
+	kb := &c.kb
+	if kb.stale.Load() {
+		if err := c.loadKeymap(); err != nil {
+			return keyLoc{}, err
+		}
+	}
+	if loc, ok := kb.index[ks]; ok {
+		if b := kb.borrowed[loc.code]; b != nil {
+			b.batch = kb.batch
+		}
+		return loc, nil
+	}
+	kc, err := c.freeKeycode(ctx)
+	if err != nil {
+		return keyLoc{}, err
+	}
+	if b := kb.borrowed[kc]; b != nil {
+		delete(kb.index, b.sym)
+	}
+	// Both levels carry the keysym so the Shift state does not matter.
+	xproto.ChangeKeyboardMapping(c.xc, 1, kc, 2, []xproto.Keysym{ks, ks})
+	kb.borrowed[kc] = &borrowed{sym: ks, batch: kb.batch}
+	loc := keyLoc{code: kc}
+	kb.index[ks] = loc
+	return loc, nil
+}
+
+// freeKeycode picks a keycode to borrow: a spare one, else the borrowed one
+// least recently used by an earlier batch (after letting clients catch up).
+func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
+	kb := &c.kb
+	if n := len(kb.spare); n > 0 {
+		// From the top, like xdotool: low keycodes (8) confuse some clients.
+		kc := kb.spare[n-1]
+		kb.spare = kb.spare[:n-1]
+		return kc, nil
+	}
+	var best xproto.Keycode
+	var bestBatch uint64
+	found := false
+	for kc, b := range kb.borrowed {
+		if b.held {
+			continue
+		}
+		if !found || b.batch < bestBatch {
+			best, bestBatch, found = kc, b.batch, true
+		}
+	}
+	if !found {
+		return 0, sandbox.Errorf(sandbox.CodeInternal, "no free keycode to type this character")
+	}
+	if bestBatch == kb.batch || time.Since(kb.lastUse) < remapSettle {
+		// The keycode may still have unprocessed events: let clients read
+		// them with the old mapping first.
+		if err := c.sync(ctx); err != nil {
+			return 0, err
+		}
+		if err := sleep(ctx, remapSettle); err != nil {
+			return 0, err
+		}
+		kb.batch++
+	}
+	return best, nil
+}
+
+// restoreKeymap gives borrowed keycodes back (empty) once clients have had
+// time to process the last key events.
+func (c *Conn) restoreKeymap() {
+	kb := &c.kb
+	if len(kb.borrowed) == 0 {
+		return
+	}
+	if wait := remapSettle - time.Since(kb.lastUse); wait > 0 {
+		time.Sleep(wait)
+	}
+	for kc := range kb.borrowed {
+		xproto.ChangeKeyboardMapping(c.xc, 1, kc, 2, []xproto.Keysym{0, 0})
+		delete(kb.borrowed, kc)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.sync(ctx)
+}
+
+// XTEST event types.
+const (
+	evKeyPress      = 2
+	evKeyRelease    = 3
+	evButtonPress   = 4
+	evButtonRelease = 5
+	evMotion        = 6
+)
+
+func (c *Conn) fake(typ byte, detail byte) {
+	xtestFakeInput(c.xc, typ, detail, c.root, 0, 0)
+}
+
+func (c *Conn) fakeMotion(x, y int) {
+	xtestFakeInput(c.xc, evMotion, 0, c.root, int16(x), int16(y))
+}
+
+// keyEvents presses (down) or releases one resolved key.
+func (c *Conn) keyEvent(loc keyLoc, down bool) {
+	if b := c.kb.borrowed[loc.code]; b != nil {
+		c.kb.lastUse = time.Now()
+	}
+	if down {
+		c.fake(evKeyPress, byte(loc.code))
+	} else {
+		c.fake(evKeyRelease, byte(loc.code))
+	}
+}
+
+// tapRune types one character: Shift around it when the character sits on
+// the shifted level.
+func (c *Conn) tapRune(ctx context.Context, ks xproto.Keysym) error {
+	loc, err := c.resolve(ctx, ks)
+	if err != nil {
+		return err
+	}
+	if loc.shift {
+		c.fake(evKeyPress, byte(c.kb.shift))
+	}
+	c.keyEvent(loc, true)
+	c.keyEvent(loc, false)
+	if loc.shift {
+		c.fake(evKeyRelease, byte(c.kb.shift))
+	}
+	return nil
+}
+
+// resolveKeys parses key names ("ctrl", "shift+a", "€") into keys to press
+// in order. A character on the shifted level gets Shift pressed before it
+// unless Shift is already part of the combination.
+func (c *Conn) resolveKeys(ctx context.Context, names []string, field string) ([]keyLoc, error) {
+	var syms []xproto.Keysym
+	for _, n := range names {
+		ks, err := ParseKey(n)
+		if err != nil {
+			if se, ok := err.(*sandbox.Error); ok && field != "key" {
+				se.WithDetail("field", field)
+			}
+			return nil, err
+		}
+		syms = append(syms, ks...)
+	}
+	if len(syms) == 0 {
+		return nil, sandbox.InvalidArgument(field, "no key given")
+	}
+	hasShift := false
+	for _, ks := range syms {
+		if ks == ksShiftL || ks == ksShiftR {
+			hasShift = true
+		}
+	}
+	locs := make([]keyLoc, 0, len(syms)+1)
+	for _, ks := range syms {
+		loc, err := c.resolve(ctx, ks)
+		if err != nil {
+			return nil, err
+		}
+		if loc.shift && !hasShift {
+			locs = append(locs, keyLoc{code: c.kb.shift})
+			hasShift = true
+		}
+		locs = append(locs, keyLoc{code: loc.code})
+	}
+	return locs, nil
+}

@@ -1,0 +1,177 @@
+// Package x11test starts throwaway X servers (real Xvfb) for tests and
+// benchmarks of everything that talks X11.
+package x11test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// StartXvfb starts `Xvfb :N -screen 0 WxHx24` on a free display number with
+// a fresh MIT-MAGIC-COOKIE-1 cookie, waits until it accepts clients and
+// kills it in t.Cleanup. It returns the server's unix socket, the raw
+// 16-byte cookie, the display name (":N") and an Xauthority file holding
+// the cookie (for command-line clients: DISPLAY=display XAUTHORITY=authFile).
+func StartXvfb(t testing.TB, w, h int) (socketPath string, cookie []byte, display string, authFile string) {
+	t.Helper()
+	cookie = make([]byte, 16)
+	if _, err := rand.Read(cookie); err != nil {
+		t.Fatalf("x11test: cookie: %v", err)
+	}
+	dir := t.TempDir()
+	authFile = filepath.Join(dir, "Xauthority")
+
+	var lastErr error
+	for attempt := 0; attempt < 20; attempt++ {
+		n := freeDisplay()
+		display = ":" + strconv.Itoa(n)
+		// A fresh file per attempt: Xvfb trusts every cookie in it.
+		_ = os.Remove(authFile)
+		out, err := exec.Command("xauth", "-f", authFile, "add", display, ".", hex.EncodeToString(cookie)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("x11test: xauth: %v: %s", err, out)
+		}
+		if err := startXvfb(t, n, w, h, authFile); err != nil {
+			lastErr = err
+			continue
+		}
+		return fmt.Sprintf("/tmp/.X11-unix/X%d", n), cookie, display, authFile
+	}
+	t.Fatalf("x11test: could not start Xvfb: %v", lastErr)
+	return
+}
+
+var displayMu sync.Mutex
+
+// freeDisplay picks a display number with neither a lock file nor a socket.
+// It starts from a random base so parallel test binaries rarely collide;
+// a collision only costs a retry (Xvfb refuses a taken number).
+func freeDisplay() int {
+	displayMu.Lock()
+	defer displayMu.Unlock()
+	r, _ := rand.Int(rand.Reader, big.NewInt(4000))
+	for n := 100 + int(r.Int64()); ; n++ {
+		if n > 5000 {
+			n = 100
+		}
+		_, e1 := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n))
+		_, e2 := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n))
+		if os.IsNotExist(e1) && os.IsNotExist(e2) {
+			return n
+		}
+	}
+}
+
+func startXvfb(t testing.TB, n, w, h int, authFile string) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	var logBuf bytes.Buffer
+	cmd := exec.Command("Xvfb", ":"+strconv.Itoa(n),
+		"-screen", "0", fmt.Sprintf("%dx%dx24", w, h),
+		"-nolisten", "tcp", "-nolisten", "local",
+		"-auth", authFile, "-displayfd", "3", "-noreset")
+	cmd.ExtraFiles = []*os.File{pw} // fd 3
+	cmd.Stdout = &logBuf
+	cmd.Stderr = &logBuf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return err
+	}
+	pw.Close()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+
+	// Xvfb writes the display number to fd 3 once it accepts clients.
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(pr).ReadString('\n')
+		ready <- strings.TrimSpace(line)
+	}()
+	select {
+	case got := <-ready:
+		if got != strconv.Itoa(n) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("Xvfb :%d did not start (%q): %s", n, got, logBuf.String())
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("Xvfb :%d not ready after 15s: %s", n, logBuf.String())
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return nil
+}
+
+// Env returns os.Environ() with DISPLAY and XAUTHORITY pointing at the server.
+func Env(display, authFile string) []string {
+	env := make([]string, 0, len(os.Environ())+2)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "DISPLAY=") || strings.HasPrefix(kv, "XAUTHORITY=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "DISPLAY="+display, "XAUTHORITY="+authFile)
+}
+
+// Start runs an X client (xterm, openbox, ...) on the display and kills it
+// (and its process group) in t.Cleanup.
+func Start(t testing.TB, display, authFile, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = Env(display, authFile)
+	var logBuf bytes.Buffer
+	cmd.Stdout = &logBuf
+	cmd.Stderr = &logBuf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("x11test: start %s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+	return cmd
+}
+
+// Run runs an X client to completion and returns its trimmed stdout.
+func Run(t testing.TB, display, authFile, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = Env(display, authFile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("x11test: %s %v: %v: %s", name, args, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
