@@ -1,0 +1,445 @@
+package local
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The in-sandbox agent. It runs as uid 1000 inside the sandbox's namespaces,
+// so every path it touches is the sandbox's own view: host files that are
+// not bound in simply do not exist for it, and bound system directories are
+// read-only. It must stay small: it is part of every idle sandbox.
+
+const (
+	agentChunk = 32 << 10
+	// pipeGrace is how long output is still collected after a process exits
+	// while a background child keeps its pipes open.
+	pipeGrace = 100 * time.Millisecond
+	wmReady   = "/tmp/.vmservice-wm-ready"
+)
+
+type agent struct {
+	outMu sync.Mutex
+	out   *bufio.Writer
+	enc   *json.Encoder
+
+	mu    sync.Mutex
+	procs map[int]*agentProc
+}
+
+type agentProc struct {
+	cmd   *exec.Cmd
+	stdin chan []byte // nil data = close
+}
+
+func agentMain() int {
+	runtime.GOMAXPROCS(2)
+	debug.SetGCPercent(50)
+	a := &agent{procs: map[int]*agentProc{}}
+	a.out = bufio.NewWriterSize(os.Stdout, 64<<10)
+	a.enc = json.NewEncoder(a.out)
+	dec := json.NewDecoder(bufio.NewReaderSize(os.Stdin, 64<<10))
+	for {
+		var r request
+		if err := dec.Decode(&r); err != nil {
+			// The backend went away: the sandbox ends with us (bubblewrap's
+			// init then takes every other process of the pid namespace down).
+			return 0
+		}
+		switch r.Op {
+		case opStdin, opClose: // ordered per process: handled in the loop
+			a.send(a.stdin(r))
+		default:
+			go func() { a.send(a.handle(r)) }()
+		}
+	}
+}
+
+func (a *agent) send(m *message) {
+	if m == nil {
+		return
+	}
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
+	_ = a.enc.Encode(m)
+	_ = a.out.Flush()
+}
+
+func fail(id uint64, kind, msg string) *message {
+	return &message{ID: id, Err: &wireErr{Kind: kind, Msg: msg}}
+}
+
+// fsFail classifies a file-system error without exposing Go's error text.
+func fsFail(id uint64, p string, err error) *message {
+	var errno syscall.Errno
+	errors.As(err, &errno)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail(id, errNotFound, "no such file or directory: "+p)
+	case errors.Is(err, fs.ErrPermission) || errno == syscall.EROFS || errno == syscall.EPERM:
+		return fail(id, errPerm, "permission denied: "+p)
+	case errno == syscall.EISDIR:
+		return fail(id, errIsDir, "is a directory: "+p)
+	case errno == syscall.ENOTDIR:
+		return fail(id, errNotDir, "not a directory: "+p)
+	case errno == syscall.ENOSPC || errno == syscall.EDQUOT:
+		return fail(id, errIO, "no space left in the sandbox: "+p)
+	}
+	return fail(id, errIO, "file operation failed: "+p)
+}
+
+func (a *agent) handle(r request) *message {
+	switch r.Op {
+	case opPing:
+		return &message{ID: r.ID}
+	case opStart:
+		return a.start(r, nil)
+	case opStartWM:
+		return a.startWM(r)
+	case opSignal:
+		return a.signal(r)
+	case opRead, opWrite, opList, opStat, opMkdir, opRemove:
+		if !path.IsAbs(r.Path) || strings.ContainsRune(r.Path, 0) {
+			return fail(r.ID, errInvalid, "path must be absolute")
+		}
+		return a.file(r)
+	}
+	return fail(r.ID, errInvalid, "unknown operation "+r.Op)
+}
+
+// start runs argv in its own process group. The reply (with the pid) is
+// sent before any output event; started, when set, is signalled instead of
+// replying (startWM waits for the window manager first).
+func (a *agent) start(r request, started chan<- *message) *message {
+	if len(r.Argv) == 0 {
+		return fail(r.ID, errInvalid, "empty command")
+	}
+	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
+	if !strings.Contains(r.Argv[0], "/") {
+		cmd.Path = lookPathIn(r.Argv[0], r.Env)
+	}
+	cmd.Env = r.Env
+	cmd.Dir = r.Cwd
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var pipes []*os.File // read ends
+	var names []string
+	var closeAfter []*os.File
+	if !r.Discard {
+		for _, name := range []string{"stdout", "stderr"} {
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return fail(r.ID, errIO, "cannot create a pipe")
+			}
+			pipes, names, closeAfter = append(pipes, pr), append(names, name), append(closeAfter, pw)
+		}
+		cmd.Stdout, cmd.Stderr = closeAfter[0], closeAfter[1]
+	}
+	var stdinW *os.File
+	if r.Stdin {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return fail(r.ID, errIO, "cannot create a pipe")
+		}
+		cmd.Stdin, stdinW = pr, pw
+		closeAfter = append(closeAfter, pr)
+	}
+	err := cmd.Start()
+	for _, f := range closeAfter {
+		f.Close()
+	}
+	if err != nil {
+		for _, f := range pipes {
+			f.Close()
+		}
+		if stdinW != nil {
+			stdinW.Close()
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+			if r.Cwd != "" {
+				if _, serr := os.Stat(r.Cwd); serr != nil {
+					return fail(r.ID, errNotFound, "working directory does not exist: "+r.Cwd)
+				}
+			}
+			return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
+		}
+		return fail(r.ID, errIO, "cannot start the process (the sandbox may be at its process limit)")
+	}
+	pid := cmd.Process.Pid
+	p := &agentProc{cmd: cmd}
+	if stdinW != nil {
+		p.stdin = make(chan []byte, 256)
+		go func() {
+			for d := range p.stdin {
+				if d == nil {
+					break
+				}
+				if _, err := stdinW.Write(d); err != nil {
+					break
+				}
+			}
+			stdinW.Close()
+			for range p.stdin { // drain until the process is gone
+			}
+		}()
+	}
+	a.mu.Lock()
+	a.procs[pid] = p
+	a.mu.Unlock()
+	if started != nil {
+		started <- &message{ID: r.ID, PID: pid}
+	} else {
+		a.send(&message{ID: r.ID, PID: pid})
+	}
+
+	var wg sync.WaitGroup
+	var truncated sync.Map
+	for i, pr := range pipes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, agentChunk)
+			sent := 0
+			for {
+				n, err := pr.Read(buf)
+				if n > 0 {
+					chunk := buf[:n]
+					if r.MaxOut > 0 && sent+n > r.MaxOut {
+						chunk = chunk[:max(0, r.MaxOut-sent)]
+						truncated.Store(names[i], true)
+					}
+					if len(chunk) > 0 {
+						sent += len(chunk)
+						a.send(&message{Ev: evOut, PID: pid, Stream: names[i], Data: chunk})
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		werr := cmd.Wait()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(pipeGrace):
+			for _, f := range pipes {
+				f.Close()
+			}
+			<-done
+		}
+		for _, f := range pipes {
+			f.Close()
+		}
+		a.mu.Lock()
+		delete(a.procs, pid)
+		a.mu.Unlock()
+		if p.stdin != nil {
+			close(p.stdin)
+		}
+		ev := &message{Ev: evExit, PID: pid}
+		_, ev.Truncated = truncated.Load("stdout")
+		if _, t := truncated.Load("stderr"); t {
+			ev.Truncated = true
+		}
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				ev.Signal = int(ws.Signal())
+				ev.Code = 128 + ev.Signal
+			} else {
+				ev.Code = ee.ExitCode()
+			}
+		} else if werr != nil {
+			ev.Code = -1
+		}
+		a.send(ev)
+	}()
+	return nil
+}
+
+// lookPathIn resolves name against the PATH of env (the command's own
+// environment, not the agent's).
+func lookPathIn(name string, env []string) string {
+	pathVar := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathVar = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathVar) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name
+}
+
+// startWM starts the window manager and replies once it manages the screen:
+// openbox runs its --startup command only after taking over the display.
+func (a *agent) startWM(r request) *message {
+	_ = os.Remove(wmReady)
+	if err := syscall.Mkfifo(wmReady, 0o600); err != nil {
+		return fail(r.ID, errIO, "cannot create the readiness pipe")
+	}
+	defer os.Remove(wmReady)
+	f, err := os.OpenFile(wmReady, os.O_RDWR, 0) // O_RDWR: open does not block
+	if err != nil {
+		return fail(r.ID, errIO, "cannot open the readiness pipe")
+	}
+	defer f.Close()
+	r.Argv = append(r.Argv, "--startup", "/bin/sh -c 'echo > "+wmReady+"'")
+	r.Discard = true
+	started := make(chan *message, 1)
+	if m := a.start(r, started); m != nil {
+		return m
+	}
+	reply := <-started
+	_ = f.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := f.Read(make([]byte, 1)); err != nil {
+		return fail(r.ID, errIO, "the window manager did not start")
+	}
+	return reply
+}
+
+func (a *agent) stdin(r request) *message {
+	a.mu.Lock()
+	p := a.procs[r.PID]
+	a.mu.Unlock()
+	if p == nil || p.stdin == nil {
+		return fail(r.ID, errNoProc, "no such process or its stdin is not open")
+	}
+	defer func() { recover() }() // the process ended meanwhile: channel closed
+	if r.Op == opClose {
+		p.stdin <- nil
+	} else {
+		p.stdin <- r.Data
+	}
+	return &message{ID: r.ID}
+}
+
+func (a *agent) signal(r request) *message {
+	if r.PID <= 1 {
+		return fail(r.ID, errInvalid, "bad pid")
+	}
+	sig := syscall.Signal(r.Sig)
+	if err := syscall.Kill(-r.PID, sig); err != nil {
+		if err := syscall.Kill(r.PID, sig); err != nil {
+			return fail(r.ID, errNoProc, "no such process")
+		}
+	}
+	return &message{ID: r.ID}
+}
+
+func entryOf(p string, fi fs.FileInfo) wireEntry {
+	e := wireEntry{Name: fi.Name(), Path: p, Size: fi.Size(), Mode: uint32(fi.Mode().Perm()), ModTime: fi.ModTime().UnixNano()}
+	switch {
+	case fi.Mode().IsRegular():
+		e.Type = "file"
+	case fi.IsDir():
+		e.Type = "dir"
+	case fi.Mode()&fs.ModeSymlink != 0:
+		e.Type = "symlink"
+		e.Target, _ = os.Readlink(p)
+	default:
+		e.Type = "other"
+	}
+	return e
+}
+
+func (a *agent) file(r request) *message {
+	p := path.Clean(r.Path)
+	switch r.Op {
+	case opRead:
+		f, err := os.Open(p)
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		if st.IsDir() {
+			return fail(r.ID, errIsDir, "is a directory: "+p)
+		}
+		if r.Max > 0 && st.Size() > r.Max {
+			return &message{ID: r.ID, Err: &wireErr{Kind: errTooLarge, Msg: "file is too large", Size: st.Size()}}
+		}
+		lim := r.Max
+		if lim <= 0 {
+			lim = 1 << 40
+		}
+		data, err := io.ReadAll(io.LimitReader(f, lim+1))
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		if int64(len(data)) > lim {
+			return &message{ID: r.ID, Err: &wireErr{Kind: errTooLarge, Msg: "file is too large", Size: int64(len(data))}}
+		}
+		return &message{ID: r.ID, Data: data}
+	case opWrite:
+		if err := os.MkdirAll(path.Dir(p), 0o755); err != nil {
+			return fsFail(r.ID, path.Dir(p), err)
+		}
+		mode := fs.FileMode(r.Mode)
+		if mode == 0 {
+			mode = 0o644
+		}
+		if err := os.WriteFile(p, r.Data, mode); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		return &message{ID: r.ID}
+	case opList:
+		des, err := os.ReadDir(p)
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		m := &message{ID: r.ID, Entries: make([]wireEntry, 0, len(des))}
+		for _, de := range des {
+			fi, err := de.Info()
+			if err != nil {
+				continue // removed meanwhile
+			}
+			m.Entries = append(m.Entries, entryOf(path.Join(p, de.Name()), fi))
+		}
+		return m
+	case opStat:
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		e := entryOf(p, fi)
+		return &message{ID: r.ID, Entry: &e}
+	case opMkdir:
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		return &message{ID: r.ID}
+	case opRemove:
+		if _, err := os.Lstat(p); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		return &message{ID: r.ID}
+	}
+	return fail(r.ID, errInvalid, "unknown operation")
+}

@@ -1,0 +1,250 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const cgroupRoot = "/sys/fs/cgroup"
+
+// v1 controllers a sandbox is limited by.
+var v1Controllers = []string{"memory", "cpu", "pids"}
+
+// cgroups is the backend's cgroup parent: /sys/fs/cgroup/<ctrl>/<parent> on
+// cgroup v1, /sys/fs/cgroup/<parent> on v2.
+type cgroups struct {
+	v2     bool
+	parent string
+}
+
+func detectCgroups(parent string) (*cgroups, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(cgroupRoot, &st); err != nil {
+		return nil, fmt.Errorf("%s is not mounted: %w", cgroupRoot, err)
+	}
+	c := &cgroups{parent: parent, v2: st.Type == 0x63677270} // CGROUP2_SUPER_MAGIC
+	if c.v2 {
+		dir := filepath.Join(cgroupRoot, parent)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating cgroup %s: %w", dir, err)
+		}
+		ctrls, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+		if err != nil {
+			return nil, err
+		}
+		for _, want := range []string{"memory", "cpu", "pids"} {
+			if !strings.Contains(" "+strings.TrimSpace(string(ctrls))+" ", " "+want+" ") {
+				return nil, fmt.Errorf("cgroup v2 controller %s is not available", want)
+			}
+			// Delegate down to our parent, then to its children.
+			_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+"+want), 0)
+			if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+want), 0); err != nil {
+				return nil, fmt.Errorf("enabling cgroup v2 controller %s: %w", want, err)
+			}
+		}
+		return c, nil
+	}
+	for _, ctrl := range v1Controllers {
+		base := filepath.Join(cgroupRoot, ctrl)
+		if _, err := os.Stat(filepath.Join(base, "cgroup.procs")); err != nil {
+			return nil, fmt.Errorf("cgroup v1 controller %s is not mounted at %s", ctrl, base)
+		}
+		if err := os.MkdirAll(filepath.Join(base, parent), 0o755); err != nil {
+			return nil, fmt.Errorf("creating cgroup under %s: %w", base, err)
+		}
+	}
+	return c, nil
+}
+
+// dirs are the cgroup directories of one sandbox cgroup called name.
+func (c *cgroups) dirs(name string) []string {
+	if c.v2 {
+		return []string{filepath.Join(cgroupRoot, c.parent, name)}
+	}
+	var ds []string
+	for _, ctrl := range v1Controllers {
+		ds = append(ds, filepath.Join(cgroupRoot, ctrl, c.parent, name))
+	}
+	return ds
+}
+
+// existing lists the sandbox cgroup names present under the parent.
+func (c *cgroups) existing() []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, d := range c.dirs("") {
+		des, _ := os.ReadDir(d)
+		for _, de := range des {
+			if de.IsDir() && !seen[de.Name()] {
+				seen[de.Name()] = true
+				names = append(names, de.Name())
+			}
+		}
+	}
+	return names
+}
+
+// sandboxCgroup is one sandbox's cgroup (one directory per v1 controller).
+type sandboxCgroup struct {
+	v2   bool
+	dirs []string
+	fd   *os.File // v2: directory fd for CLONE_INTO_CGROUP
+}
+
+type limits struct {
+	memoryMB, cpus, pids int
+}
+
+// create makes the cgroup, sets the limits and hands its procs files to uid
+// (as systemd delegation does) so the launcher, running as uid, can join.
+func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err error) {
+	g = &sandboxCgroup{v2: c.v2, dirs: c.dirs(name)}
+	defer func() {
+		if err != nil {
+			g.destroy()
+		}
+	}()
+	for _, d := range g.dirs {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return g, err
+		}
+	}
+	mem := strconv.FormatInt(int64(l.memoryMB)<<20, 10)
+	const period = 100000
+	quota := strconv.Itoa(l.cpus * period)
+	pids := strconv.Itoa(l.pids)
+	set := func(dir, file, v string, optional bool) error {
+		err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0)
+		if err != nil && optional && errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("setting %s: %w", file, err)
+		}
+		return nil
+	}
+	if c.v2 {
+		d := g.dirs[0]
+		for _, s := range []struct {
+			file, v  string
+			optional bool
+		}{
+			{"memory.max", mem, false}, {"memory.swap.max", "0", true},
+			{"cpu.max", quota + " " + strconv.Itoa(period), false}, {"pids.max", pids, false},
+		} {
+			if err := set(d, s.file, s.v, s.optional); err != nil {
+				return g, err
+			}
+		}
+		if g.fd, err = os.Open(d); err != nil {
+			return g, err
+		}
+		return g, nil
+	}
+	for i, d := range g.dirs {
+		switch v1Controllers[i] {
+		case "memory":
+			if err := set(d, "memory.limit_in_bytes", mem, false); err != nil {
+				return g, err
+			}
+			if err := set(d, "memory.memsw.limit_in_bytes", mem, true); err != nil {
+				return g, err
+			}
+		case "cpu":
+			if err := set(d, "cpu.cfs_period_us", strconv.Itoa(period), false); err != nil {
+				return g, err
+			}
+			if err := set(d, "cpu.cfs_quota_us", quota, false); err != nil {
+				return g, err
+			}
+		case "pids":
+			if err := set(d, "pids.max", pids, false); err != nil {
+				return g, err
+			}
+		}
+		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+// procsFiles are what the launcher writes its pid into (v1 only).
+func (g *sandboxCgroup) procsFiles() string {
+	if g.v2 {
+		return ""
+	}
+	var fs []string
+	for _, d := range g.dirs {
+		fs = append(fs, filepath.Join(d, "cgroup.procs"))
+	}
+	return strings.Join(fs, string(os.PathListSeparator))
+}
+
+// pids lists every process in the cgroup.
+func (g *sandboxCgroup) pids() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, d := range g.dirs {
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// kill SIGKILLs every process in the cgroup until it is empty. New forks
+// race with the loop, but pids.max bounds them and each round kills all.
+func (g *sandboxCgroup) kill() {
+	if g.v2 {
+		_ = os.WriteFile(filepath.Join(g.dirs[0], "cgroup.kill"), []byte("1"), 0)
+	}
+	for i := 0; i < 500; i++ {
+		ps := g.pids()
+		if len(ps) == 0 {
+			return
+		}
+		for _, p := range ps {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(time.Duration(min(i+1, 20)) * time.Millisecond)
+	}
+}
+
+// destroy kills everything in the cgroup and removes its directories.
+func (g *sandboxCgroup) destroy() error {
+	if g == nil {
+		return nil
+	}
+	g.kill()
+	if g.fd != nil {
+		g.fd.Close()
+		g.fd = nil
+	}
+	var errs []error
+	for _, d := range g.dirs {
+		var err error
+		// rmdir fails with EBUSY while the last killed tasks exit.
+		for i := 0; i < 200; i++ {
+			if err = syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
+				err = nil
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}

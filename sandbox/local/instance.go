@@ -1,0 +1,538 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/x11"
+)
+
+// Paths inside every sandbox.
+const (
+	homeDir      = "/home/user"
+	agentPath    = "/.vmservice/agent"
+	xauthPath    = "/.vmservice/Xauthority"
+	innerUID     = 1000
+	sandboxPath  = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	startTimeout = 20 * time.Second
+)
+
+// Instance is one local sandbox.
+type Instance struct {
+	p      *Provider
+	id     string
+	cfg    sandbox.Config
+	labels map[string]string
+	log    zerolog.Logger
+	slot   *slot
+	dir    string // host: the sandbox's state directory
+	home   string // host: bound at /home/user
+	cookie []byte
+	cg     *sandboxCgroup
+
+	xvfb      *exec.Cmd
+	bwrap     *exec.Cmd
+	slirp     *exec.Cmd
+	slirpDone chan struct{}
+	xDone     chan struct{} // closed when Xvfb exits
+	ag        *agentClient
+	desk      *x11.Conn
+	wmPID     int
+
+	network string
+
+	destroyOnce sync.Once
+	destroyErr  error
+	destroyed   chan struct{}
+}
+
+var _ sandbox.Instance = (*Instance)(nil)
+
+// Create boots a sandbox. On error everything started so far is removed.
+func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[string]string) (sandbox.Instance, error) {
+	return p.CreateLocal(ctx, cfg, labels)
+}
+
+// CreateLocal is Create returning the concrete type (for the Start / Stat /
+// MakeDir / Remove extensions).
+func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels map[string]string) (*Instance, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.AllowInternetAccess && p.tools["slirp4netns"] == "" {
+		return nil, unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, unavailable("the local backend is closed")
+	}
+	p.mu.Unlock()
+	if _, err := os.Stat(p.agentBin); err != nil { // removed by another server's install
+		if p.agentBin, err = installAgent(filepath.Dir(p.agentBin)); err != nil {
+			return nil, unavailable("cannot install the sandbox agent").WithCause(err)
+		}
+	}
+
+	s, err := p.acquireSlot()
+	if err != nil {
+		return nil, err
+	}
+	var idb [8]byte
+	_, _ = rand.Read(idb[:])
+	in := &Instance{p: p, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
+		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none"}
+	in.home = filepath.Join(in.dir, "home")
+	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
+	if cfg.AllowInternetAccess {
+		in.network = "slirp4netns"
+	}
+	p.mu.Lock()
+	p.instances[in] = struct{}{}
+	p.mu.Unlock()
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := in.boot(ctx); err != nil {
+		_ = in.Destroy(context.Background())
+		se := sandbox.AsError(err)
+		if se.Code == sandbox.CodeInternal {
+			se = sandbox.Errorf(sandbox.CodeCreationFailed, "the local backend could not start the sandbox; see the server log").WithCause(err)
+		}
+		in.log.Error().Err(err).Msg("sandbox creation failed")
+		return nil, se
+	}
+	in.log.Debug().Dur("took", time.Since(start)).Int("uid", s.uid).Int("display", s.display).Msg("sandbox created")
+	return in, nil
+}
+
+func (in *Instance) boot(ctx context.Context) error {
+	s := in.slot
+	in.cookie = make([]byte, 16)
+	if _, err := rand.Read(in.cookie); err != nil {
+		return err
+	}
+	if err := os.Mkdir(in.dir, 0o711); err != nil {
+		return err
+	}
+	if err := os.Mkdir(in.home, 0o700); err != nil {
+		return err
+	}
+	if err := writeXauth(filepath.Join(in.dir, "Xauthority"), in.cookie); err != nil {
+		return err
+	}
+	if err := in.seedHome(); err != nil {
+		return err
+	}
+	for _, f := range []string{in.home, filepath.Join(in.dir, "Xauthority")} {
+		if err := os.Chown(f, s.uid, s.uid); err != nil {
+			return err
+		}
+	}
+	var err error
+	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), s.uid, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	if err := in.startXvfb(ctx); err != nil {
+		return err
+	}
+	// The display socket must exist before bubblewrap binds it.
+	childPID, err := in.startAgent(ctx)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- in.startWM(ctx) }()
+	go func() {
+		if in.cfg.AllowInternetAccess {
+			errc <- in.startSlirp(ctx, childPID)
+			return
+		}
+		errc <- nil
+	}()
+	desk, derr := x11.Dial(xSocketPath(s.display), in.cookie)
+	err = errors.Join(<-errc, <-errc)
+	if derr != nil {
+		return derr
+	}
+	desk.SetLogger(in.log)
+	in.desk = desk
+	return err
+}
+
+// launcher builds a command that runs argv as the sandbox uid inside its
+// cgroup.
+func (in *Instance) launcher(argv ...string) *exec.Cmd {
+	cmd := &exec.Cmd{Path: in.p.agentBin, Args: append([]string{in.p.agentBin}, argv...), Dir: "/"}
+	cmd.Env = []string{reexecEnv + "=" + modeLauncher, "PATH=" + sandboxPath, "LANG=C.UTF-8"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.uid), Groups: []uint32{}},
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if in.cg.v2 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(in.cg.fd.Fd())
+	} else {
+		cmd.Env = append(cmd.Env, cgroupsEnv+"="+in.cg.procsFiles())
+	}
+	return cmd
+}
+
+// tail keeps the last bytes a helper wrote to stderr, for error logs.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > 4096 {
+		t.buf = t.buf[len(t.buf)-4096:]
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}
+
+func (in *Instance) startXvfb(ctx context.Context) error {
+	s := in.slot
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	r := in.cfg.Resolution
+	cmd := in.launcher(in.p.tools["Xvfb"], ":"+strconv.Itoa(s.display),
+		"-screen", "0", fmt.Sprintf("%dx%dx24", r.Width, r.Height),
+		"-nolisten", "tcp", "-nolisten", "local", "-noreset",
+		"-auth", filepath.Join(in.dir, "Xauthority"), "-displayfd", "3")
+	cmd.ExtraFiles = []*os.File{pw}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	in.xvfb = cmd
+	go func() { _ = cmd.Wait(); close(in.xDone) }()
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(pr).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	select {
+	case l := <-line:
+		if l != strconv.Itoa(s.display) {
+			<-in.xDone
+			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb :%d: %s", s.display, stderr))
+		}
+		return nil
+	case <-in.xDone:
+		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb :%d exited: %s", s.display, stderr))
+	case <-ctx.Done():
+		pr.Close()
+		return ctx.Err()
+	}
+}
+
+// bwrapArgs is the sandbox: fresh namespaces, read-only system directories,
+// a private home and /tmp, the display as :0.
+func (in *Instance) bwrapArgs() []string {
+	a := []string{in.p.tools["bwrap"],
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session", "--hostname", "sandbox",
+		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
+		"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+	}
+	if st, err := os.Stat("/opt"); err == nil && st.IsDir() {
+		a = append(a, "--ro-bind", "/opt", "/opt")
+	}
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		st, err := os.Lstat(d)
+		switch {
+		case err != nil:
+		case st.Mode()&os.ModeSymlink != 0:
+			if t, err := os.Readlink(d); err == nil {
+				a = append(a, "--symlink", t, d)
+			}
+		case st.IsDir():
+			a = append(a, "--ro-bind", d, d)
+		}
+	}
+	a = append(a,
+		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
+		"--dir", "/tmp/.X11-unix", "--bind", xSocketPath(in.slot.display), "/tmp/.X11-unix/X0",
+		"--bind", in.home, homeDir,
+		"--ro-bind", in.p.agentBin, agentPath,
+		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
+		"--perms", "0700", "--dir", "/tmp/runtime-user")
+	wd := in.cfg.WorkingDirectory
+	if wd != homeDir && !strings.HasPrefix(wd, homeDir+"/") {
+		a = append(a, "--dir", wd)
+	}
+	a = append(a, "--chdir", wd,
+		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
+		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
+		"--info-fd", "3",
+		agentPath)
+	return a
+}
+
+// startAgent starts bubblewrap with the agent and returns the host pid of
+// the sandbox's init (for joining its namespaces).
+func (in *Instance) startAgent(ctx context.Context) (int, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer pr.Close()
+	cmd := in.launcher(in.bwrapArgs()...)
+	cmd.ExtraFiles = []*os.File{pw}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	ag, err := newAgentClient(cmd, in.log)
+	if err != nil {
+		pw.Close()
+		return 0, err
+	}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return 0, err
+	}
+	in.bwrap = cmd
+	in.ag = ag
+	ag.onExit = in.onProcessExit
+	ag.start(stderr)
+
+	type info struct {
+		ChildPID int `json:"child-pid"`
+	}
+	infoc := make(chan info, 1)
+	go func() {
+		var i info
+		_ = json.NewDecoder(pr).Decode(&i)
+		infoc <- i
+	}()
+	var i info
+	select {
+	case i = <-infoc:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	if i.ChildPID == 0 {
+		<-ag.dead
+		return 0, unavailable("the sandbox did not start").WithCause(fmt.Errorf("bwrap: %s", stderr))
+	}
+	if _, err := ag.call(ctx, &request{Op: opPing}); err != nil {
+		return 0, err
+	}
+	return i.ChildPID, nil
+}
+
+// baseEnv is every sandbox process's environment before the config's and
+// the request's variables.
+func (in *Instance) baseEnv() map[string]string {
+	return map[string]string{
+		"PATH": sandboxPath, "HOME": homeDir, "USER": "user", "LOGNAME": "user", "SHELL": "/bin/bash",
+		"LANG": "C.UTF-8", "DISPLAY": ":0", "XAUTHORITY": xauthPath, "TERM": "xterm-256color",
+		"XDG_RUNTIME_DIR": "/tmp/runtime-user", "NO_AT_BRIDGE": "1",
+	}
+}
+
+func (in *Instance) env(extra map[string]string) []string {
+	m := in.baseEnv()
+	for k, v := range in.cfg.Environment {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func (in *Instance) startWM(ctx context.Context) error {
+	c := in.ag
+	m, err := c.callHook(ctx, &request{Op: opStartWM, Argv: []string{"openbox", "--sm-disable"}, Env: in.env(nil), Cwd: homeDir},
+		func(m *message) {
+			if m.Err == nil { // watched before its exit event can be read
+				c.mu.Lock()
+				c.watch[m.PID] = true
+				in.wmPID = m.PID
+				c.mu.Unlock()
+			}
+		})
+	if err != nil {
+		return err
+	}
+	if m.Err != nil {
+		return unavailable("the window manager did not start: %s", m.Err.Msg)
+	}
+	return nil
+}
+
+func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	cmd := in.launcher(in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback",
+		"--ready-fd", "3", strconv.Itoa(childPID), "tap0")
+	cmd.ExtraFiles = []*os.File{pw}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	in.slirp = cmd
+	exited := make(chan struct{})
+	in.slirpDone = exited
+	go func() { _ = cmd.Wait(); close(exited) }()
+	ready := make(chan bool, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := pr.Read(b)
+		ready <- n == 1
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return nil
+		}
+	case <-exited:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return unavailable("user-mode networking did not start").WithCause(fmt.Errorf("slirp4netns: %s", stderr))
+}
+
+// onProcessExit is called by the agent client for every exit event.
+func (in *Instance) onProcessExit(pid int) {
+	in.ag.mu.Lock()
+	wm := pid == in.wmPID
+	in.ag.mu.Unlock()
+	if wm {
+		in.log.Warn().Msg("the window manager exited")
+	}
+}
+
+// ID is the backend's id of the sandbox.
+func (in *Instance) ID() string { return in.id }
+
+// Details never contain host paths.
+func (in *Instance) Details() map[string]any {
+	return map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
+}
+
+// Alive checks the display server, the window manager and the agent.
+func (in *Instance) Alive(ctx context.Context) error {
+	select {
+	case <-in.destroyed:
+		return unavailable("the sandbox was destroyed")
+	case <-in.xDone:
+		return unavailable("the sandbox's display stopped")
+	default:
+	}
+	in.ag.mu.Lock()
+	wmGone := in.wmPID == 0 || in.ag.exited[in.wmPID]
+	in.ag.mu.Unlock()
+	if wmGone {
+		return unavailable("the sandbox's display stopped (its window manager exited)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := in.ag.call(ctx, &request{Op: opPing}); err != nil {
+		return unavailable("the sandbox does not respond").WithCause(err)
+	}
+	return nil
+}
+
+// SetTimeout is a no-op: the Manager keeps the expiry timer.
+func (in *Instance) SetTimeout(context.Context, time.Duration) error { return nil }
+
+// Destroy kills every process of the sandbox (everything in its cgroup),
+// removes its cgroup, directories, display lock and socket, and frees its
+// slot. It is idempotent.
+func (in *Instance) Destroy(ctx context.Context) error {
+	in.destroyOnce.Do(func() {
+		close(in.destroyed)
+		in.destroyErr = in.teardown()
+		in.p.mu.Lock()
+		delete(in.p.instances, in)
+		in.p.mu.Unlock()
+	})
+	return in.destroyErr
+}
+
+func (in *Instance) teardown() error {
+	var errs []error
+	if in.desk != nil {
+		_ = in.desk.Close()
+	}
+	if in.ag != nil {
+		in.ag.close()
+	}
+	if in.cg != nil {
+		errs = append(errs, in.cg.destroy())
+	}
+	// The cgroup is empty now; reap our direct children.
+	for _, c := range []*exec.Cmd{in.bwrap, in.slirp} {
+		if c != nil && c.Process != nil {
+			_ = c.Process.Kill()
+		}
+	}
+	if in.xvfb != nil {
+		_ = in.xvfb.Process.Kill()
+		<-in.xDone
+	}
+	if in.ag != nil {
+		<-in.ag.dead
+	}
+	if in.slirpDone != nil {
+		<-in.slirpDone
+	}
+	_ = os.Remove(xLockPath(in.slot.display))
+	_ = os.Remove(xSocketPath(in.slot.display))
+	if err := os.RemoveAll(in.dir); err != nil {
+		errs = append(errs, err)
+	}
+	in.slot.release()
+	err := errors.Join(errs...)
+	if err != nil {
+		in.log.Error().Err(err).Msg("sandbox teardown incomplete")
+		return sandbox.Errorf(sandbox.CodeInternal, "the sandbox was stopped but not fully cleaned up; see the server log").WithCause(err)
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+// Package local is the embedded backend: every sandbox is a desktop on this
+// machine made of its own Xvfb, an openbox window manager and an in-sandbox
+// agent, all running as a per-sandbox unprivileged uid, inside bubblewrap
+// namespaces (user, mount, pid, ipc, uts, network, cgroup) and a cgroup that
+// enforces memory, CPU and process limits.
+//
+// Isolation in short:
+//   - slot N (held with a flock, machine-wide) gives uid/gid UIDBase+N and
+//     display DisplayBase+N; the sandbox's processes never run as root nor as
+//     a uid that maps to root (bubblewrap starts after the uid drop, so its
+//     user namespace maps uid 1000 inside to UIDBase+N outside);
+//   - the launcher (this binary re-executed, see reexec.go) joins the cgroup
+//     before exec'ing Xvfb / bwrap / slirp4netns;
+//   - the agent (this binary re-executed inside bwrap) does every command and
+//     file operation in the sandbox's own view of the file system.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Options configure the local backend. Zero values take the defaults.
+type Options struct {
+	// StateDir holds per-sandbox homes, cookies and the agent binary.
+	// Default /run/vmservice/local (root) or $XDG_RUNTIME_DIR/vmservice.
+	StateDir string
+	Log      zerolog.Logger
+	// LockDir holds the machine-wide slot locks shared by every server on
+	// this machine (default /run/vmservice-local-slots).
+	LockDir string
+	// UIDBase is the first sandbox uid (default 200000); slot N runs as
+	// UIDBase+N.
+	UIDBase int
+	// DisplayBase is the first X display number (default 100).
+	DisplayBase int
+	// MaxSlots bounds concurrently existing sandboxes on the machine
+	// (default 1000).
+	MaxSlots int
+	// PidsMax is each sandbox's process/thread limit (default 1024:
+	// browsers use a few hundred threads).
+	PidsMax int
+	// CgroupParent is the cgroup under which sandbox cgroups are made
+	// (default "vmservice").
+	CgroupParent string
+}
+
+func (o *Options) defaults() {
+	if o.StateDir == "" {
+		o.StateDir = "/run/vmservice/local"
+		if os.Geteuid() != 0 && os.Getenv("XDG_RUNTIME_DIR") != "" {
+			o.StateDir = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "vmservice")
+		}
+	}
+	if o.LockDir == "" {
+		o.LockDir = "/run/vmservice-local-slots"
+	}
+	if o.UIDBase == 0 {
+		o.UIDBase = 200000
+	}
+	if o.DisplayBase == 0 {
+		o.DisplayBase = 100
+	}
+	if o.MaxSlots == 0 {
+		o.MaxSlots = 1000
+	}
+	if o.PidsMax == 0 {
+		o.PidsMax = 1024
+	}
+	if o.CgroupParent == "" {
+		o.CgroupParent = "vmservice"
+	}
+}
+
+// Provider is the local backend.
+type Provider struct {
+	opts     Options
+	log      zerolog.Logger
+	cg       *cgroups
+	agentBin string // the re-executable copy of this binary
+	tools    map[string]string
+
+	mu        sync.Mutex
+	instances map[*Instance]struct{}
+	closed    bool
+}
+
+var _ sandbox.Provider = (*Provider)(nil)
+
+func unavailable(format string, args ...any) *sandbox.Error {
+	return sandbox.Errorf(sandbox.CodeBackendUnavailable, format, args...)
+}
+
+// New checks the prerequisites, prepares the state directory and cleans up
+// whatever a killed earlier run left behind.
+func New(opts Options) (*Provider, error) {
+	opts.defaults()
+	p := &Provider{opts: opts, log: opts.Log.With().Str("backend", "local").Logger(),
+		instances: map[*Instance]struct{}{}, tools: map[string]string{}}
+	if os.Geteuid() != 0 {
+		return nil, unavailable("the local backend must run as root: it runs every sandbox as its own unprivileged uid")
+	}
+	for _, t := range []string{"bwrap", "Xvfb", "openbox"} {
+		path, err := exec.LookPath(t)
+		if err != nil {
+			return nil, unavailable("%s is not installed; run `make deps` to install what the local backend needs", t)
+		}
+		p.tools[t] = path
+	}
+	if path, err := exec.LookPath("slirp4netns"); err == nil {
+		p.tools["slirp4netns"] = path
+	}
+	cg, err := detectCgroups(opts.CgroupParent)
+	if err != nil {
+		return nil, unavailable("cgroups are not usable for the local backend (%v); it needs root and the memory, cpu and pids controllers", err).WithCause(err)
+	}
+	p.cg = cg
+	for _, d := range []string{opts.StateDir, filepath.Join(opts.StateDir, "sb"), filepath.Join(opts.StateDir, "bin")} {
+		// 0711: sandbox uids must traverse to their own home, never list.
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, unavailable("cannot create the state directory").WithCause(err)
+		}
+		_ = os.Chmod(d, 0o711)
+	}
+	if err := os.MkdirAll(opts.LockDir, 0o700); err != nil {
+		return nil, unavailable("cannot create the lock directory").WithCause(err)
+	}
+	if err := os.MkdirAll("/tmp/.X11-unix", 0o1777); err != nil {
+		return nil, unavailable("cannot create /tmp/.X11-unix").WithCause(err)
+	}
+	_ = os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky)
+	if p.agentBin, err = installAgent(filepath.Join(opts.StateDir, "bin")); err != nil {
+		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
+	}
+	p.cleanStale()
+	return p, nil
+}
+
+// installAgent copies this binary where sandbox uids can execute it (a test
+// binary lives in a 0700 build directory), once per content change.
+func installAgent(dir string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(self)
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("agent-%d-%d", st.Size(), st.ModTime().UnixNano()))
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(dir, ".agent-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Chmod(0o755); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	// Drop copies of older builds; a running sandbox keeps its inode.
+	old, _ := filepath.Glob(filepath.Join(dir, "agent-*"))
+	for _, o := range old {
+		_ = os.Remove(o)
+	}
+	return dst, os.Rename(tmp.Name(), dst)
+}
+
+// Name is "local".
+func (p *Provider) Name() string { return "local" }
+
+// Close destroys instances the Manager did not (it normally has) and
+// refuses new ones.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	var ins []*Instance
+	for i := range p.instances {
+		ins = append(ins, i)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, i := range ins {
+		errs = append(errs, i.Destroy(context.Background()))
+	}
+	return errors.Join(errs...)
+}
+
+// slot is a machine-wide reservation: uid, gid and display number.
+type slot struct {
+	n, uid, display int
+	lock            *os.File
+}
+
+func (p *Provider) lockPath(n int) string {
+	return filepath.Join(p.opts.LockDir, "slot-"+strconv.Itoa(n)+".lock")
+}
+
+// tryLock takes slot n's lock without waiting.
+func (p *Provider) tryLock(n int) *os.File {
+	f, err := os.OpenFile(p.lockPath(n), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+// acquireSlot finds a free slot whose display number is unused. Whatever a
+// dead earlier holder left in it is cleaned first.
+func (p *Provider) acquireSlot() (*slot, error) {
+	for n := 0; n < p.opts.MaxSlots; n++ {
+		f := p.tryLock(n)
+		if f == nil {
+			continue
+		}
+		s := &slot{n: n, uid: p.opts.UIDBase + n, display: p.opts.DisplayBase + n, lock: f}
+		p.cleanSlot(s)
+		if displayBusy(s.display) {
+			f.Close()
+			continue
+		}
+		return s, nil
+	}
+	return nil, unavailable("no free sandbox slot on this machine (all %d in use)", p.opts.MaxSlots)
+}
+
+func (s *slot) release() {
+	if s != nil && s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+}
+
+func xLockPath(display int) string { return "/tmp/.X" + strconv.Itoa(display) + "-lock" }
+func xSocketPath(display int) string {
+	return "/tmp/.X11-unix/X" + strconv.Itoa(display)
+}
+
+// displayBusy reports whether some X server (ours or anyone's) owns the
+// display. A lock file whose pid is dead is stale and removed.
+func displayBusy(display int) bool {
+	b, err := os.ReadFile(xLockPath(display))
+	if err == nil {
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH {
+			return true
+		}
+		_ = os.Remove(xLockPath(display))
+		_ = os.Remove(xSocketPath(display))
+		return false
+	}
+	_, err = os.Lstat(xSocketPath(display))
+	return err == nil
+}
+
+func (p *Provider) cgroupName(s *slot) string { return "s" + strconv.Itoa(s.n) }
+func (p *Provider) slotDir(s *slot) string {
+	return filepath.Join(p.opts.StateDir, "sb", "s"+strconv.Itoa(s.n))
+}
+
+// cleanSlot removes what a dead holder of the slot left: its processes and
+// cgroup, its directory under our state dir, its X lock and socket. Only
+// called with the slot's lock held, so nothing live is touched.
+func (p *Provider) cleanSlot(s *slot) {
+	name := p.cgroupName(s)
+	g := &sandboxCgroup{v2: p.cg.v2, dirs: p.cg.dirs(name)}
+	if len(g.pids()) > 0 {
+		p.log.Warn().Int("slot", s.n).Msg("killing processes left by an earlier run")
+	}
+	if _, err := os.Stat(g.dirs[0]); err == nil {
+		if err := g.destroy(); err != nil {
+			p.log.Warn().Err(err).Int("slot", s.n).Msg("stale cgroup not removed")
+		}
+	}
+	if err := os.RemoveAll(p.slotDir(s)); err != nil {
+		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
+	}
+	if !displayBusy(s.display) {
+		return
+	}
+	// Busy display: remove it only if the server is ours (its uid).
+	b, _ := os.ReadFile(xLockPath(s.display))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	var st syscall.Stat_t
+	if pid > 0 && syscall.Stat("/proc/"+strconv.Itoa(pid), &st) == nil && int(st.Uid) == s.uid {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		_ = os.Remove(xLockPath(s.display))
+		_ = os.Remove(xSocketPath(s.display))
+	}
+}
+
+// cleanStale cleans every slot nobody holds that left traces: sandbox
+// cgroups under our parent and directories under our state dir.
+func (p *Provider) cleanStale() {
+	seen := map[int]bool{}
+	var ns []int
+	add := func(name string) {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, "s")); err == nil && strings.HasPrefix(name, "s") && !seen[n] {
+			seen[n] = true
+			ns = append(ns, n)
+		}
+	}
+	for _, name := range p.cg.existing() {
+		add(name)
+	}
+	des, _ := os.ReadDir(filepath.Join(p.opts.StateDir, "sb"))
+	for _, de := range des {
+		add(de.Name())
+	}
+	for _, n := range ns {
+		if f := p.tryLock(n); f != nil {
+			s := &slot{n: n, uid: p.opts.UIDBase + n, display: p.opts.DisplayBase + n, lock: f}
+			p.cleanSlot(s)
+			s.release()
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package local
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// The server's own binary doubles as two tiny helpers, chosen by an
+// environment variable at init time (like docker's reexec), so any binary
+// that links this package (the server, a test binary) can be re-executed:
+//
+//   - launcher: runs as the sandbox's unprivileged uid, writes its own pid
+//     into the sandbox's cgroups (cgroup v1; the files are chowned to that
+//     uid) and execs the real program (Xvfb, bwrap, slirp4netns). So every
+//     sandbox process is inside the cgroup from its first instruction.
+//   - agent: the sandbox's first process under bubblewrap; serves the JSON
+//     lines protocol of protocol.go on stdin/stdout.
+//
+// Both remove the variables before anything else runs, so they never reach
+// user commands.
+const (
+	reexecEnv  = "VMSERVICE_LOCAL_REEXEC"
+	cgroupsEnv = "VMSERVICE_LOCAL_CGROUPS"
+
+	modeLauncher = "launcher"
+	modeAgent    = "agent"
+)
+
+func init() {
+	switch os.Getenv(reexecEnv) {
+	case modeLauncher:
+		launcherMain()
+	case modeAgent:
+		os.Unsetenv(reexecEnv)
+		os.Exit(agentMain())
+	}
+}
+
+// launcherMain never returns: it execs os.Args[1:] or exits 126/127.
+func launcherMain() {
+	procs := os.Getenv(cgroupsEnv)
+	os.Unsetenv(reexecEnv)
+	os.Unsetenv(cgroupsEnv)
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if procs != "" {
+		for _, p := range strings.Split(procs, string(os.PathListSeparator)) {
+			if err := os.WriteFile(p, pid, 0); err != nil {
+				fmt.Fprintf(os.Stderr, "vmservice launcher: joining cgroup: %v\n", err)
+				os.Exit(126)
+			}
+		}
+	}
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "vmservice launcher: nothing to run")
+		os.Exit(127)
+	}
+	path, err := exec.LookPath(os.Args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmservice launcher: %v\n", err)
+		os.Exit(127)
+	}
+	err = syscall.Exec(path, os.Args[1:], os.Environ())
+	fmt.Fprintf(os.Stderr, "vmservice launcher: exec %s: %v\n", os.Args[1], err)
+	os.Exit(126)
+}
