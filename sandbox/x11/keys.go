@@ -81,6 +81,9 @@ var lowerKeysyms = func() map[string]uint32 {
 // in order. Aliases and keysym names are case-insensitive; a single
 // character is taken literally ("A" is shift+a).
 func ParseKey(name string) ([]xproto.Keysym, error) {
+	if ks, ok := parseOne(strings.TrimSpace(name)); ok && name != "" {
+		return []xproto.Keysym{ks}, nil // "U+20AC" is one key, not a combination
+	}
 	parts := splitCombo(name)
 	if len(parts) == 0 {
 		return nil, badKey(name, "key is empty")

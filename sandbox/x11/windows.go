@@ -13,7 +13,7 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-var atomNames = []string{"_NET_ACTIVE_WINDOW", "_NET_CLIENT_LIST", "_NET_WM_NAME", "UTF8_STRING", "WM_STATE"}
+var atomNames = []string{"_NET_ACTIVE_WINDOW", "_NET_CLIENT_LIST", "_NET_WM_NAME", "UTF8_STRING", "WM_STATE", "COMPOUND_TEXT"}
 
 // internAtoms looks the atoms up in one pipelined batch.
 func (c *Conn) internAtoms(names ...string) error {
@@ -126,11 +126,16 @@ func (c *Conn) ApplicationWindows(ctx context.Context, app string) ([]sandbox.Wi
 				}
 				return nil, c.xerr(err)
 			}
-			if p != nil && len(p.Value) > 0 {
-				for _, part := range bytes.Split(p.Value, []byte{0}) {
-					if len(part) > 0 {
-						texts = append(texts, latin1ToUTF8(part))
-					}
+			if p == nil || len(p.Value) == 0 {
+				continue
+			}
+			if p.Type == c.atoms["COMPOUND_TEXT"] {
+				texts = append(texts, compoundText(p.Value))
+				continue
+			}
+			for _, part := range bytes.Split(p.Value, []byte{0}) {
+				if len(part) > 0 {
+					texts = append(texts, latin1ToUTF8(part))
 				}
 			}
 		}
@@ -258,10 +263,47 @@ func (c *Conn) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, er
 	if len(p1.Value) > 0 {
 		return strings.ToValidUTF8(string(p1.Value), "\uFFFD"), nil
 	}
-	if p2.Type == c.atoms["UTF8_STRING"] {
+	switch p2.Type {
+	case c.atoms["UTF8_STRING"]:
 		return strings.ToValidUTF8(string(p2.Value), "\uFFFD"), nil
+	case c.atoms["COMPOUND_TEXT"]:
+		return compoundText(p2.Value), nil
 	}
 	return latin1ToUTF8(p2.Value), nil
+}
+
+// compoundText decodes the COMPOUND_TEXT that Xlib clients (xterm) put in
+// WM_NAME: Latin-1 text with UTF-8 segments between ESC % G and ESC % @.
+// Other character sets are shown as Latin-1.
+func compoundText(b []byte) string {
+	var sb strings.Builder
+	utf := false
+	for i := 0; i < len(b); i++ {
+		if b[i] == 0x1b && i+2 < len(b) && b[i+1] == '%' {
+			utf = b[i+2] == 'G'
+			i += 2
+			continue
+		}
+		if b[i] == 0x1b { // another charset designation: skip it
+			j := i + 1
+			for j < len(b) && b[j] >= 0x20 && b[j] <= 0x2f {
+				j++
+			}
+			i = j
+			continue
+		}
+		if utf {
+			j := i
+			for j < len(b) && b[j] != 0x1b {
+				j++
+			}
+			sb.WriteString(strings.ToValidUTF8(string(b[i:j]), "\uFFFD"))
+			i = j - 1
+			continue
+		}
+		sb.WriteRune(rune(b[i]))
+	}
+	return sb.String()
 }
 
 // latin1ToUTF8 decodes STRING properties (ISO 8859-1), leaving valid UTF-8

@@ -36,43 +36,71 @@ func StartXvfb(t testing.TB, w, h int) (socketPath string, cookie []byte, displa
 
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
-		n := freeDisplay()
+		n, unlock, err := claimDisplay()
+		if err != nil {
+			t.Fatalf("x11test: %v", err)
+		}
 		display = ":" + strconv.Itoa(n)
 		// A fresh file per attempt: Xvfb trusts every cookie in it.
 		_ = os.Remove(authFile)
 		out, err := exec.Command("xauth", "-f", authFile, "add", display, ".", hex.EncodeToString(cookie)).CombinedOutput()
 		if err != nil {
+			unlock()
 			t.Fatalf("x11test: xauth: %v: %s", err, out)
 		}
 		if err := startXvfb(t, n, w, h, authFile); err != nil {
+			unlock()
 			lastErr = err
 			continue
 		}
+		t.Cleanup(unlock) // runs after the server's own clean-up (LIFO)
 		return fmt.Sprintf("/tmp/.X11-unix/X%d", n), cookie, display, authFile
 	}
 	t.Fatalf("x11test: could not start Xvfb: %v", lastErr)
 	return
 }
 
-var displayMu sync.Mutex
+var (
+	displayMu sync.Mutex
+	pids      = map[string]int{}
+)
 
-// freeDisplay picks a display number with neither a lock file nor a socket.
-// It starts from a random base so parallel test binaries rarely collide;
-// a collision only costs a retry (Xvfb refuses a taken number).
-func freeDisplay() int {
+// Pid is the process id of the Xvfb StartXvfb started for display (0 if
+// none), for tests that kill the server on purpose.
+func Pid(display string) int {
 	displayMu.Lock()
 	defer displayMu.Unlock()
+	return pids[display]
+}
+
+// claimDisplay picks a display number with neither a lock file nor a
+// socket and takes its lock file. Xvfb started with -displayfd and a number
+// neither takes nor checks the lock, and would steal a live server's
+// socket, so the lock is ours: it holds our pid in the X server's format,
+// which other X servers honour (and break once we are gone).
+func claimDisplay() (n int, unlock func(), err error) {
 	r, _ := rand.Int(rand.Reader, big.NewInt(4000))
-	for n := 100 + int(r.Int64()); ; n++ {
+	for n, tries := 100+int(r.Int64()), 0; tries < 5000; n, tries = n+1, tries+1 {
 		if n > 5000 {
 			n = 100
 		}
-		_, e1 := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n))
-		_, e2 := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n))
-		if os.IsNotExist(e1) && os.IsNotExist(e2) {
-			return n
+		lock := fmt.Sprintf("/tmp/.X%d-lock", n)
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); !os.IsNotExist(err) {
+			continue
 		}
+		f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		if err != nil {
+			continue
+		}
+		_, err = fmt.Fprintf(f, "%10d\n", os.Getpid())
+		f.Close()
+		if err != nil {
+			os.Remove(lock)
+			continue
+		}
+		return n, func() { os.Remove(lock) }, nil
 	}
+	return 0, nil, fmt.Errorf("no free X display number")
 }
 
 func startXvfb(t testing.TB, n, w, h int, authFile string) error {
@@ -116,7 +144,13 @@ func startXvfb(t testing.TB, n, w, h int, authFile string) error {
 		<-exited
 		return fmt.Errorf("Xvfb :%d not ready after 15s: %s", n, logBuf.String())
 	}
+	displayMu.Lock()
+	pids[":"+strconv.Itoa(n)] = cmd.Process.Pid
+	displayMu.Unlock()
 	t.Cleanup(func() {
+		displayMu.Lock()
+		delete(pids, ":"+strconv.Itoa(n))
+		displayMu.Unlock()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
