@@ -1,0 +1,114 @@
+// Package e2b is the E2B cloud backend: sandboxes are E2B microVMs made
+// through E2B's REST control plane and driven through envd, the daemon inside
+// each of them (Connect RPC with JSON, plus plain HTTP for file contents).
+package e2b
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options configure the backend. OptionsFromEnv reads them the way the
+// official SDKs do.
+type Options struct {
+	// APIKey is sent as X-API-Key. It is read from E2B_API_KEY only and is
+	// never logged.
+	APIKey string
+	// Domain is the sandbox domain (E2B_DOMAIN, default e2b.app).
+	Domain string
+	// APIURL overrides the control plane (E2B_API_URL); default
+	// https://api.DOMAIN, or http://localhost:3000 in debug mode.
+	APIURL string
+	// SandboxURL overrides envd's address for every sandbox
+	// (E2B_SANDBOX_URL, as in the official SDKs); requests still carry
+	// E2b-Sandbox-Id, so one endpoint can serve many sandboxes. Default
+	// https://49983-ID.DOMAIN, or http://localhost:49983 in debug mode.
+	SandboxURL string
+	// Debug is E2B_DEBUG=true: control plane on localhost:3000, envd on
+	// localhost:49983.
+	Debug bool
+	// Insecure creates sandboxes without envd access tokens (secure=false).
+	Insecure bool
+	// HelperPath is a prebuilt linux/amd64 vmhelper binary
+	// (VMSERVICE_E2B_HELPER). Empty: build cmd/vmhelper with the Go
+	// toolchain at first use, into the user cache directory.
+	HelperPath string
+	// NoHelper forces the xdotool/scrot command path (benchmarks, debugging).
+	NoHelper bool
+	// Attempts bounds tries of a control-plane call that failed with a
+	// transient error (default 4).
+	Attempts int
+	// HTTPClient is used for every request (default: one with sane dial and
+	// header timeouts and no overall timeout, since process streams are long).
+	HTTPClient *http.Client
+	// DesktopTimeout bounds bringing the desktop up (default 60 s).
+	DesktopTimeout time.Duration
+	Log            zerolog.Logger
+}
+
+// OptionsFromEnv reads E2B_API_KEY, E2B_DOMAIN, E2B_API_URL, E2B_SANDBOX_URL,
+// E2B_DEBUG and VMSERVICE_E2B_HELPER.
+func OptionsFromEnv() Options {
+	return Options{
+		APIKey:     os.Getenv("E2B_API_KEY"),
+		Domain:     os.Getenv("E2B_DOMAIN"),
+		APIURL:     os.Getenv("E2B_API_URL"),
+		SandboxURL: os.Getenv("E2B_SANDBOX_URL"),
+		Debug:      strings.EqualFold(os.Getenv("E2B_DEBUG"), "true"),
+		HelperPath: os.Getenv("VMSERVICE_E2B_HELPER"),
+	}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Domain == "" {
+		o.Domain = "e2b.app"
+	}
+	if o.APIURL == "" {
+		if o.Debug {
+			o.APIURL = "http://localhost:3000"
+		} else {
+			o.APIURL = "https://api." + o.Domain
+		}
+	}
+	o.APIURL = strings.TrimRight(o.APIURL, "/")
+	if o.SandboxURL == "" && o.Debug {
+		o.SandboxURL = "http://localhost:49983"
+	}
+	o.SandboxURL = strings.TrimRight(o.SandboxURL, "/")
+	if o.Attempts <= 0 {
+		o.Attempts = 4
+	}
+	if o.HTTPClient == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = 60 * time.Second
+		t.MaxIdleConnsPerHost = 16
+		o.HTTPClient = &http.Client{Transport: t}
+	}
+	if o.DesktopTimeout <= 0 {
+		o.DesktopTimeout = 60 * time.Second
+	}
+	return o
+}
+
+// envdURL is where sandbox id's envd answers.
+func (o Options) envdURL(id, domain string) string {
+	if o.SandboxURL != "" {
+		return o.SandboxURL
+	}
+	if domain == "" {
+		domain = o.Domain
+	}
+	return "https://49983-" + id + "." + domain
+}
+
+// publicURL is the address of port on sandbox id (the proxy's naming).
+func (o Options) publicURL(id, domain string, port int) string {
+	if domain == "" {
+		domain = o.Domain
+	}
+	return "https://" + itoa(port) + "-" + id + "." + domain
+}

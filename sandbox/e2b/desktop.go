@@ -1,0 +1,373 @@
+package e2b
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/x11"
+)
+
+// The Instance's desktop methods go to the helper, or to xdotool/scrot
+// commands when the helper could not start.
+
+func (in *Instance) MoveMouse(ctx context.Context, p sandbox.Point) error {
+	return in.desk.MoveMouse(ctx, p)
+}
+func (in *Instance) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, mods []string) error {
+	return in.desk.Click(ctx, p, b, count, mods)
+}
+func (in *Instance) MouseDown(ctx context.Context, b sandbox.Button) error {
+	return in.desk.MouseDown(ctx, b)
+}
+func (in *Instance) MouseUp(ctx context.Context, b sandbox.Button) error {
+	return in.desk.MouseUp(ctx, b)
+}
+func (in *Instance) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
+	return in.desk.Drag(ctx, from, to, b)
+}
+func (in *Instance) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
+	return in.desk.Scroll(ctx, p, dir, amount, mods)
+}
+func (in *Instance) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {
+	return in.desk.TypeText(ctx, text, chunk, delay)
+}
+func (in *Instance) PressKeys(ctx context.Context, keys []string) error {
+	return in.desk.PressKeys(ctx, keys)
+}
+func (in *Instance) KeyDown(ctx context.Context, key string) error { return in.desk.KeyDown(ctx, key) }
+func (in *Instance) KeyUp(ctx context.Context, key string) error   { return in.desk.KeyUp(ctx, key) }
+func (in *Instance) CursorPosition(ctx context.Context) (sandbox.Point, error) {
+	return in.desk.CursorPosition(ctx)
+}
+func (in *Instance) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
+	return in.desk.ScreenSize(ctx)
+}
+func (in *Instance) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+	return in.desk.Screenshot(ctx, region)
+}
+func (in *Instance) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
+	return in.desk.CurrentWindow(ctx)
+}
+func (in *Instance) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
+	return in.desk.ApplicationWindows(ctx, app)
+}
+func (in *Instance) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
+	return in.desk.WindowTitle(ctx, id)
+}
+
+// cmdDesktop drives the desktop the way E2B's own desktop SDK does: one
+// `bash -l -c "xdotool ..."` (or scrot) process per action through envd.
+type cmdDesktop struct {
+	in *Instance
+}
+
+func (d *cmdDesktop) xdo(ctx context.Context, args ...string) (string, error) {
+	out, err := d.in.sh(ctx, "xdotool "+strings.Join(args, " "))
+	if err != nil {
+		return "", sandbox.Errorf(sandbox.CodeBackendUnavailable, "xdotool failed in the sandbox").WithCause(err)
+	}
+	return out, nil
+}
+
+func buttonNumber(b sandbox.Button) (string, error) {
+	switch b {
+	case sandbox.ButtonLeft, "":
+		return "1", nil
+	case sandbox.ButtonMiddle:
+		return "2", nil
+	case sandbox.ButtonRight:
+		return "3", nil
+	}
+	return "", sandbox.InvalidArgument("button", "button must be left, right or middle, got %q", b)
+}
+
+func (d *cmdDesktop) checkPoint(ctx context.Context, p sandbox.Point, field string) error {
+	r := d.in.cfg.Resolution
+	if p.X < 0 || p.Y < 0 || p.X >= r.Width || p.Y >= r.Height {
+		return sandbox.InvalidArgument(field, "%s (%d,%d) is outside the %s screen", field, p.X, p.Y, r)
+	}
+	return nil
+}
+
+func pointArgs(p sandbox.Point) string { return strconv.Itoa(p.X) + " " + strconv.Itoa(p.Y) }
+
+// xkeys turns key names (the x11 driver's vocabulary) into keysym numbers
+// that xdotool accepts, so both paths understand the same names.
+func xkeys(names []string, field string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		kss, err := x11.ParseKey(n)
+		if err != nil {
+			if se, ok := err.(*sandbox.Error); ok && se.Details != nil {
+				se.Details["field"] = field
+			}
+			return nil, err
+		}
+		for _, ks := range kss {
+			out = append(out, fmt.Sprintf("0x%x", uint32(ks)))
+		}
+	}
+	return out, nil
+}
+
+func (d *cmdDesktop) MoveMouse(ctx context.Context, p sandbox.Point) error {
+	if err := d.checkPoint(ctx, p, "point"); err != nil {
+		return err
+	}
+	_, err := d.xdo(ctx, "mousemove", "--sync", pointArgs(p))
+	return err
+}
+
+func (d *cmdDesktop) withMods(mods []string, action string) (string, error) {
+	ks, err := xkeys(mods, "modifiers")
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, k := range ks {
+		b.WriteString("keydown " + k + " ")
+	}
+	b.WriteString(action)
+	for i := len(ks) - 1; i >= 0; i-- {
+		b.WriteString(" keyup " + ks[i])
+	}
+	return b.String(), nil
+}
+
+func (d *cmdDesktop) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, mods []string) error {
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	if count < 1 || count > 3 {
+		return sandbox.InvalidArgument("count", "click count must be 1, 2 or 3, got %d", count)
+	}
+	action := "click --repeat " + strconv.Itoa(count) + " " + btn
+	if p != nil {
+		if err := d.checkPoint(ctx, *p, "point"); err != nil {
+			return err
+		}
+		action = "mousemove --sync " + pointArgs(*p) + " " + action
+	}
+	cmd, err := d.withMods(mods, action)
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, cmd)
+	return err
+}
+
+func (d *cmdDesktop) MouseDown(ctx context.Context, b sandbox.Button) error {
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "mousedown", btn)
+	return err
+}
+
+func (d *cmdDesktop) MouseUp(ctx context.Context, b sandbox.Button) error {
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "mouseup", btn)
+	return err
+}
+
+func (d *cmdDesktop) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
+	btn, err := buttonNumber(b)
+	if err != nil {
+		return err
+	}
+	if err := d.checkPoint(ctx, from, "from"); err != nil {
+		return err
+	}
+	if err := d.checkPoint(ctx, to, "to"); err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "mousemove --sync", pointArgs(from), "mousedown", btn, "sleep 0.05 mousemove --sync", pointArgs(to), "sleep 0.05 mouseup", btn)
+	return err
+}
+
+func (d *cmdDesktop) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
+	btn := map[sandbox.ScrollDirection]string{sandbox.ScrollUp: "4", sandbox.ScrollDown: "5", sandbox.ScrollLeft: "6", sandbox.ScrollRight: "7"}[dir]
+	if btn == "" {
+		return sandbox.InvalidArgument("direction", "direction must be up, down, left or right, got %q", dir)
+	}
+	if amount < 1 || amount > 100 {
+		return sandbox.InvalidArgument("amount", "amount must be between 1 and 100, got %d", amount)
+	}
+	action := "click --repeat " + strconv.Itoa(amount) + " " + btn
+	if p != nil {
+		if err := d.checkPoint(ctx, *p, "point"); err != nil {
+			return err
+		}
+		action = "mousemove --sync " + pointArgs(*p) + " " + action
+	}
+	cmd, err := d.withMods(mods, action)
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, cmd)
+	return err
+}
+
+func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {
+	runes := []rune(text)
+	if chunk <= 0 {
+		chunk = 25
+	}
+	typed := 0
+	for i := 0; i < len(runes); i += chunk {
+		end := min(i+chunk, len(runes))
+		if i > 0 && delay > 0 {
+			select {
+			case <-ctx.Done():
+				return typed, sandbox.AsError(ctx.Err())
+			case <-time.After(delay):
+			}
+		}
+		if _, err := d.xdo(ctx, "type", "--delay", "0", "--", shq(string(runes[i:end]))); err != nil {
+			return typed, err
+		}
+		typed = end
+	}
+	return typed, nil
+}
+
+func (d *cmdDesktop) PressKeys(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return sandbox.InvalidArgument("keys", "at least one key is required")
+	}
+	ks, err := xkeys(keys, "keys")
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "key", strings.Join(ks, "+"))
+	return err
+}
+
+func (d *cmdDesktop) KeyDown(ctx context.Context, key string) error {
+	ks, err := xkeys([]string{key}, "key")
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "keydown", strings.Join(ks, "+"))
+	return err
+}
+
+func (d *cmdDesktop) KeyUp(ctx context.Context, key string) error {
+	ks, err := xkeys([]string{key}, "key")
+	if err != nil {
+		return err
+	}
+	_, err = d.xdo(ctx, "keyup", strings.Join(ks, "+"))
+	return err
+}
+
+var shellVarRe = regexp.MustCompile(`(?m)^([A-Z]+)=(\d+)$`)
+
+func (d *cmdDesktop) CursorPosition(ctx context.Context) (sandbox.Point, error) {
+	out, err := d.xdo(ctx, "getmouselocation", "--shell")
+	if err != nil {
+		return sandbox.Point{}, err
+	}
+	var p sandbox.Point
+	for _, m := range shellVarRe.FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[2])
+		switch m[1] {
+		case "X":
+			p.X = n
+		case "Y":
+			p.Y = n
+		}
+	}
+	return p, nil
+}
+
+func (d *cmdDesktop) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
+	out, err := d.xdo(ctx, "getdisplaygeometry")
+	if err != nil {
+		return sandbox.Resolution{}, err
+	}
+	var r sandbox.Resolution
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "%d %d", &r.Width, &r.Height); err != nil {
+		return r, sandbox.Errorf(sandbox.CodeBackendUnavailable, "could not read the screen size").WithCause(err)
+	}
+	return r, nil
+}
+
+// Screenshot runs scrot into a temporary file, downloads it and removes it.
+func (d *cmdDesktop) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+	p := "/tmp/.vmshot-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".png"
+	if _, err := d.in.sh(ctx, "scrot -o "+p); err != nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "scrot failed in the sandbox").WithCause(err)
+	}
+	data, err := d.in.envd.download(ctx, p, 0)
+	go func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.in.envd.remove(rctx, p)
+	}()
+	if err != nil {
+		return nil, err
+	}
+	img, err := decodePNG(data)
+	if err != nil || region.Empty() {
+		return img, err
+	}
+	region = region.Intersect(img.Bounds())
+	if region.Empty() {
+		return nil, sandbox.InvalidArgument("region", "the region lies outside the screen")
+	}
+	return img.SubImage(region).(*image.RGBA), nil
+}
+
+func parseWindowIDs(out string) []sandbox.WindowID {
+	var ids []sandbox.WindowID
+	seen := map[uint64]bool{}
+	for _, f := range strings.Fields(out) {
+		n, err := strconv.ParseUint(f, 10, 32)
+		if err == nil && !seen[n] {
+			seen[n] = true
+			ids = append(ids, sandbox.WindowID(n))
+		}
+	}
+	return ids
+}
+
+func (d *cmdDesktop) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
+	out, err := d.in.sh(ctx, "xdotool getactivewindow 2>/dev/null || xdotool getwindowfocus")
+	if err != nil {
+		return 0, sandbox.Errorf(sandbox.CodeBackendUnavailable, "xdotool failed in the sandbox").WithCause(err)
+	}
+	ids := parseWindowIDs(out)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
+func (d *cmdDesktop) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
+	if strings.TrimSpace(app) == "" {
+		return nil, sandbox.InvalidArgument("application", "application must not be empty")
+	}
+	re := shq(regexp.QuoteMeta(app))
+	out, _ := d.in.sh(ctx, "for k in --class --classname --name; do xdotool search --onlyvisible $k "+re+" 2>/dev/null; done; true")
+	return parseWindowIDs(out), nil
+}
+
+func (d *cmdDesktop) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
+	out, err := d.in.sh(ctx, "xdotool getwindowname "+strconv.FormatUint(uint64(id), 10))
+	if err != nil {
+		return "", sandbox.InvalidArgument("window_id", "window %d does not exist", id)
+	}
+	return strings.TrimRight(out, "\n"), nil
+}

@@ -1,0 +1,184 @@
+// Package helperproto is the protocol between the e2b backend and vmhelper,
+// the static binary it uploads into a sandbox and keeps running as one
+// process: one JSON request per line on the helper's stdin (sent through
+// envd's SendInput), one JSON reply per line on its stdout (streamed back by
+// envd's process.Start). Replies come in request order.
+package helperproto
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"image"
+	"io"
+	"time"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Ops.
+const (
+	OpHello          = "hello"
+	OpMove           = "move"
+	OpClick          = "click"
+	OpMouseDown      = "mousedown"
+	OpMouseUp        = "mouseup"
+	OpDrag           = "drag"
+	OpScroll         = "scroll"
+	OpType           = "type"
+	OpKeys           = "keys"
+	OpKeyDown        = "keydown"
+	OpKeyUp          = "keyup"
+	OpCursor         = "cursor"
+	OpScreenSize     = "size"
+	OpScreenshot     = "screenshot"
+	OpCurrentWindow  = "curwin"
+	OpAppWindows     = "appwins"
+	OpWindowTitle    = "title"
+	protocolRevision = 1
+)
+
+// Request is one line on the helper's stdin.
+type Request struct {
+	ID        uint64            `json:"id"`
+	Op        string            `json:"op"`
+	Point     *sandbox.Point    `json:"p,omitempty"`
+	To        *sandbox.Point    `json:"to,omitempty"`
+	Button    sandbox.Button    `json:"b,omitempty"`
+	Count     int               `json:"n,omitempty"`
+	Modifiers []string          `json:"mods,omitempty"`
+	Keys      []string          `json:"keys,omitempty"`
+	Text      string            `json:"text,omitempty"`
+	ChunkSize int               `json:"chunk,omitempty"`
+	DelayMS   int64             `json:"delay_ms,omitempty"`
+	Dir       string            `json:"dir,omitempty"`
+	Region    *image.Rectangle  `json:"region,omitempty"`
+	Window    sandbox.WindowID  `json:"win,omitempty"`
+	App       string            `json:"app,omitempty"`
+	Extra     map[string]string `json:"extra,omitempty"`
+}
+
+// Reply is one line on the helper's stdout.
+type Reply struct {
+	ID       uint64              `json:"id"`
+	Err      *sandbox.Error      `json:"err,omitempty"`
+	Point    *sandbox.Point      `json:"p,omitempty"`
+	Size     *sandbox.Resolution `json:"size,omitempty"`
+	N        int                 `json:"n,omitempty"`
+	PNG      []byte              `json:"png,omitempty"`
+	Window   sandbox.WindowID    `json:"win,omitempty"`
+	Windows  []sandbox.WindowID  `json:"wins,omitempty"`
+	Title    string              `json:"title,omitempty"`
+	Revision int                 `json:"rev,omitempty"`
+}
+
+// Encoder turns a frame into PNG bytes.
+type Encoder func(w io.Writer, img *image.RGBA) error
+
+// Serve answers requests from r on w with d until r ends. Each request gets
+// at most timeout.
+func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout time.Duration) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	bw := bufio.NewWriterSize(w, 256<<10)
+	je := json.NewEncoder(bw)
+	var pngBuf bytesBuffer
+	for sc.Scan() {
+		var req Request
+		var rep Reply
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			rep.Err = sandbox.InvalidArgument("request", "the helper could not parse a request")
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			rep = handle(ctx, d, enc, &pngBuf, req)
+			cancel()
+		}
+		rep.ID = req.ID
+		if err := je.Encode(&rep); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+type bytesBuffer struct{ b []byte }
+
+func (b *bytesBuffer) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
+
+func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, buf *bytesBuffer, q Request) (r Reply) {
+	var err error
+	pt := func() sandbox.Point {
+		if q.Point == nil {
+			return sandbox.Point{}
+		}
+		return *q.Point
+	}
+	switch q.Op {
+	case OpHello:
+		r.Revision = protocolRevision
+	case OpMove:
+		err = d.MoveMouse(ctx, pt())
+	case OpClick:
+		err = d.Click(ctx, q.Point, q.Button, q.Count, q.Modifiers)
+	case OpMouseDown:
+		err = d.MouseDown(ctx, q.Button)
+	case OpMouseUp:
+		err = d.MouseUp(ctx, q.Button)
+	case OpDrag:
+		if q.To == nil {
+			err = sandbox.InvalidArgument("to", "drag needs a destination")
+			break
+		}
+		err = d.Drag(ctx, pt(), *q.To, q.Button)
+	case OpScroll:
+		err = d.Scroll(ctx, q.Point, sandbox.ScrollDirection(q.Dir), q.Count, q.Modifiers)
+	case OpType:
+		r.N, err = d.TypeText(ctx, q.Text, q.ChunkSize, time.Duration(q.DelayMS)*time.Millisecond)
+	case OpKeys:
+		err = d.PressKeys(ctx, q.Keys)
+	case OpKeyDown:
+		err = d.KeyDown(ctx, q.Text)
+	case OpKeyUp:
+		err = d.KeyUp(ctx, q.Text)
+	case OpCursor:
+		var p sandbox.Point
+		p, err = d.CursorPosition(ctx)
+		r.Point = &p
+	case OpScreenSize:
+		var s sandbox.Resolution
+		s, err = d.ScreenSize(ctx)
+		r.Size = &s
+	case OpScreenshot:
+		var region image.Rectangle
+		if q.Region != nil {
+			region = *q.Region
+		}
+		var img *image.RGBA
+		if img, err = d.Screenshot(ctx, region); err == nil {
+			buf.b = buf.b[:0]
+			if err = enc(buf, img); err == nil {
+				r.PNG = buf.b
+			}
+		}
+	case OpCurrentWindow:
+		r.Window, err = d.CurrentWindow(ctx)
+	case OpAppWindows:
+		r.Windows, err = d.ApplicationWindows(ctx, q.App)
+	case OpWindowTitle:
+		r.Title, err = d.WindowTitle(ctx, q.Window)
+	default:
+		err = sandbox.InvalidArgument("op", "the helper does not know %q", q.Op)
+	}
+	if err != nil {
+		var se *sandbox.Error
+		if !errors.As(err, &se) {
+			se = sandbox.AsError(err)
+		}
+		r = Reply{Err: se}
+	}
+	return r
+}

@@ -1,0 +1,62 @@
+package wire
+
+import "time"
+
+// Control-plane headers and ports.
+const (
+	APIKeyHeader      = "X-API-Key"
+	AccessTokenHeader = "X-Access-Token"
+	SandboxIDHeader   = "E2b-Sandbox-Id"
+	SandboxPortHeader = "E2b-Sandbox-Port"
+	EnvdPort          = 49983
+	// EnvdVersion is what the emulator reports; the SDKs gate features on it.
+	EnvdVersion = "0.6.4"
+)
+
+// NewSandbox is the body of POST /sandboxes.
+type NewSandbox struct {
+	TemplateID          string            `json:"templateID"`
+	Timeout             int               `json:"timeout,omitempty"`
+	AutoPause           *bool             `json:"autoPause,omitempty"`
+	Secure              *bool             `json:"secure,omitempty"`
+	AllowInternetAccess *bool             `json:"allow_internet_access,omitempty"`
+	Metadata            map[string]string `json:"metadata,omitempty"`
+	EnvVars             map[string]string `json:"envVars,omitempty"`
+}
+
+// Sandbox is the answer of POST /sandboxes and /sandboxes/{id}/connect.
+type Sandbox struct {
+	TemplateID         string  `json:"templateID"`
+	SandboxID          string  `json:"sandboxID"`
+	Alias              string  `json:"alias,omitempty"`
+	ClientID           string  `json:"clientID"`
+	EnvdVersion        string  `json:"envdVersion"`
+	EnvdAccessToken    string  `json:"envdAccessToken,omitempty"`
+	TrafficAccessToken *string `json:"trafficAccessToken,omitempty"`
+	Domain             *string `json:"domain,omitempty"`
+}
+
+// SandboxDetail is GET /sandboxes/{id}'s answer; ListedSandbox (GET
+// /v2/sandboxes) has the same fields minus the token and domain.
+type SandboxDetail struct {
+	TemplateID          string            `json:"templateID"`
+	Alias               string            `json:"alias,omitempty"`
+	SandboxID           string            `json:"sandboxID"`
+	ClientID            string            `json:"clientID"`
+	StartedAt           time.Time         `json:"startedAt"`
+	EndAt               time.Time         `json:"endAt"`
+	EnvdVersion         string            `json:"envdVersion"`
+	EnvdAccessToken     string            `json:"envdAccessToken,omitempty"`
+	AllowInternetAccess *bool             `json:"allowInternetAccess,omitempty"`
+	Domain              *string           `json:"domain,omitempty"`
+	CPUCount            int               `json:"cpuCount"`
+	MemoryMB            int               `json:"memoryMB"`
+	DiskSizeMB          int               `json:"diskSizeMB"`
+	Metadata            map[string]string `json:"metadata,omitempty"`
+	State               string            `json:"state"`
+}
+
+// TimeoutRequest is the body of POST /sandboxes/{id}/timeout and /connect.
+type TimeoutRequest struct {
+	Timeout int `json:"timeout"`
+}
