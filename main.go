@@ -1,0 +1,361 @@
+// Command vmservice is an MCP server that gives AI agents isolated Linux
+// desktops: stdio by default, SSE and streamable HTTP on request.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/mcpserver"
+	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/e2b"
+	"github.com/vmservice/vmservice/sandbox/local"
+	"github.com/vmservice/vmservice/stream"
+	"github.com/vmservice/vmservice/tools"
+)
+
+var version = "dev"
+
+// config is everything the flags and VMSERVICE_* variables set.
+type config struct {
+	Backend              string
+	Transport            string
+	Listen               string
+	TokensFile           string
+	AllowUnauthenticated bool
+	StdioUser            string
+	StdioAdmin           bool
+	MaxSandboxes         int
+	MaxPerUser           int
+	DefaultTimeout       time.Duration
+	MaxTimeout           time.Duration
+	DefaultTemplate      string
+	DefaultCPU           int
+	DefaultMemoryMB      int
+	WarmPool             int
+	Toolsets             string
+	ReadOnly             bool
+	ComputerSize         string
+	SessionIdle          time.Duration
+	StreamListen         string
+	StreamPublicURL      string
+	NoStream             bool
+	LogLevel             string
+	LogFormat            string
+}
+
+// seconds is a duration flag that also takes plain seconds ("300").
+type seconds struct{ d *time.Duration }
+
+func (s seconds) String() string {
+	if s.d == nil {
+		return ""
+	}
+	return s.d.String()
+}
+
+func (s seconds) Set(v string) error {
+	if n, err := strconv.Atoi(v); err == nil {
+		*s.d = time.Duration(n) * time.Second
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("want seconds (300) or a duration (5m)")
+	}
+	*s.d = d
+	return nil
+}
+
+// envName is the variable that sets a flag: --max-sandboxes -> VMSERVICE_MAX_SANDBOXES.
+func envName(flagName string) string {
+	return "VMSERVICE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	c := config{}
+	fs := flag.NewFlagSet("vmservice", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Backend, "backend", "local", "sandbox backend: local (this machine) or e2b (E2B cloud; E2B_API_KEY and friends from the environment)")
+	fs.StringVar(&c.Transport, "transport", "stdio", "MCP transport: stdio, sse or http (sse and http share one listener serving /mcp, /sse and /message)")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address for --transport sse|http (also /healthz and /metrics)")
+	fs.StringVar(&c.TokensFile, "tokens-file", "", "bearer tokens for HTTP/SSE: lines `token principal [admin]` or a JSON array; VMSERVICE_TOKENS may hold the same text")
+	fs.BoolVar(&c.AllowUnauthenticated, "allow-unauthenticated", false, "serve HTTP requests without a token as --stdio-user (only on a loopback --listen address)")
+	fs.StringVar(&c.StdioUser, "stdio-user", "local", "principal (user id) of the stdio client and of unauthenticated loopback HTTP")
+	fs.BoolVar(&c.StdioAdmin, "stdio-admin", false, "the stdio principal is an administrator (may act for other users)")
+	fs.IntVar(&c.MaxSandboxes, "max-sandboxes", 10, "maximum concurrent sandboxes (all users)")
+	fs.IntVar(&c.MaxPerUser, "max-sandboxes-per-user", 0, "maximum concurrent sandboxes per user (0 = same as --max-sandboxes)")
+	c.DefaultTimeout, c.MaxTimeout = 300*time.Second, sandbox.MaxTimeout
+	fs.Var(seconds{&c.DefaultTimeout}, "default-timeout", "sandbox lifetime when create_sandbox gives none (seconds or duration)")
+	fs.Var(seconds{&c.MaxTimeout}, "max-timeout", "longest lifetime a sandbox may be given (seconds or duration)")
+	fs.StringVar(&c.DefaultTemplate, "default-template", sandbox.DefaultTemplate, "template when create_sandbox gives none")
+	fs.IntVar(&c.DefaultCPU, "default-cpu", 2, "CPU cores when create_sandbox gives none (1-8)")
+	fs.IntVar(&c.DefaultMemoryMB, "default-memory-mb", 2048, "memory limit in MiB when create_sandbox gives none (512-8192)")
+	fs.IntVar(&c.WarmPool, "warm-pool", 0, "desktops kept booted for instant create_sandbox (0 = none)")
+	fs.StringVar(&c.Toolsets, "toolsets", "all", "comma-separated toolsets: "+strings.Join(tools.AllToolsets, ",")+" or all (admin tools are listed only to admin principals)")
+	fs.BoolVar(&c.ReadOnly, "read-only", false, "expose only tools that change nothing (screenshots, info, reading files)")
+	fs.StringVar(&c.ComputerSize, "computer-size", "1024x768", "screen size the computer tool advertises (screenshots scaled to it, coordinates mapped back)")
+	c.SessionIdle = 30 * time.Minute
+	fs.Var(seconds{&c.SessionIdle}, "session-idle-timeout", "end session-based HTTP sessions (and destroy their sandboxes) after this long without a request; 0 = never")
+	fs.StringVar(&c.StreamListen, "stream-listen", "127.0.0.1:6080", "listen address of the live-stream (noVNC) service")
+	fs.StringVar(&c.StreamPublicURL, "stream-public-url", "", "base URL put in stream_url (default http://<stream-listen>)")
+	fs.BoolVar(&c.NoStream, "no-stream", false, "do not start the live-stream service (start_stream answers BACKEND_UNAVAILABLE)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "console", "log format on stderr: console or json")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "vmservice %s: an MCP server giving AI agents isolated Linux desktops\n\nUsage: vmservice [flags]\n\n", version)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	// Every flag not given on the command line may come from VMSERVICE_*.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.Backend != "local" && c.Backend != "e2b":
+		return fmt.Errorf("--backend must be local or e2b, got %q", c.Backend)
+	case c.Transport != "stdio" && c.Transport != "sse" && c.Transport != "http":
+		return fmt.Errorf("--transport must be stdio, sse or http, got %q", c.Transport)
+	case !auth.ValidPrincipal(c.StdioUser):
+		return fmt.Errorf("--stdio-user %q is not a valid user id (letters, digits, . _ @ : -)", c.StdioUser)
+	case c.WarmPool < 0 || c.WarmPool > 64:
+		return fmt.Errorf("--warm-pool must be between 0 and 64, got %d", c.WarmPool)
+	case c.SessionIdle < 0:
+		return fmt.Errorf("--session-idle-timeout must not be negative")
+	}
+	if _, err := tools.ParseToolsets(c.Toolsets); err != nil {
+		return fmt.Errorf("--toolsets: %v", err)
+	}
+	r, err := sandbox.ParseResolution("computer-size", c.ComputerSize)
+	if err != nil || r.Width < 320 || r.Height < 240 || r.Width > sandbox.MaxWidth || r.Height > sandbox.MaxHeight {
+		return fmt.Errorf("--computer-size must be WIDTHxHEIGHT between 320x240 and %dx%d, got %q", sandbox.MaxWidth, sandbox.MaxHeight, c.ComputerSize)
+	}
+	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
+		return fmt.Errorf("--log-level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogFormat != "console" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be console or json, got %q", c.LogFormat)
+	}
+	if _, err := c.settings().Normalize(); err != nil {
+		return fmt.Errorf("invalid sandbox settings: %v", sandbox.AsError(err).Message)
+	}
+	if c.Transport != "stdio" {
+		host, _, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen must be host:port, got %q", c.Listen)
+		}
+		if c.AllowUnauthenticated && !isLoopback(host) {
+			return fmt.Errorf("--allow-unauthenticated is only allowed on a loopback --listen address (127.0.0.1, ::1, localhost), not %q", c.Listen)
+		}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c config) settings() sandbox.Settings {
+	return sandbox.Settings{MaxConcurrentSandboxes: c.MaxSandboxes, MaxSandboxesPerUser: c.MaxPerUser,
+		DefaultTemplate: c.DefaultTemplate, DefaultTimeout: c.DefaultTimeout, DefaultCPU: c.DefaultCPU,
+		DefaultMemoryMB: c.DefaultMemoryMB, MaxTimeout: c.MaxTimeout}
+}
+
+func newLogger(c config, w io.Writer) zerolog.Logger {
+	lvl, _ := zerolog.ParseLevel(c.LogLevel)
+	if c.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: true}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+func main() {
+	c, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmservice: %v\n", err)
+		os.Exit(2)
+	}
+	// Logs go to stderr only: stdout is the stdio transport.
+	log := newLogger(c, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c, log, os.Stdin, os.Stdout); err != nil {
+		log.Error().Msg(err.Error())
+		os.Exit(1)
+	}
+}
+
+func newProvider(c config, log zerolog.Logger) (sandbox.Provider, error) {
+	var p sandbox.Provider
+	switch c.Backend {
+	case "e2b":
+		o := e2b.OptionsFromEnv()
+		o.Log = log.With().Str("backend", "e2b").Logger()
+		ep, err := e2b.New(o)
+		if err != nil {
+			return nil, err
+		}
+		p = ep
+	default:
+		lp, err := local.New(local.Options{Log: log.With().Str("backend", "local").Logger()})
+		if err != nil {
+			return nil, err
+		}
+		p = lp
+	}
+	if c.WarmPool > 0 {
+		p = sandbox.NewPool(p, sandbox.PoolOptions{Size: c.WarmPool, Template: c.DefaultTemplate,
+			Base: sandbox.Config{CPUCount: sandbox.MaxCPU, MemoryMB: sandbox.MaxMemoryMB, WorkingDirectory: sandbox.DefaultWorkdir,
+				Timeout: c.MaxTimeout}, Log: log.With().Str("component", "pool").Logger()})
+	}
+	return p, nil
+}
+
+// run serves until ctx ends (SIGINT/SIGTERM) or the stdio client leaves,
+// then destroys every sandbox.
+func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	provider, err := newProvider(c, log)
+	if err != nil {
+		return fmt.Errorf("starting the %s backend: %v", c.Backend, sandbox.AsError(err).Message)
+	}
+	mgr, err := sandbox.NewManager(provider, c.settings(), log.With().Str("component", "manager").Logger())
+	if err != nil {
+		_ = provider.Close()
+		return err
+	}
+	defer func() {
+		// Manager.Close destroys every sandbox, then the backend.
+		if err := mgr.Close(); err != nil {
+			log.Warn().Err(err).Msg("closing the backend")
+		}
+	}()
+
+	var streams tools.Streams
+	if !c.NoStream {
+		svc, err := stream.New(stream.Config{Listen: c.StreamListen, PublicURL: c.StreamPublicURL,
+			Log: log.With().Str("component", "stream").Logger()})
+		if err != nil {
+			return fmt.Errorf("stream service: %v", err)
+		}
+		defer svc.Close()
+		go func() {
+			if err := svc.ListenAndServe(ctx); err != nil && ctx.Err() == nil {
+				log.Error().Err(err).Msg("stream service stopped")
+			}
+		}()
+		mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
+		streams = svc
+	}
+
+	computer, _ := sandbox.ParseResolution("computer-size", c.ComputerSize)
+	tb := tools.New(tools.Options{Manager: mgr, Streams: streams, ComputerSize: computer,
+		Log: log.With().Str("component", "tools").Logger()})
+	toolsets, _ := tools.ParseToolsets(c.Toolsets)
+
+	tokens, err := loadTokens(c)
+	if err != nil {
+		return err
+	}
+	mcfg := mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
+		StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
+		SessionIdleTimeout: c.SessionIdle, Version: version, Log: log.With().Str("component", "mcp").Logger()}
+	if c.AllowUnauthenticated {
+		mcfg.Anonymous = auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}
+	}
+	srv := mcpserver.New(mcfg, tb)
+	log.Info().Str("backend", provider.Name()).Str("transport", c.Transport).Strs("toolsets", toolsets).
+		Bool("read_only", c.ReadOnly).Int("max_sandboxes", mgr.Settings().MaxConcurrentSandboxes).Msg("vmservice starting")
+
+	if c.Transport == "stdio" {
+		err := srv.ServeStdio(ctx, stdin, stdout)
+		log.Info().Msg("stdio client gone; shutting down")
+		return err
+	}
+	if tokens.Len() == 0 && !c.AllowUnauthenticated {
+		return fmt.Errorf("--transport %s needs bearer tokens (--tokens-file or VMSERVICE_TOKENS), or --allow-unauthenticated on a loopback address", c.Transport)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %v", c.Listen, err)
+	}
+	h := srv.NewHTTP()
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info().Str("listen", ln.Addr().String()).Msg("serving MCP over HTTP: /mcp (streamable HTTP), /sse + /message (SSE), /healthz, /metrics")
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("http server: %v", err)
+	}
+	log.Info().Msg("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	h.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+	return nil
+}
+
+func loadTokens(c config) (*auth.Tokens, error) {
+	var t *auth.Tokens
+	if c.TokensFile != "" {
+		ft, err := auth.LoadTokens(c.TokensFile)
+		if err != nil {
+			return nil, err
+		}
+		t = ft
+	}
+	if env := os.Getenv("VMSERVICE_TOKENS"); env != "" {
+		et, err := auth.ParseTokens(strings.NewReader(strings.ReplaceAll(env, ";", "\n")))
+		if err != nil {
+			return nil, fmt.Errorf("VMSERVICE_TOKENS: %v", err)
+		}
+		t = t.Merge(et)
+	}
+	return t, nil
+}

@@ -1,0 +1,63 @@
+package mcpserver
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Metrics are the Prometheus metrics of one server (own registry, so tests
+// and several servers in one process do not collide).
+type Metrics struct {
+	Registry *prometheus.Registry
+	calls    *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the metrics; active sandboxes and users are read from
+// m at scrape time.
+func NewMetrics(m *sandbox.Manager) *Metrics {
+	reg := prometheus.NewRegistry()
+	x := &Metrics{
+		Registry: reg,
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vmservice_tool_calls_total",
+			Help: "Tool calls by tool."}, []string{"tool"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vmservice_tool_errors_total",
+			Help: "Tool calls that returned an error result, by tool and error code."}, []string{"tool", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vmservice_tool_duration_seconds",
+			Help:    "Tool call latency by tool.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"tool"}),
+	}
+	reg.MustRegister(x.calls, x.errors, x.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_active_sandboxes", Help: "Live sandboxes."},
+				func() float64 { return float64(m.Stats("").TotalActiveSandboxes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_active_users", Help: "Users with at least one live sandbox."},
+				func() float64 { return float64(m.Stats("").TotalUsers) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_max_concurrent_sandboxes", Help: "Configured sandbox limit."},
+				func() float64 { return float64(m.Settings().MaxConcurrentSandboxes) }),
+		)
+	}
+	return x
+}
+
+func (x *Metrics) observe(tool, errCode string, d time.Duration) {
+	x.calls.WithLabelValues(tool).Inc()
+	if errCode != "" {
+		x.errors.WithLabelValues(tool, errCode).Inc()
+	}
+	x.latency.WithLabelValues(tool).Observe(d.Seconds())
+}
+
+// Handler serves /metrics.
+func (x *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(x.Registry, promhttp.HandlerOpts{Registry: x.Registry})
+}

@@ -1,0 +1,162 @@
+// Package mcpserver assembles vmservice's MCP server: the tools, resources
+// and prompts over one sandbox Manager, the tenancy wiring (principal from
+// the transport, sandboxes bound to the session that made them), metrics,
+// and the stdio / SSE / streamable HTTP transports.
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/prompts"
+	"github.com/vmservice/vmservice/resources"
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/tools"
+)
+
+// Config configures the MCP layer.
+type Config struct {
+	// Toolsets to expose (tools.AllToolsets when empty).
+	Toolsets []string
+	// ReadOnly exposes only tools that change nothing.
+	ReadOnly bool
+	// StdioPrincipal is who a stdio client is.
+	StdioPrincipal auth.Principal
+	// Tokens maps HTTP/SSE bearer tokens to principals.
+	Tokens *auth.Tokens
+	// Anonymous, when its ID is set, is the principal of HTTP requests
+	// without a token (only allowed on loopback listeners; see main).
+	Anonymous auth.Principal
+	// SessionIdleTimeout ends session-based streamable HTTP sessions (and
+	// destroys their sandboxes) after this long without a request.
+	SessionIdleTimeout time.Duration
+	Version            string
+	Log                zerolog.Logger
+}
+
+// Server is the assembled MCP server.
+type Server struct {
+	MCP     *server.MCPServer
+	Tools   *tools.Toolbox
+	Metrics *Metrics
+	cfg     Config
+	log     zerolog.Logger
+
+	// sessions maps each lasting MCP session (stdio, SSE, session-based
+	// streamable HTTP) to the principal that opened it.
+	sessions sync.Map
+}
+
+// Instructions is what the server tells clients at initialize / discover.
+const Instructions = "vmservice gives you isolated Linux desktops. Call create_sandbox first and pass its sandbox_id to every other tool. " +
+	"Look with screenshot, act with click / type_text / press_key / launch_application / run_command (or the computer tool), " +
+	"check the result with another screenshot, and destroy_sandbox when done. The computer_use prompt explains the workflow."
+
+// New assembles the server over tb.
+func New(cfg Config, tb *tools.Toolbox) *Server {
+	if len(cfg.Toolsets) == 0 {
+		cfg.Toolsets = tools.AllToolsets
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{Tools: tb, cfg: cfg, log: cfg.Log, Metrics: NewMetrics(tb.Manager())}
+
+	hooks := &server.Hooks{}
+	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) {
+		p, _ := auth.FromContext(ctx)
+		s.sessions.Store(sess.SessionID(), p.ID)
+		s.log.Debug().Str("session", sess.SessionID()).Str("principal", p.ID).Msg("session started")
+	})
+	hooks.AddOnUnregisterSession(func(ctx context.Context, sess server.ClientSession) {
+		s.endSession(sess.SessionID())
+	})
+
+	s.MCP = server.NewMCPServer("vmservice", cfg.Version,
+		server.WithTitle("vmservice: isolated Linux desktops for AI agents"),
+		server.WithInstructions(Instructions),
+		server.WithToolCapabilities(false),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
+		server.WithLogger(slog.New(zerolog.NewSlogHandler(cfg.Log))),
+		server.WithHooks(hooks),
+		server.WithToolHandlerMiddleware(s.toolMiddleware),
+		// Administrator tools are invisible (and uncallable) for others.
+		server.WithToolFilter(func(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
+			p, _ := auth.FromContext(ctx)
+			if p.Admin {
+				return ts
+			}
+			out := ts[:0:0]
+			for _, t := range ts {
+				if d := tb.Get(t.Name); d == nil || !d.AdminOnly {
+					out = append(out, t)
+				}
+			}
+			return out
+		}),
+	)
+	for _, t := range tb.Select(cfg.Toolsets, cfg.ReadOnly) {
+		s.MCP.AddTool(t.MCP(), t.Handler())
+	}
+	resources.Register(s.MCP, tb)
+	prompts.Register(s.MCP)
+	return s
+}
+
+// endSession destroys the sandboxes created in a session that ended.
+func (s *Server) endSession(id string) {
+	s.sessions.Delete(id)
+	n := s.Tools.Manager().CleanupSession(context.Background(), id)
+	s.log.Debug().Str("session", id).Int("destroyed", n).Msg("session ended")
+}
+
+// SessionOwner is the principal that opened a lasting session.
+func (s *Server) SessionOwner(id string) (string, bool) {
+	v, ok := s.sessions.Load(id)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
+}
+
+// toolMiddleware binds the call to its lasting session (if any), records
+// metrics and turns panics into INTERNAL results.
+func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		p, _ := auth.FromContext(ctx)
+		if sess := server.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
+			if owner, ok := s.SessionOwner(sess.SessionID()); ok && owner == p.ID {
+				ctx = tools.WithSession(ctx, sess.SessionID())
+			}
+		}
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error().Str("tool", req.Params.Name).Interface("panic", r).Bytes("stack", debug.Stack()).Msg("tool panicked")
+				se := sandbox.Errorf(sandbox.CodeInternal, "internal error; see the server log")
+				res, err = &mcp.CallToolResult{IsError: true, StructuredContent: se.ToDict(),
+					Content: []mcp.Content{mcp.NewTextContent(fmt.Sprintf("%s: %s", se.Code, se.Message))}}, nil
+			}
+			code := ""
+			if res != nil && res.IsError {
+				if m, ok := res.StructuredContent.(map[string]any); ok {
+					code, _ = m["error_code"].(string)
+				}
+			}
+			s.Metrics.observe(req.Params.Name, code, time.Since(start))
+			s.log.Debug().Str("tool", req.Params.Name).Str("principal", p.ID).Str("error_code", code).
+				Dur("took", time.Since(start)).Msg("tool call")
+		}()
+		return next(ctx, req)
+	}
+}

@@ -1,0 +1,522 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Computer-use actions (Anthropic computer_20251124).
+var computerActions = []string{"key", "type", "mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
+	"double_click", "triple_click", "left_mouse_down", "left_mouse_up", "scroll", "hold_key", "wait", "screenshot",
+	"cursor_position", "zoom"}
+
+// ComputerAction is the action enum.
+type ComputerAction string
+
+// JSONSchema lists the actions.
+func (ComputerAction) JSONSchema() *jsonschema.Schema {
+	enum := make([]any, len(computerActions))
+	for i, a := range computerActions {
+		enum[i] = a
+	}
+	return &jsonschema.Schema{Type: "string", Enum: enum}
+}
+
+// actionDoc explains every action (set on the property: a field's own
+// description would replace one set by its type).
+const actionDoc = "What to do. key: press text as a key or combo (\"ctrl+s\", \"Return\"; space-separated for a sequence). type: type text. " +
+	"mouse_move / left_click / right_click / middle_click / double_click / triple_click at coordinate (clicks default to the current position; text holds modifiers such as \"shift\" or \"ctrl+shift\"). " +
+	"left_click_drag: from start_coordinate to coordinate. left_mouse_down / left_mouse_up: press or release the left button. " +
+	"scroll: scroll_direction and scroll_amount at coordinate. hold_key: hold text's key for duration seconds. wait: pause duration seconds. " +
+	"screenshot: see the screen. cursor_position: where the pointer is. zoom: region [x1,y1,x2,y2] at full resolution."
+
+// JSONSchemaExtend documents the action property.
+func (ComputerArgs) JSONSchemaExtend(s *jsonschema.Schema) {
+	if p, ok := s.Properties.Get("action"); ok {
+		p.Description = actionDoc
+	}
+}
+
+// ComputerArgs are the computer tool's arguments (Anthropic's names).
+type ComputerArgs struct {
+	SandboxRef
+	Action          ComputerAction `json:"action"`
+	Coordinate      []int          `json:"coordinate,omitempty" jsonschema:"minItems=2,maxItems=2" jsonschema_description:"[x, y] in the advertised screen size (display_width x display_height)."`
+	StartCoordinate []int          `json:"start_coordinate,omitempty" jsonschema:"minItems=2,maxItems=2" jsonschema_description:"[x, y] where left_click_drag starts."`
+	Text            string         `json:"text,omitempty" jsonschema:"maxLength=100000" jsonschema_description:"Text to type (type), key or combination (key, hold_key), or modifier keys held during a click or scroll."`
+	ScrollDirection string         `json:"scroll_direction,omitempty" jsonschema:"enum=up,enum=down,enum=left,enum=right"`
+	ScrollAmount    int            `json:"scroll_amount,omitempty" jsonschema:"minimum=1,maximum=100,default=3" jsonschema_description:"Wheel notches to scroll (default 3)."`
+	Duration        float64        `json:"duration,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"Seconds for hold_key and wait."`
+	Region          []int          `json:"region,omitempty" jsonschema:"minItems=4,maxItems=4" jsonschema_description:"[x1, y1, x2, y2] for zoom, in advertised coordinates."`
+	ScreenshotAfter *bool          `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the action (default true)."`
+}
+
+// ImageInfo describes an image returned as image content.
+type ImageInfo struct {
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Format string `json:"format"`
+}
+
+// ComputerResult is the computer tool's structured content.
+type ComputerResult struct {
+	Action        string     `json:"action"`
+	OK            bool       `json:"ok"`
+	X             *int       `json:"x,omitempty" jsonschema_description:"cursor_position: pointer x in advertised coordinates."`
+	Y             *int       `json:"y,omitempty" jsonschema_description:"cursor_position: pointer y in advertised coordinates."`
+	DisplayWidth  int        `json:"display_width" jsonschema_description:"Advertised screen width all coordinates refer to."`
+	DisplayHeight int        `json:"display_height" jsonschema_description:"Advertised screen height all coordinates refer to."`
+	Screenshot    *ImageInfo `json:"screenshot,omitempty"`
+
+	shot *ScreenshotResult
+}
+
+// Text is the short text block.
+func (r ComputerResult) Text() string {
+	if r.X != nil && r.Y != nil {
+		return fmt.Sprintf("X=%d,Y=%d", *r.X, *r.Y)
+	}
+	if r.shot != nil {
+		return fmt.Sprintf("%s done; screenshot %dx%d", r.Action, r.shot.Width, r.shot.Height)
+	}
+	return r.Action + " done"
+}
+
+// Content is the screenshot, if any.
+func (r ComputerResult) Content() []mcp.Content {
+	if r.shot == nil {
+		return nil
+	}
+	return r.shot.Content()
+}
+
+// scaler maps between the advertised size and the real screen.
+type scaler struct{ real, adv sandbox.Resolution }
+
+func (tb *Toolbox) scalerFor(sb *sandbox.Sandbox) scaler {
+	real, t := sb.Config().Resolution, tb.opts.ComputerSize
+	// Never scale up: a small screen is advertised as it is.
+	if real.Width <= t.Width && real.Height <= t.Height {
+		return scaler{real: real, adv: real}
+	}
+	return scaler{real: real, adv: t}
+}
+
+func (s scaler) toReal(field string, c []int) (sandbox.Point, error) {
+	if len(c) != 2 {
+		return sandbox.Point{}, sandbox.InvalidArgument(field, "%s must be [x, y]", field)
+	}
+	if c[0] < 0 || c[1] < 0 || c[0] >= s.adv.Width || c[1] >= s.adv.Height {
+		return sandbox.Point{}, sandbox.InvalidArgument(field, "%s [%d, %d] is outside the %dx%d display", field, c[0], c[1], s.adv.Width, s.adv.Height).
+			WithDetail("display_width", s.adv.Width).WithDetail("display_height", s.adv.Height)
+	}
+	return sandbox.Point{X: scaleCoord(c[0], s.adv.Width, s.real.Width), Y: scaleCoord(c[1], s.adv.Height, s.real.Height)}, nil
+}
+
+func (s scaler) fromReal(p sandbox.Point) (int, int) {
+	return scaleCoord(p.X, s.real.Width, s.adv.Width), scaleCoord(p.Y, s.real.Height, s.adv.Height)
+}
+
+// scaleCoord maps v from a size of `from` to `to`, staying inside [0, to).
+func scaleCoord(v, from, to int) int {
+	if from == to {
+		return v
+	}
+	r := int(math.Round(float64(v) * float64(to) / float64(from)))
+	return max(0, min(r, to-1))
+}
+
+func modifiers(text string) []string {
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	return splitKey(text)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return sandbox.AsError(ctx.Err())
+	}
+}
+
+// settle is how long the computer tool waits after an action before its
+// screenshot, so menus and redraws triggered by the action are visible.
+const settle = 250 * time.Millisecond
+
+func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResult, error) {
+	sb, err := tb.Sandbox(ctx, a.SandboxID)
+	if err != nil {
+		return ComputerResult{}, err
+	}
+	sc := tb.scalerFor(sb)
+	res := ComputerResult{Action: string(a.Action), OK: true, DisplayWidth: sc.adv.Width, DisplayHeight: sc.adv.Height}
+	act := string(a.Action)
+	var point *sandbox.Point
+	if a.Coordinate != nil {
+		p, err := sc.toReal("coordinate", a.Coordinate)
+		if err != nil {
+			return res, err
+		}
+		point = &p
+	}
+	need := func(cond bool, field, msg string) error {
+		if !cond {
+			return sandbox.InvalidArgument(field, "%s: %s", act, msg)
+		}
+		return nil
+	}
+	shot := Shot{ScaleTo: sc.adv}
+	wantShot := a.ScreenshotAfter == nil || *a.ScreenshotAfter
+	pause := settle
+	input := func(fn func(d sandbox.Desktop) error) error { return sb.Input(ctx, fn) }
+
+	switch act {
+	case "screenshot":
+		pause, wantShot = 0, true
+	case "zoom":
+		if err := need(len(a.Region) == 4, "region", "region [x1, y1, x2, y2] is required"); err != nil {
+			return res, err
+		}
+		p1, err := sc.toReal("region", a.Region[:2])
+		if err != nil {
+			return res, err
+		}
+		// The far corner is exclusive: map it like a size.
+		if a.Region[2] <= a.Region[0] || a.Region[3] <= a.Region[1] || a.Region[2] > sc.adv.Width || a.Region[3] > sc.adv.Height {
+			return res, sandbox.InvalidArgument("region", "zoom region must have x1 < x2 <= %d and y1 < y2 <= %d", sc.adv.Width, sc.adv.Height)
+		}
+		x2 := int(math.Round(float64(a.Region[2]) * float64(sc.real.Width) / float64(sc.adv.Width)))
+		y2 := int(math.Round(float64(a.Region[3]) * float64(sc.real.Height) / float64(sc.adv.Height)))
+		shot = Shot{Region: image.Rect(p1.X, p1.Y, max(x2, p1.X+1), max(y2, p1.Y+1))}
+		pause, wantShot = 0, true
+	case "cursor_position":
+		var p sandbox.Point
+		if err := input(func(d sandbox.Desktop) error { p, err = d.CursorPosition(ctx); return err }); err != nil {
+			return res, err
+		}
+		x, y := sc.fromReal(p)
+		res.X, res.Y = &x, &y
+		return res, nil
+	case "wait":
+		if err := need(a.Duration >= 0 && a.Duration <= 100, "duration", "duration must be 0-100 seconds"); err != nil {
+			return res, err
+		}
+		if err := sleepCtx(ctx, time.Duration(a.Duration*float64(time.Second))); err != nil {
+			return res, err
+		}
+		pause = 0
+	case "key":
+		if err := need(strings.TrimSpace(a.Text) != "", "text", "text names the key(s), e.g. \"ctrl+s\" or \"Return\""); err != nil {
+			return res, err
+		}
+		err = input(func(d sandbox.Desktop) error {
+			for _, k := range strings.Fields(a.Text) {
+				if err := d.PressKeys(ctx, splitKey(k)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "hold_key":
+		if err := need(strings.TrimSpace(a.Text) != "" && a.Duration > 0 && a.Duration <= 100, "text", "text names the key and duration (0-100 s) how long to hold it"); err != nil {
+			return res, err
+		}
+		keys := splitKey(a.Text)
+		err = input(func(d sandbox.Desktop) error {
+			var held []string
+			defer func() {
+				for i := len(held) - 1; i >= 0; i-- {
+					_ = d.KeyUp(context.WithoutCancel(ctx), held[i])
+				}
+			}()
+			for _, k := range keys {
+				if err := d.KeyDown(ctx, k); err != nil {
+					return err
+				}
+				held = append(held, k)
+			}
+			return sleepCtx(ctx, time.Duration(a.Duration*float64(time.Second)))
+		})
+	case "type":
+		if err := need(a.Text != "", "text", "text is required"); err != nil {
+			return res, err
+		}
+		err = input(func(d sandbox.Desktop) error {
+			_, err := d.TypeText(ctx, a.Text, 50, 12*time.Millisecond)
+			return err
+		})
+	case "mouse_move":
+		if err := need(point != nil, "coordinate", "coordinate is required"); err != nil {
+			return res, err
+		}
+		err = input(func(d sandbox.Desktop) error { return d.MoveMouse(ctx, *point) })
+	case "left_click", "right_click", "middle_click", "double_click", "triple_click":
+		b, n := sandbox.ButtonLeft, 1
+		switch act {
+		case "right_click":
+			b = sandbox.ButtonRight
+		case "middle_click":
+			b = sandbox.ButtonMiddle
+		case "double_click":
+			n = 2
+		case "triple_click":
+			n = 3
+		}
+		err = input(func(d sandbox.Desktop) error { return d.Click(ctx, point, b, n, modifiers(a.Text)) })
+	case "left_click_drag":
+		if err := need(point != nil && a.StartCoordinate != nil, "start_coordinate", "start_coordinate and coordinate are required"); err != nil {
+			return res, err
+		}
+		from, err := sc.toReal("start_coordinate", a.StartCoordinate)
+		if err != nil {
+			return res, err
+		}
+		err = input(func(d sandbox.Desktop) error { return d.Drag(ctx, from, *point, sandbox.ButtonLeft) })
+		if err != nil {
+			return res, err
+		}
+	case "left_mouse_down", "left_mouse_up":
+		err = input(func(d sandbox.Desktop) error {
+			if point != nil {
+				if err := d.MoveMouse(ctx, *point); err != nil {
+					return err
+				}
+			}
+			if act == "left_mouse_down" {
+				return d.MouseDown(ctx, sandbox.ButtonLeft)
+			}
+			return d.MouseUp(ctx, sandbox.ButtonLeft)
+		})
+	case "scroll":
+		dir, err := ScrollDirection(a.ScrollDirection).value()
+		if err != nil {
+			return res, sandbox.InvalidArgument("scroll_direction", "scroll: scroll_direction must be up, down, left or right")
+		}
+		amount := a.ScrollAmount
+		if amount == 0 {
+			amount = 3
+		}
+		err = input(func(d sandbox.Desktop) error { return d.Scroll(ctx, point, dir, amount, modifiers(a.Text)) })
+		if err != nil {
+			return res, err
+		}
+	default:
+		return res, sandbox.InvalidArgument("action", "unknown action %q (one of %s)", act, strings.Join(computerActions, ", "))
+	}
+	if err != nil {
+		return res, err
+	}
+	if !wantShot {
+		return res, nil
+	}
+	if pause > 0 {
+		if err := sleepCtx(ctx, pause); err != nil {
+			return res, err
+		}
+	}
+	s, err := tb.Capture(ctx, sb, shot)
+	if err != nil {
+		return res, err
+	}
+	res.shot = &s
+	res.Screenshot = &ImageInfo{Width: s.Width, Height: s.Height, Format: s.Format}
+	return res, nil
+}
+
+// stepTools are the tools a run_actions step may name (plus "wait").
+var stepTools = []string{"click", "move_mouse", "drag", "scroll", "type_text", "press_key", "press_key_combination",
+	"get_cursor_position", "screenshot", "launch_application", "open_file", "write_file", "read_file", "run_command"}
+
+// Step is one run_actions step: {"action": tool name, ...that tool's arguments}.
+type Step map[string]json.RawMessage
+
+// stepSchema merges the argument properties of every step tool (each
+// step is then checked against its own tool's schema).
+var stepSchema *jsonschema.Schema
+
+// JSONSchema is the merged step schema.
+func (Step) JSONSchema() *jsonschema.Schema { return stepSchema }
+
+func init() {
+	props := jsonschema.NewProperties()
+	enum := []any{"wait"}
+	for _, n := range stepTools {
+		enum = append(enum, n)
+	}
+	props.Set("action", &jsonschema.Schema{Type: "string", Enum: enum,
+		Description: "A tool name (its arguments, minus sandbox_id, sit beside action) or \"wait\" (with seconds)."})
+	props.Set("seconds", &jsonschema.Schema{Type: "number", Minimum: json.Number("0"), Maximum: json.Number("60"),
+		Description: "wait: how long to pause."})
+	for _, v := range []any{&ClickArgs{}, &PointArgs{}, &DragArgs{}, &ScrollArgs{}, &TypeArgs{}, &KeyArgs{}, &KeysArgs{},
+		&ScreenshotArgs{}, &LaunchArgs{}, &WriteFileArgs{}, &RunArgs{}} {
+		s := reflector.Reflect(v)
+		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+			if _, dup := props.Get(p.Key); dup || p.Key == "sandbox_id" {
+				continue
+			}
+			props.Set(p.Key, p.Value)
+		}
+	}
+	stepSchema = &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"action"},
+		AdditionalProperties: jsonschema.FalseSchema,
+		Description:          "One step: {\"action\": \"click\", \"x\": 10, \"y\": 20}, {\"action\": \"type_text\", \"text\": \"hi\"}, {\"action\": \"wait\", \"seconds\": 1}, ..."}
+}
+
+// RunActionsArgs are run_actions's arguments.
+type RunActionsArgs struct {
+	SandboxRef
+	Steps           []Step `json:"steps" jsonschema:"minItems=1,maxItems=200" jsonschema_description:"Steps run in order; the run stops at the first failing step."`
+	ScreenshotAfter *bool  `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the last step (default true)."`
+}
+
+// StepResult is the outcome of one step.
+type StepResult struct {
+	Index  int            `json:"index"`
+	Action string         `json:"action"`
+	OK     bool           `json:"ok"`
+	Result any            `json:"result,omitempty" jsonschema_description:"The step tool's structured result."`
+	Error  map[string]any `json:"error,omitempty" jsonschema_description:"{error_code, message, details} of the failed step."`
+}
+
+// RunActionsResult is run_actions's structured content.
+type RunActionsResult struct {
+	Results         []StepResult `json:"results"`
+	StoppedAt       *int         `json:"stopped_at" jsonschema:"nullable" jsonschema_description:"Index of the first failed step, or null when every step succeeded."`
+	Completed       int          `json:"completed" jsonschema_description:"Steps that succeeded."`
+	FinalScreenshot *ImageInfo   `json:"final_screenshot,omitempty"`
+
+	images []mcp.Content
+}
+
+// Text is the short text block.
+func (r RunActionsResult) Text() string {
+	if r.StoppedAt != nil {
+		f := r.Results[*r.StoppedAt]
+		return fmt.Sprintf("stopped at step %d (%s): %v: %v", *r.StoppedAt, f.Action, f.Error["error_code"], f.Error["message"])
+	}
+	return fmt.Sprintf("all %d steps done", r.Completed)
+}
+
+// Content carries step and final screenshots.
+func (r RunActionsResult) Content() []mcp.Content { return r.images }
+
+func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunActionsResult, error) {
+	if len(a.Steps) == 0 || len(a.Steps) > tb.opts.MaxSteps {
+		return RunActionsResult{}, sandbox.InvalidArgument("steps", "steps must hold 1 to %d steps, got %d", tb.opts.MaxSteps, len(a.Steps)).
+			WithDetail("max", tb.opts.MaxSteps)
+	}
+	sb, err := tb.Sandbox(ctx, a.SandboxID)
+	if err != nil {
+		return RunActionsResult{}, err
+	}
+	allowed := map[string]bool{}
+	for _, n := range stepTools {
+		allowed[n] = true
+	}
+	out := RunActionsResult{Results: make([]StepResult, 0, len(a.Steps))}
+	fail := func(i int, action string, err error) {
+		out.Results = append(out.Results, StepResult{Index: i, Action: action, Error: sandbox.AsError(err).ToDict()})
+		out.StoppedAt = &i
+	}
+	for i, st := range a.Steps {
+		if ctx.Err() != nil {
+			fail(i, "", sandbox.AsError(ctx.Err()))
+			break
+		}
+		var action string
+		if err := json.Unmarshal(st["action"], &action); err != nil || action == "" {
+			fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d.action", i), "step %d has no action", i))
+			break
+		}
+		progress(ctx, float64(i), float64(len(a.Steps)), fmt.Sprintf("step %d: %s", i, action))
+		if action == "wait" {
+			var secs float64
+			if raw, ok := st["seconds"]; ok {
+				if err := json.Unmarshal(raw, &secs); err != nil || secs < 0 || secs > 60 {
+					fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d.seconds", i), "wait seconds must be 0-60"))
+					break
+				}
+			}
+			if len(st) > 2 || (len(st) == 2 && st["seconds"] == nil) {
+				fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d", i), "a wait step takes only seconds"))
+				break
+			}
+			if err := sleepCtx(ctx, time.Duration(secs*float64(time.Second))); err != nil {
+				fail(i, action, err)
+				break
+			}
+			out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true})
+			out.Completed++
+			continue
+		}
+		t := tb.byName[action]
+		if t == nil || !allowed[action] {
+			names := append([]string{"wait"}, stepTools...)
+			sort.Strings(names)
+			fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d.action", i), "step %d: unknown action %q (one of %s)", i, action, strings.Join(names, ", ")))
+			break
+		}
+		args := map[string]json.RawMessage{}
+		for k, v := range st {
+			if k != "action" {
+				args[k] = v
+			}
+		}
+		args["sandbox_id"], _ = json.Marshal(sb.ID())
+		raw, _ := json.Marshal(args)
+		r, _ := t.call(ctx, raw)
+		if r.IsError {
+			se, _ := r.StructuredContent.(map[string]any)
+			out.Results = append(out.Results, StepResult{Index: i, Action: action, Error: se})
+			out.StoppedAt = &i
+			break
+		}
+		out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true, Result: r.StructuredContent})
+		out.Completed++
+		for _, c := range r.Content {
+			if _, isImg := c.(mcp.ImageContent); isImg {
+				out.images = append(out.images, c)
+			}
+		}
+	}
+	progress(ctx, float64(len(a.Steps)), float64(len(a.Steps)), "done")
+	if a.ScreenshotAfter == nil || *a.ScreenshotAfter {
+		s, err := tb.Capture(context.WithoutCancel(ctx), sb, Shot{})
+		if err == nil {
+			out.FinalScreenshot = &ImageInfo{Width: s.Width, Height: s.Height, Format: s.Format}
+			out.images = append(out.images, s.Content()...)
+		}
+	}
+	return out, nil
+}
+
+func (tb *Toolbox) computerTools() {
+	define(tb, spec{name: "computer", toolset: SetComputer, title: "Computer (Anthropic computer use)",
+		desc: "Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call (screenshot, left_click, type, key, scroll, zoom, ...). " +
+			"Coordinates refer to the advertised display size (display_width x display_height in every result, 1024x768 by default) and are mapped to the real screen. " +
+			"Most actions return a screenshot taken just after them.",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: true}},
+		tb.computer)
+
+	define(tb, spec{name: "run_actions", toolset: SetComputer, title: "Run actions",
+		desc: "Run a scripted list of steps on one sandbox in a single call, in order: each step names a tool (click, type_text, press_key, launch_application, run_command, ...) " +
+			"with that tool's arguments, or wait. Stops at the first failing step; returns every step's result and a final screenshot.",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: true}},
+		tb.runActions)
+}

@@ -1,0 +1,472 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/imgenc"
+)
+
+// Button is a mouse button argument.
+type Button string
+
+// JSONSchema declares the enum and default.
+func (Button) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "string", Enum: []any{"left", "right", "middle"}, Default: "left"}
+}
+
+func (b Button) value() (sandbox.Button, error) {
+	switch strings.ToLower(string(b)) {
+	case "", "left":
+		return sandbox.ButtonLeft, nil
+	case "right":
+		return sandbox.ButtonRight, nil
+	case "middle":
+		return sandbox.ButtonMiddle, nil
+	}
+	return "", sandbox.InvalidArgument("button", "button must be left, right or middle, got %q", string(b))
+}
+
+// ScrollDirection accepts the seed's 1 (down) / -1 (up) or a word.
+type ScrollDirection string
+
+// JSONSchema declares both spellings.
+func (ScrollDirection) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		AnyOf: []*jsonschema.Schema{
+			{Type: "integer", Enum: []any{1, -1}},
+			{Type: "string", Enum: []any{"up", "down", "left", "right"}},
+		},
+	}
+}
+
+// UnmarshalJSON accepts a number or a string.
+func (d *ScrollDirection) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		switch n.String() {
+		case "1":
+			*d = "down"
+			return nil
+		case "-1":
+			*d = "up"
+			return nil
+		}
+		return sandbox.InvalidArgument("direction", "direction must be 1 (down), -1 (up), \"up\", \"down\", \"left\" or \"right\"")
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return sandbox.InvalidArgument("direction", "direction must be 1, -1 or a word such as \"down\"")
+	}
+	*d = ScrollDirection(strings.ToLower(s))
+	return nil
+}
+
+func (d ScrollDirection) value() (sandbox.ScrollDirection, error) {
+	switch d {
+	case "up", "down", "left", "right":
+		return sandbox.ScrollDirection(d), nil
+	case "1":
+		return sandbox.ScrollDown, nil
+	case "-1":
+		return sandbox.ScrollUp, nil
+	}
+	return "", sandbox.InvalidArgument("direction", "direction must be 1 (down), -1 (up), \"up\", \"down\", \"left\" or \"right\", got %q", string(d))
+}
+
+// ClickArgs are click's arguments.
+type ClickArgs struct {
+	SandboxRef
+	X      int    `json:"x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Horizontal screen pixel, 0 at the left edge."`
+	Y      int    `json:"y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Vertical screen pixel, 0 at the top edge."`
+	Button Button `json:"button,omitempty" jsonschema_description:"Mouse button: left (default), right or middle."`
+	Double bool   `json:"double,omitempty" jsonschema_description:"Double-click instead of a single click."`
+}
+
+// PointArgs are move_mouse's arguments.
+type PointArgs struct {
+	SandboxRef
+	X int `json:"x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Horizontal screen pixel, 0 at the left edge."`
+	Y int `json:"y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Vertical screen pixel, 0 at the top edge."`
+}
+
+// DragArgs are drag's arguments.
+type DragArgs struct {
+	SandboxRef
+	FromX  int    `json:"from_x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Start point, horizontal pixel."`
+	FromY  int    `json:"from_y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Start point, vertical pixel."`
+	ToX    int    `json:"to_x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"End point, horizontal pixel."`
+	ToY    int    `json:"to_y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"End point, vertical pixel."`
+	Button Button `json:"button,omitempty" jsonschema_description:"Mouse button: left (default), right or middle."`
+}
+
+// ScrollArgs are scroll's arguments.
+type ScrollArgs struct {
+	SandboxRef
+	Direction ScrollDirection `json:"direction" jsonschema_description:"Where to scroll: 1 = down, -1 = up, or \"up\", \"down\", \"left\", \"right\"."`
+	Amount    int             `json:"amount,omitempty" jsonschema:"minimum=1,maximum=100,default=1" jsonschema_description:"Wheel notches (default 1)."`
+	X         *int            `json:"x,omitempty" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Move the pointer here first (with y); default: scroll where the pointer is."`
+	Y         *int            `json:"y,omitempty" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Move the pointer here first (with x)."`
+}
+
+// TypeArgs are type_text's arguments.
+type TypeArgs struct {
+	SandboxRef
+	Text      string `json:"text" jsonschema:"maxLength=100000" jsonschema_description:"Text to type into the focused window; any Unicode, newlines press Enter."`
+	ChunkSize int    `json:"chunk_size,omitempty" jsonschema:"minimum=1,maximum=10000,default=25" jsonschema_description:"Characters typed per chunk (default 25)."`
+	DelayMS   *int   `json:"delay_ms,omitempty" jsonschema:"minimum=0,maximum=5000,default=75" jsonschema_description:"Pause between chunks in milliseconds (default 75; 0 types as fast as possible)."`
+}
+
+// TypeResult says how much was typed.
+type TypeResult struct {
+	OK    bool `json:"ok"`
+	Typed int  `json:"typed"`
+}
+
+// KeyArgs are press_key's arguments.
+type KeyArgs struct {
+	SandboxRef
+	Key string `json:"key" jsonschema:"minLength=1,maxLength=64" jsonschema_description:"Key name: enter, tab, esc, backspace, delete, space, up/down/left/right, home, end, pageup, pagedown, F1-F12, or an X keysym such as Return or a single character. A combination may be written \"ctrl+c\"."`
+}
+
+// KeysArgs are press_key_combination's arguments.
+type KeysArgs struct {
+	SandboxRef
+	Keys []string `json:"keys" jsonschema:"minItems=1,maxItems=8" jsonschema_description:"Keys pressed together in order and released in reverse, e.g. [\"ctrl\",\"c\"] or [\"ctrl\",\"shift\",\"t\"]."`
+}
+
+// PointResult is a cursor position.
+type PointResult struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+// SizeResult is a screen size.
+type SizeResult struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+// Region is a rectangle of the screen.
+type Region struct {
+	X      int `json:"x" jsonschema:"minimum=0" jsonschema_description:"Left edge in screen pixels."`
+	Y      int `json:"y" jsonschema:"minimum=0" jsonschema_description:"Top edge in screen pixels."`
+	Width  int `json:"width" jsonschema:"minimum=1" jsonschema_description:"Width in pixels."`
+	Height int `json:"height" jsonschema:"minimum=1" jsonschema_description:"Height in pixels."`
+}
+
+// ScreenshotArgs are screenshot's arguments.
+type ScreenshotArgs struct {
+	SandboxRef
+	Format  string  `json:"format,omitempty" jsonschema:"enum=png,enum=jpeg,default=png" jsonschema_description:"Image format: png (default, lossless) or jpeg (smaller)."`
+	Quality int     `json:"quality,omitempty" jsonschema:"minimum=1,maximum=100,default=80" jsonschema_description:"JPEG quality (ignored for PNG)."`
+	ScaleTo string  `json:"scale_to,omitempty" jsonschema:"pattern=^[0-9]{2\\,4}x[0-9]{2\\,4}$" jsonschema_description:"Resize the image to WIDTHxHEIGHT, e.g. 1024x768 (default: no scaling)."`
+	Region  *Region `json:"region,omitempty" jsonschema_description:"Capture only this rectangle of the screen (default: the whole screen)."`
+}
+
+// ScreenshotResult describes the image returned as image content.
+type ScreenshotResult struct {
+	Width        int    `json:"width" jsonschema_description:"Width of the returned image."`
+	Height       int    `json:"height" jsonschema_description:"Height of the returned image."`
+	Format       string `json:"format" jsonschema:"enum=png,enum=jpeg"`
+	ScreenWidth  int    `json:"screen_width" jsonschema_description:"Width of the sandbox screen."`
+	ScreenHeight int    `json:"screen_height" jsonschema_description:"Height of the sandbox screen."`
+	Bytes        int    `json:"bytes" jsonschema_description:"Size of the encoded image."`
+
+	data []byte
+}
+
+// MIME is the image's media type.
+func (r ScreenshotResult) MIME() string { return "image/" + r.Format }
+
+// Data is the encoded image.
+func (r ScreenshotResult) Data() []byte { return r.data }
+
+// Text is the short text block.
+func (r ScreenshotResult) Text() string {
+	return fmt.Sprintf("screenshot %dx%d %s (%d bytes)", r.Width, r.Height, r.Format, r.Bytes)
+}
+
+// Content is the image block.
+func (r ScreenshotResult) Content() []mcp.Content {
+	return []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(r.data), r.MIME())}
+}
+
+// Shot asks Capture for an image.
+type Shot struct {
+	Region  image.Rectangle    // empty = whole screen
+	ScaleTo sandbox.Resolution // zero = no scaling
+	Format  string             // png (default) | jpeg
+	Quality int
+}
+
+// Capture takes a screenshot of sb, in order with the input before it.
+func (tb *Toolbox) Capture(ctx context.Context, sb *sandbox.Sandbox, s Shot) (ScreenshotResult, error) {
+	switch s.Format {
+	case "":
+		s.Format = "png"
+	case "png", "jpeg":
+	case "jpg":
+		s.Format = "jpeg"
+	default:
+		return ScreenshotResult{}, sandbox.InvalidArgument("format", "format must be png or jpeg, got %q", s.Format)
+	}
+	if s.Quality == 0 {
+		s.Quality = 80
+	}
+	var out ScreenshotResult
+	err := sb.Input(ctx, func(d sandbox.Desktop) error {
+		size, err := d.ScreenSize(ctx)
+		if err != nil {
+			return err
+		}
+		out.ScreenWidth, out.ScreenHeight = size.Width, size.Height
+		screen := image.Rect(0, 0, size.Width, size.Height)
+		if !s.Region.Empty() && !s.Region.In(screen) {
+			return sandbox.InvalidArgument("region", "region %dx%d+%d+%d is not inside the %dx%d screen",
+				s.Region.Dx(), s.Region.Dy(), s.Region.Min.X, s.Region.Min.Y, size.Width, size.Height)
+		}
+		img, err := d.Screenshot(ctx, s.Region)
+		if err != nil {
+			return err
+		}
+		if !s.ScaleTo.IsZero() && (s.ScaleTo.Width != img.Rect.Dx() || s.ScaleTo.Height != img.Rect.Dy()) {
+			img = imgenc.Scale(img, s.ScaleTo.Width, s.ScaleTo.Height)
+		}
+		out.Width, out.Height = img.Rect.Dx(), img.Rect.Dy()
+		// Encode before releasing the desktop: the frame buffer is reused.
+		out.data, err = imgenc.Encode(img, imgenc.Options{Format: s.Format, Quality: s.Quality})
+		return err
+	})
+	if err != nil {
+		return ScreenshotResult{}, err
+	}
+	out.Format, out.Bytes = s.Format, len(out.data)
+	return out, nil
+}
+
+// inScreen checks that a point lies on sb's screen.
+func inScreen(sb *sandbox.Sandbox, field string, x, y int) error {
+	r := sb.Config().Resolution
+	if x < 0 || y < 0 || x >= r.Width || y >= r.Height {
+		return sandbox.InvalidArgument(field, "point (%d,%d) is outside the %s screen", x, y, r).
+			WithDetail("width", r.Width).WithDetail("height", r.Height)
+	}
+	return nil
+}
+
+// withInput looks up the caller's sandbox and runs fn with its desktop.
+func (tb *Toolbox) withInput(ctx context.Context, id string, fn func(sb *sandbox.Sandbox, d sandbox.Desktop) error) error {
+	sb, err := tb.Sandbox(ctx, id)
+	if err != nil {
+		return err
+	}
+	return sb.Input(ctx, func(d sandbox.Desktop) error { return fn(sb, d) })
+}
+
+// splitKey turns "ctrl+c" into ["ctrl","c"]; a lone "+" stays a key.
+func splitKey(k string) []string {
+	k = strings.TrimSpace(k)
+	if k == "+" || !strings.Contains(k, "+") {
+		return []string{k}
+	}
+	var out []string
+	for _, p := range strings.Split(k, "+") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		} else {
+			out = append(out, "+")
+		}
+	}
+	return out
+}
+
+func (tb *Toolbox) desktopTools() {
+	define(tb, spec{name: "click", toolset: SetDesktop, title: "Click",
+		desc:  "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *ClickArgs) (OK, error) {
+			b, err := a.Button.value()
+			if err != nil {
+				return OK{}, err
+			}
+			n := 1
+			if a.Double {
+				n = 2
+			}
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+				if err := inScreen(sb, "x", a.X, a.Y); err != nil {
+					return err
+				}
+				return d.Click(ctx, &sandbox.Point{X: a.X, Y: a.Y}, b, n, nil)
+			})
+		})
+
+	define(tb, spec{name: "move_mouse", toolset: SetDesktop, title: "Move mouse",
+		desc:  "Move the pointer to (x, y) without clicking (hover).",
+		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *PointArgs) (OK, error) {
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+				if err := inScreen(sb, "x", a.X, a.Y); err != nil {
+					return err
+				}
+				return d.MoveMouse(ctx, sandbox.Point{X: a.X, Y: a.Y})
+			})
+		})
+
+	define(tb, spec{name: "drag", toolset: SetDesktop, title: "Drag",
+		desc:  "Press a mouse button at (from_x, from_y), move to (to_x, to_y) and release it (drag and drop, selections).",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *DragArgs) (OK, error) {
+			b, err := a.Button.value()
+			if err != nil {
+				return OK{}, err
+			}
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+				if err := inScreen(sb, "from_x", a.FromX, a.FromY); err != nil {
+					return err
+				}
+				if err := inScreen(sb, "to_x", a.ToX, a.ToY); err != nil {
+					return err
+				}
+				return d.Drag(ctx, sandbox.Point{X: a.FromX, Y: a.FromY}, sandbox.Point{X: a.ToX, Y: a.ToY}, b)
+			})
+		})
+
+	define(tb, spec{name: "scroll", toolset: SetDesktop, title: "Scroll",
+		desc:  "Turn the mouse wheel: direction 1/down, -1/up, or left/right, amount notches, optionally at (x, y).",
+		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *ScrollArgs) (OK, error) {
+			dir, err := a.Direction.value()
+			if err != nil {
+				return OK{}, err
+			}
+			if a.Amount == 0 {
+				a.Amount = 1
+			}
+			if a.Amount < 1 || a.Amount > 100 {
+				return OK{}, sandbox.InvalidArgument("amount", "amount must be between 1 and 100")
+			}
+			if (a.X == nil) != (a.Y == nil) {
+				return OK{}, sandbox.InvalidArgument("x", "give both x and y, or neither")
+			}
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+				var p *sandbox.Point
+				if a.X != nil {
+					if err := inScreen(sb, "x", *a.X, *a.Y); err != nil {
+						return err
+					}
+					p = &sandbox.Point{X: *a.X, Y: *a.Y}
+				}
+				return d.Scroll(ctx, p, dir, a.Amount, nil)
+			})
+		})
+
+	define(tb, spec{name: "type_text", toolset: SetDesktop, title: "Type text",
+		desc:  "Type text into the focused window as keyboard input, in chunks of chunk_size characters with delay_ms between chunks. Any Unicode text works.",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *TypeArgs) (TypeResult, error) {
+			chunk, delay := a.ChunkSize, 75
+			if chunk == 0 {
+				chunk = 25
+			}
+			if a.DelayMS != nil {
+				delay = *a.DelayMS
+			}
+			if chunk < 1 || delay < 0 || delay > 5000 {
+				return TypeResult{}, sandbox.InvalidArgument("chunk_size", "chunk_size must be >= 1 and delay_ms between 0 and 5000")
+			}
+			var n int
+			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+				var err error
+				n, err = d.TypeText(ctx, a.Text, chunk, time.Duration(delay)*time.Millisecond)
+				return err
+			})
+			if err != nil {
+				return TypeResult{}, err
+			}
+			return TypeResult{OK: true, Typed: n}, nil
+		})
+
+	define(tb, spec{name: "press_key", toolset: SetDesktop, title: "Press key",
+		desc:  "Press and release one key (enter, esc, tab, F5, Return, ...); \"ctrl+c\" style combinations are accepted too.",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *KeyArgs) (OK, error) {
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+				return d.PressKeys(ctx, splitKey(a.Key))
+			})
+		})
+
+	define(tb, spec{name: "press_key_combination", toolset: SetDesktop, title: "Press key combination",
+		desc:  "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *KeysArgs) (OK, error) {
+			if len(a.Keys) == 0 || len(a.Keys) > 8 {
+				return OK{}, sandbox.InvalidArgument("keys", "keys must list 1 to 8 keys")
+			}
+			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+				return d.PressKeys(ctx, a.Keys)
+			})
+		})
+
+	define(tb, spec{name: "get_cursor_position", toolset: SetDesktop, title: "Get cursor position",
+		desc:  "Return the pointer's position in screen pixels.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *SandboxRef) (PointResult, error) {
+			var p sandbox.Point
+			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+				var err error
+				p, err = d.CursorPosition(ctx)
+				return err
+			})
+			return PointResult(p), err
+		})
+
+	define(tb, spec{name: "get_screen_size", toolset: SetDesktop, title: "Get screen size",
+		desc:  "Return the sandbox screen's width and height in pixels.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *SandboxRef) (SizeResult, error) {
+			var r sandbox.Resolution
+			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+				var err error
+				r, err = d.ScreenSize(ctx)
+				return err
+			})
+			return SizeResult{Width: r.Width, Height: r.Height}, err
+		})
+
+	define(tb, spec{name: "screenshot", toolset: SetDesktop, title: "Screenshot",
+		desc:  "Capture the sandbox screen (or a region of it) as an image: PNG by default, JPEG on request, optionally scaled to scale_to.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *ScreenshotArgs) (ScreenshotResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return ScreenshotResult{}, err
+			}
+			s := Shot{Format: a.Format, Quality: a.Quality}
+			if a.ScaleTo != "" {
+				if s.ScaleTo, err = sandbox.ParseResolution("scale_to", a.ScaleTo); err != nil {
+					return ScreenshotResult{}, err
+				}
+				if s.ScaleTo.Width < 16 || s.ScaleTo.Height < 16 || s.ScaleTo.Width > sandbox.MaxWidth || s.ScaleTo.Height > sandbox.MaxHeight {
+					return ScreenshotResult{}, sandbox.InvalidArgument("scale_to", "scale_to must be between 16x16 and %dx%d", sandbox.MaxWidth, sandbox.MaxHeight)
+				}
+			}
+			if a.Region != nil {
+				if a.Region.Width < 1 || a.Region.Height < 1 {
+					return ScreenshotResult{}, sandbox.InvalidArgument("region", "region width and height must be positive")
+				}
+				s.Region = image.Rect(a.Region.X, a.Region.Y, a.Region.X+a.Region.Width, a.Region.Y+a.Region.Height)
+			}
+			return tb.Capture(ctx, sb, s)
+		})
+}

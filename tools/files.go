@@ -1,0 +1,167 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// WriteFileArgs are write_file's arguments.
+type WriteFileArgs struct {
+	SandboxRef
+	Path     string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"File path inside the sandbox; relative paths are relative to the working directory (/home/user). Parent directories are created."`
+	Content  string `json:"content" jsonschema_description:"File content: text, or base64 when encoding is base64."`
+	Encoding string `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64,default=utf-8" jsonschema_description:"How content is encoded: utf-8 text (default) or base64 for binary data."`
+}
+
+// WriteFileResult says what was written.
+type WriteFileResult struct {
+	Path string `json:"path"`
+	Size int    `json:"size" jsonschema_description:"Bytes written."`
+}
+
+// ReadFileArgs are read_file's arguments.
+type ReadFileArgs struct {
+	SandboxRef
+	Path     string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"File path inside the sandbox; relative paths are relative to the working directory."`
+	Encoding string `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64" jsonschema_description:"utf-8 or base64. Default: utf-8 when the file is valid UTF-8 text, base64 otherwise."`
+}
+
+// ReadFileResult is a file's content.
+type ReadFileResult struct {
+	Path     string `json:"path"`
+	Content  string `json:"content"`
+	Encoding string `json:"encoding" jsonschema:"enum=utf-8,enum=base64"`
+	Size     int    `json:"size" jsonschema_description:"Bytes in the file."`
+}
+
+// Text is the short text block: the text itself when it is text.
+func (r ReadFileResult) Text() string {
+	if r.Encoding == "utf-8" {
+		return r.Content
+	}
+	return fmt.Sprintf("%s: %d bytes of binary data (base64 in structured content)", r.Path, r.Size)
+}
+
+// PathArgs are list_files's and open_file's arguments.
+type PathArgs struct {
+	SandboxRef
+	Path string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"Path inside the sandbox; relative paths are relative to the working directory."`
+}
+
+// ListFilesResult is a directory listing.
+type ListFilesResult struct {
+	Path    string              `json:"path"`
+	Entries []sandbox.FileEntry `json:"entries"`
+}
+
+// Text is the short text block.
+func (r ListFilesResult) Text() string {
+	s := fmt.Sprintf("%s: %d entries", r.Path, len(r.Entries))
+	for i, e := range r.Entries {
+		if i == 200 {
+			s += "\n..."
+			break
+		}
+		s += fmt.Sprintf("\n%s\t%s\t%d", e.Type, e.Name, e.Size)
+	}
+	return s
+}
+
+// ReadFile reads a file of the caller's sandbox (shared with the file resource).
+func (tb *Toolbox) ReadFile(ctx context.Context, sb *sandbox.Sandbox, path string) ([]byte, error) {
+	return sb.Instance().ReadFile(ctx, path, tb.opts.MaxReadBytes)
+}
+
+func (tb *Toolbox) fileTools() {
+	define(tb, spec{name: "write_file", toolset: SetFiles, title: "Write file",
+		desc:  "Create or overwrite a file inside the sandbox with text or base64-encoded binary content.",
+		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *WriteFileArgs) (WriteFileResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return WriteFileResult{}, err
+			}
+			data := []byte(a.Content)
+			switch a.Encoding {
+			case "", "utf-8", "utf8":
+			case "base64":
+				if data, err = base64.StdEncoding.DecodeString(a.Content); err != nil {
+					return WriteFileResult{}, sandbox.InvalidArgument("content", "content is not valid base64")
+				}
+			default:
+				return WriteFileResult{}, sandbox.InvalidArgument("encoding", "encoding must be utf-8 or base64, got %q", a.Encoding)
+			}
+			if err := sb.Instance().WriteFile(ctx, a.Path, data); err != nil {
+				return WriteFileResult{}, err
+			}
+			return WriteFileResult{Path: a.Path, Size: len(data)}, nil
+		})
+
+	define(tb, spec{name: "read_file", toolset: SetFiles, title: "Read file",
+		desc:  "Read a file from inside the sandbox: text as UTF-8, binary data as base64.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *ReadFileArgs) (ReadFileResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return ReadFileResult{}, err
+			}
+			data, err := tb.ReadFile(ctx, sb, a.Path)
+			if err != nil {
+				return ReadFileResult{}, err
+			}
+			enc := a.Encoding
+			switch enc {
+			case "":
+				enc = "utf-8"
+				if !utf8.Valid(data) {
+					enc = "base64"
+				}
+			case "utf8":
+				enc = "utf-8"
+			case "utf-8", "base64":
+			default:
+				return ReadFileResult{}, sandbox.InvalidArgument("encoding", "encoding must be utf-8 or base64, got %q", a.Encoding)
+			}
+			if enc == "utf-8" && !utf8.Valid(data) {
+				return ReadFileResult{}, sandbox.InvalidArgument("encoding", "the file is not valid UTF-8 text; read it with encoding base64")
+			}
+			out := ReadFileResult{Path: a.Path, Encoding: enc, Size: len(data), Content: string(data)}
+			if enc == "base64" {
+				out.Content = base64.StdEncoding.EncodeToString(data)
+			}
+			return out, nil
+		})
+
+	define(tb, spec{name: "list_files", toolset: SetFiles, title: "List files",
+		desc:  "List a directory inside the sandbox: name, path, type, size and modification time of each entry.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *PathArgs) (ListFilesResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return ListFilesResult{}, err
+			}
+			ents, err := sb.Instance().ListFiles(ctx, a.Path)
+			if err != nil {
+				return ListFilesResult{}, err
+			}
+			if ents == nil {
+				ents = []sandbox.FileEntry{}
+			}
+			return ListFilesResult{Path: a.Path, Entries: ents}, nil
+		})
+
+	define(tb, spec{name: "open_file", toolset: SetFiles, title: "Open file",
+		desc:  "Open a file inside the sandbox with its default desktop application (text editor, browser, image viewer, ...).",
+		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *PathArgs) (OK, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return OK{}, err
+			}
+			return OK{OK: true}, sb.Instance().OpenFile(ctx, a.Path)
+		})
+}

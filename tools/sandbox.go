@@ -1,0 +1,235 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// CreateArgs are create_sandbox's arguments (the seed's SandboxConfig).
+type CreateArgs struct {
+	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64,default=desktop" jsonschema_description:"Sandbox template; \"desktop\" is a Linux desktop with a browser, terminal and editor."`
+	CPUCount            int               `json:"cpu_count,omitempty" jsonschema:"minimum=1,maximum=8" jsonschema_description:"CPU cores (1-8). Default from the server settings (2)."`
+	MemoryMB            int               `json:"memory_mb,omitempty" jsonschema:"minimum=512,maximum=8192" jsonschema_description:"Memory limit in MiB (512-8192). Default from the server settings (2048)."`
+	TimeoutSeconds      int               `json:"timeout_seconds,omitempty" jsonschema:"minimum=10,maximum=86400" jsonschema_description:"Seconds until the sandbox is destroyed automatically (extend with set_sandbox_timeout). Default from the server settings (300)."`
+	AllowInternetAccess bool              `json:"allow_internet_access,omitempty" jsonschema_description:"Give the sandbox outbound internet access. Off by default: only loopback inside the sandbox."`
+	Environment         map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables for every process started in the sandbox."`
+	WorkingDirectory    string            `json:"working_directory,omitempty" jsonschema:"maxLength=1024" jsonschema_description:"Absolute working directory for commands and relative file paths. Default /home/user."`
+	Resolution          string            `json:"resolution,omitempty" jsonschema:"pattern=^[0-9]{3\\,4}x[0-9]{3\\,4}$,default=1024x768" jsonschema_description:"Display size WIDTHxHEIGHT, from 320x240 to 3840x2160."`
+	UserID              string            `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Owner of the new sandbox. Only administrators may name another user; everyone else owns what they create."`
+}
+
+// InfoResult is a sandbox's description.
+type InfoResult struct {
+	sandbox.Info
+}
+
+func infoResult(i sandbox.Info) InfoResult { return InfoResult{i} }
+
+// Text is the short text block.
+func (r InfoResult) Text() string {
+	return fmt.Sprintf("sandbox %s (%s, %s, %d CPU, %d MiB, %s) owned by %s expires %s",
+		r.SandboxID, r.Template, r.State, r.CPUCount, r.MemoryMB, r.Resolution, r.UserID, r.ExpiresAt.Format(time.RFC3339))
+}
+
+// ListArgs are list_sandboxes's arguments.
+type ListArgs struct {
+	UserID string `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Whose sandboxes to list. Default: your own. Administrators may name any user, or \"*\" for everyone."`
+}
+
+// ListResult lists sandboxes.
+type ListResult struct {
+	Sandboxes []InfoResult `json:"sandboxes"`
+	Count     int          `json:"count"`
+}
+
+// Text is the short text block.
+func (r ListResult) Text() string {
+	s := fmt.Sprintf("%d sandbox(es)", r.Count)
+	for _, i := range r.Sandboxes {
+		s += fmt.Sprintf("\n- %s (%s, expires %s)", i.SandboxID, i.State, i.ExpiresAt.Format(time.RFC3339))
+	}
+	return s
+}
+
+// DestroyResult says a sandbox is gone.
+type DestroyResult struct {
+	Destroyed bool   `json:"destroyed"`
+	SandboxID string `json:"sandbox_id"`
+}
+
+// TimeoutArgs are set_sandbox_timeout's arguments.
+type TimeoutArgs struct {
+	SandboxRef
+	TimeoutSeconds int `json:"timeout_seconds" jsonschema:"minimum=10,maximum=86400" jsonschema_description:"New lifetime in seconds, counted from now."`
+}
+
+// TimeoutResult is the new expiry.
+type TimeoutResult struct {
+	SandboxID string    `json:"sandbox_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// NoArgs is for tools without arguments.
+type NoArgs struct{}
+
+// StatsResult is get_stats's answer.
+type StatsResult struct {
+	sandbox.Stats
+}
+
+// CleanupUserArgs are cleanup_user_sandboxes's arguments.
+type CleanupUserArgs struct {
+	UserID string `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Whose sandboxes to destroy. Default: your own; only administrators may name another user."`
+}
+
+// CountResult counts destroyed sandboxes.
+type CountResult struct {
+	Destroyed int `json:"destroyed"`
+}
+
+func (tb *Toolbox) sandboxTools() {
+	define(tb, spec{name: "create_sandbox", toolset: SetSandbox, title: "Create sandbox",
+		desc: "Create an isolated Linux desktop sandbox and return its sandbox_id, which every other tool takes. " +
+			"The sandbox is destroyed when timeout_seconds pass (extend with set_sandbox_timeout), when you call destroy_sandbox, " +
+			"when the MCP session that created it ends, or when the server stops.",
+		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *CreateArgs) (InfoResult, error) {
+			user, err := owner(ctx, a.UserID)
+			if err != nil {
+				return InfoResult{}, err
+			}
+			cfg := sandbox.Config{Template: a.Template, CPUCount: a.CPUCount, MemoryMB: a.MemoryMB,
+				Timeout: time.Duration(a.TimeoutSeconds) * time.Second, AllowInternetAccess: a.AllowInternetAccess,
+				Environment: a.Environment, WorkingDirectory: a.WorkingDirectory}
+			if a.Resolution != "" {
+				if cfg.Resolution, err = sandbox.ParseResolution("resolution", a.Resolution); err != nil {
+					return InfoResult{}, err
+				}
+			}
+			progress(ctx, 0, 2, "creating sandbox")
+			sb, err := tb.opts.Manager.Create(ctx, sandbox.CreateRequest{Owner: user, Session: SessionID(ctx), Config: cfg})
+			if err != nil {
+				return InfoResult{}, err
+			}
+			progress(ctx, 2, 2, "sandbox ready")
+			return infoResult(sb.Info()), nil
+		})
+
+	define(tb, spec{name: "get_sandbox_info", toolset: SetSandbox, title: "Get sandbox info",
+		desc:  "Describe one sandbox: owner, state, template, resources, resolution, creation and expiry times.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *SandboxRef) (InfoResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return InfoResult{}, err
+			}
+			return infoResult(sb.Info()), nil
+		})
+
+	define(tb, spec{name: "list_sandboxes", toolset: SetSandbox, title: "List sandboxes",
+		desc:  "List your live sandboxes, oldest first.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *ListArgs) (ListResult, error) {
+			var user string
+			if a.UserID == "*" {
+				if !principal(ctx).Admin {
+					return ListResult{}, sandbox.Errorf(sandbox.CodePermissionDenied, "listing every user's sandboxes needs an admin token")
+				}
+			} else {
+				u, err := owner(ctx, a.UserID)
+				if err != nil {
+					return ListResult{}, err
+				}
+				user = u
+			}
+			infos := tb.opts.Manager.List(user)
+			out := ListResult{Sandboxes: make([]InfoResult, 0, len(infos)), Count: len(infos)}
+			for _, i := range infos {
+				out.Sandboxes = append(out.Sandboxes, infoResult(i))
+			}
+			return out, nil
+		})
+
+	define(tb, spec{name: "destroy_sandbox", toolset: SetSandbox, title: "Destroy sandbox",
+		desc:  "Destroy a sandbox now: every process, file and stream of it is gone. Destroying it again answers SANDBOX_NOT_FOUND.",
+		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *SandboxRef) (DestroyResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return DestroyResult{}, err
+			}
+			if err := tb.opts.Manager.Destroy(ctx, sb); err != nil {
+				return DestroyResult{}, err
+			}
+			return DestroyResult{Destroyed: true, SandboxID: a.SandboxID}, nil
+		})
+
+	// Destructive: a shorter timeout brings the sandbox's end closer.
+	define(tb, spec{name: "set_sandbox_timeout", toolset: SetSandbox, title: "Set sandbox timeout",
+		desc:  "Set a sandbox's remaining lifetime to timeout_seconds from now (extend or shorten it).",
+		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+		func(ctx context.Context, a *TimeoutArgs) (TimeoutResult, error) {
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return TimeoutResult{}, err
+			}
+			exp, err := tb.opts.Manager.SetTimeout(ctx, sb, time.Duration(a.TimeoutSeconds)*time.Second)
+			if err != nil {
+				return TimeoutResult{}, err
+			}
+			return TimeoutResult{SandboxID: a.SandboxID, ExpiresAt: exp}, nil
+		})
+
+	define(tb, spec{name: "get_stats", toolset: SetSandbox, title: "Get stats",
+		desc:  "Count live sandboxes: total, users, per user. Administrators see everyone; others see themselves.",
+		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, _ *NoArgs) (StatsResult, error) {
+			p := principal(ctx)
+			who := p.ID
+			if p.Admin {
+				who = ""
+			}
+			st := tb.opts.Manager.Stats(who)
+			return StatsResult{st}, nil
+		})
+
+	define(tb, spec{name: "cleanup_user_sandboxes", toolset: SetSandbox, title: "Clean up a user's sandboxes",
+		desc:  "Destroy every sandbox of a user (default: yours) and return how many were destroyed.",
+		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *CleanupUserArgs) (CountResult, error) {
+			user, err := owner(ctx, a.UserID)
+			if err != nil {
+				return CountResult{}, err
+			}
+			return CountResult{Destroyed: tb.opts.Manager.CleanupUser(ctx, user)}, nil
+		})
+}
+
+func (tb *Toolbox) adminTools() {
+	define(tb, spec{name: "cleanup_all_sandboxes", toolset: SetAdmin, title: "Clean up all sandboxes", adminOnly: true,
+		desc:  "Destroy every sandbox of every user (administrators only) and return how many were destroyed.",
+		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+		func(ctx context.Context, _ *NoArgs) (CountResult, error) {
+			return CountResult{Destroyed: tb.opts.Manager.CleanupAll(ctx)}, nil
+		})
+}
+
+type sessionKey struct{}
+
+// WithSession marks ctx as belonging to a lasting MCP session, whose end
+// destroys the sandboxes created in it. The transport layer decides which
+// sessions last (see mcpserver).
+func WithSession(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, sessionKey{}, id)
+}
+
+// SessionID is the lasting session of ctx, or "".
+func SessionID(ctx context.Context) string {
+	if id, ok := ctx.Value(sessionKey{}).(string); ok {
+		return id
+	}
+	return ""
+}

@@ -1,0 +1,88 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/stream"
+)
+
+// StartStreamArgs are start_stream's arguments.
+type StartStreamArgs struct {
+	SandboxRef
+	WindowID    uint32 `json:"window_id,omitempty" jsonschema_description:"Stream only this window (default: the whole desktop)."`
+	RequireAuth *bool  `json:"require_auth,omitempty" jsonschema:"default=true" jsonschema_description:"Require the auth_key to open the stream (default true)."`
+	Quality     string `json:"quality,omitempty" jsonschema:"enum=low,enum=medium,enum=high,default=medium" jsonschema_description:"Image quality and compression: low saves bandwidth, high is sharpest."`
+	FrameRate   int    `json:"frame_rate,omitempty" jsonschema:"minimum=1,maximum=60,default=30" jsonschema_description:"Maximum frames per second."`
+	ViewOnly    bool   `json:"view_only,omitempty" jsonschema_description:"Viewers can watch but not control the desktop."`
+}
+
+// StreamResult describes a running stream.
+type StreamResult struct {
+	SandboxID string    `json:"sandbox_id"`
+	StreamURL string    `json:"stream_url" jsonschema_description:"Open in a browser to watch (and drive) the desktop live."`
+	AuthKey   string    `json:"auth_key,omitempty" jsonschema_description:"Key the viewer needs when require_auth is true (already part of stream_url)."`
+	Quality   string    `json:"quality"`
+	FrameRate int       `json:"frame_rate"`
+	ViewOnly  bool      `json:"view_only"`
+	WindowID  uint32    `json:"window_id,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// Text is the short text block.
+func (r StreamResult) Text() string { return fmt.Sprintf("stream of %s: %s", r.SandboxID, r.StreamURL) }
+
+func (tb *Toolbox) streams() (Streams, error) {
+	if tb.opts.Streams == nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "live streaming is not enabled on this server")
+	}
+	return tb.opts.Streams, nil
+}
+
+func (tb *Toolbox) streamTools() {
+	define(tb, spec{name: "start_stream", toolset: SetStream, title: "Start live stream",
+		desc: "Start (or return the running) live view of the sandbox desktop: a URL a person opens in a browser to watch and, unless view_only, drive it. " +
+			"With require_auth the viewer needs auth_key.",
+		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: true}},
+		func(ctx context.Context, a *StartStreamArgs) (StreamResult, error) {
+			ss, err := tb.streams()
+			if err != nil {
+				return StreamResult{}, err
+			}
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return StreamResult{}, err
+			}
+			o := stream.Options{WindowID: sandbox.WindowID(a.WindowID), RequireAuth: a.RequireAuth == nil || *a.RequireAuth,
+				Quality: a.Quality, FrameRate: a.FrameRate, ViewOnly: a.ViewOnly}
+			if o.Quality == "" {
+				o.Quality = "medium"
+			}
+			if o.FrameRate == 0 {
+				o.FrameRate = 30
+			}
+			info, err := ss.Start(ctx, sb, o)
+			if err != nil {
+				return StreamResult{}, err
+			}
+			return StreamResult{SandboxID: info.SandboxID, StreamURL: info.URL, AuthKey: info.AuthKey, Quality: info.Quality,
+				FrameRate: info.FrameRate, ViewOnly: info.ViewOnly, WindowID: uint32(info.WindowID), StartedAt: info.StartedAt}, nil
+		})
+
+	define(tb, spec{name: "stop_stream", toolset: SetStream, title: "Stop live stream",
+		desc:  "Stop the live view of a sandbox; its URL and key stop working.",
+		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: false}},
+		func(ctx context.Context, a *SandboxRef) (OK, error) {
+			ss, err := tb.streams()
+			if err != nil {
+				return OK{}, err
+			}
+			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			if err != nil {
+				return OK{}, err
+			}
+			return OK{OK: true}, ss.Stop(ctx, sb.ID())
+		})
+}
