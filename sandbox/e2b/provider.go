@@ -177,6 +177,8 @@ type Instance struct {
 	cfg     sandbox.Config
 	envd    *envdClient
 	display string
+	// foreignDisplay: the display was already running when we came.
+	foreignDisplay bool
 
 	// desk does the desktop work: the helper, or xdotool/scrot commands.
 	desk      sandbox.Desktop
@@ -235,6 +237,9 @@ func (in *Instance) boot(ctx context.Context) error {
 // already up.
 func (in *Instance) startDesktop(ctx context.Context) error {
 	if _, err := in.sh(ctx, "xdpyinfo -display "+in.display+" >/dev/null 2>&1"); err == nil {
+		// Someone else's X server (the emulator's host Xvfb, say): it may
+		// not share our IPC namespace, so no MIT-SHM for x11vnc.
+		in.foreignDisplay = true
 		return nil
 	}
 	r := in.cfg.Resolution

@@ -49,6 +49,9 @@ func (in *Instance) StartVNC(ctx context.Context, opts sandbox.StreamOptions) (*
 	} else {
 		cmd += " -nopw"
 	}
+	if in.foreignDisplay {
+		cmd += " -noshm"
+	}
 	if opts.ViewOnly {
 		cmd += " -viewonly"
 	}
