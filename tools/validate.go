@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -17,6 +19,8 @@ import (
 // gives the project's {error_code, message, details} shape and lets
 // run_actions check each step against the schema of the tool it names.
 type validator struct{ s *jsonschema.Schema }
+
+var english = message.NewPrinter(language.English)
 
 func compileSchema(name string, schema json.RawMessage) *validator {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
@@ -65,7 +69,7 @@ func (v *validator) check(raw json.RawMessage) error {
 			if loc == "" {
 				loc = "arguments"
 			}
-			problems = append(problems, fmt.Sprintf("%s: %v", loc, e.ErrorKind))
+			problems = append(problems, fmt.Sprintf("%s: %s", loc, e.ErrorKind.LocalizedString(english)))
 			return
 		}
 		for _, c := range e.Causes {
