@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"image"
 	"io"
-	"sync"
 )
 
 // A small PNG writer for opaque RGBA frames. image/png spends two thirds
@@ -25,7 +24,26 @@ type pngState struct {
 	header, footer [64]byte
 }
 
-var pngStates = sync.Pool{New: func() any { return new(pngState) }}
+// pngStates is a free list of encoder states (about 1.2 MB each, most of
+// it the deflate window). Not a sync.Pool: that one is emptied by every
+// other GC and the state would be rebuilt every few frames.
+var pngStates = make(chan *pngState, 4)
+
+func getState() *pngState {
+	select {
+	case st := <-pngStates:
+		return st
+	default:
+		return new(pngState)
+	}
+}
+
+func putState(st *pngState) {
+	select {
+	case pngStates <- st:
+	default:
+	}
+}
 
 var errNotOpaque = errors.New("image has transparency")
 
@@ -33,8 +51,8 @@ var pngSignature = []byte("\x89PNG\r\n\x1a\n")
 
 // encodePNG appends the PNG encoding of img to dst.
 func encodePNG(dst *bytes.Buffer, img *image.RGBA) error {
-	st := pngStates.Get().(*pngState)
-	defer pngStates.Put(st)
+	st := getState()
+	defer putState(st)
 	start := dst.Len()
 	err := st.encode(dst, img)
 	if errors.Is(err, errNotOpaque) {

@@ -28,7 +28,7 @@ import (
 type Conn struct {
 	mu  sync.Mutex // serialises every call: one batch of events at a time
 	xc  *xgb.Conn
-	log zerolog.Logger
+	log atomic.Pointer[zerolog.Logger] // read by the event loop too
 
 	root          xproto.Window
 	width, height int
@@ -139,15 +139,16 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 		return fail(unavailable("the X server sent no screen"))
 	}
 	scr := setup.DefaultScreen(xc)
+	l := zlog.Logger.With().Str("component", "x11").Logger()
 	c := &Conn{
 		xc:     xc,
-		log:    zlog.Logger.With().Str("component", "x11").Logger(),
 		root:   scr.Root,
 		width:  int(scr.WidthInPixels),
 		height: int(scr.HeightInPixels),
 		done:   make(chan struct{}),
 		atoms:  map[string]xproto.Atom{},
 	}
+	c.log.Store(&l)
 	c.pix = newPixelFormat(setup, scr)
 	c.kb.min, c.kb.max = setup.MinKeycode, setup.MaxKeycode
 	go c.events()
@@ -162,11 +163,9 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 }
 
 // SetLogger replaces the logger (zerolog's global logger by default).
-func (c *Conn) SetLogger(l zerolog.Logger) {
-	c.mu.Lock()
-	c.log = l
-	c.mu.Unlock()
-}
+func (c *Conn) SetLogger(l zerolog.Logger) { c.log.Store(&l) }
+
+func (c *Conn) logger() *zerolog.Logger { return c.log.Load() }
 
 // events drains the event queue: xgb blocks reading once 5000 events pile
 // up, and every client receives MappingNotify whenever the keymap changes.
@@ -179,7 +178,7 @@ func (c *Conn) events() {
 			return
 		}
 		if xerr != nil {
-			c.log.Debug().Str("x_error", xerr.Error()).Msg("asynchronous X error")
+			c.logger().Debug().Str("x_error", xerr.Error()).Msg("asynchronous X error")
 			continue
 		}
 		if m, ok := ev.(xproto.MappingNotifyEvent); ok && m.Request != xproto.MappingPointer {

@@ -387,3 +387,34 @@ func TestKeymapRestoredOnClose(t *testing.T) {
 	_, ok := c2.kb.index[0x10020ac]
 	require.False(t, ok)
 }
+
+// TestConcurrentCalls: calls from many goroutines are serialised, so each
+// click arrives whole (press then release) and typed words do not
+// interleave.
+func TestConcurrentCalls(t *testing.T) {
+	d := newDisplay(t, 800, 600)
+	rec := newRecorder(t, d, 0, 0, 800, 600)
+	require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 400, Y: 300}))
+	done := make(chan error, 8)
+	for i := 0; i < 4; i++ {
+		go func() {
+			_, err := d.c.TypeText(bg, "abc", 0, 0)
+			done <- err
+		}()
+		go func() {
+			done <- d.c.Click(bg, &sandbox.Point{X: 10 + i, Y: 10}, sandbox.ButtonLeft, 1, nil)
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		require.NoError(t, <-done)
+	}
+	evs := rec.waitFor(t, "all events", func(e []recEvent) bool {
+		return len(only(e, "release")) == 4 && len(only(e, "keyup")) == 12
+	})
+	require.Equal(t, "abcabcabcabc", typedText(evs))
+	var last string
+	for _, e := range only(evs, "press", "release") {
+		require.NotEqual(t, last, e.kind, "press and release alternate")
+		last = e.kind
+	}
+}
