@@ -231,10 +231,10 @@ func TestTypeText(t *testing.T) {
 	rec := newRecorder(t, d, 0, 0, 800, 600)
 	require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 400, Y: 300}))
 
-	// 40 distinct CJK characters: more than the spare keycodes, so borrowed
+	// 60 distinct CJK characters: more than the spare keycodes, so borrowed
 	// ones are reused while the client must still translate correctly.
 	var many []rune
-	for r := rune(0x4e00); len(many) < 40; r += 7 {
+	for r := rune(0x4e00); len(many) < 60; r += 7 {
 		many = append(many, r)
 	}
 	for _, tc := range []struct {
@@ -247,6 +247,7 @@ func TestTypeText(t *testing.T) {
 		{"crlf", "x\r\ny", 0},
 		{"emoji", "ok 👍🏽", 3},
 		{"many distinct", string(many), 10},
+		{"many distinct in one chunk", string(many[:50]) + "x" + string(many[10:]), 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec.reset()

@@ -31,6 +31,7 @@ type keyboard struct {
 	spare    []xproto.Keycode // keycodes without keysyms, free to borrow
 	borrowed map[xproto.Keycode]*borrowed
 	batch    uint64
+	settled  uint64      // borrowed keycodes last used in a batch <= settled are safe to remap
 	lastUse  time.Time   // last press of a borrowed keycode
 	stale    atomic.Bool // a MappingNotify arrived: reload before use
 	shift    xproto.Keycode
@@ -40,7 +41,7 @@ type keyboard struct {
 // keycode before it carries another keysym: an X client translates a
 // keycode with the mapping it has when it reads the event, not the one in
 // force when the event was sent.
-const remapSettle = 50 * time.Millisecond
+const remapSettle = 100 * time.Millisecond
 
 // loadKeymap (re)reads the keyboard mapping and indexes it by keysym.
 func (c *Conn) loadKeymap() error {
@@ -171,15 +172,18 @@ func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
 	if !found {
 		return 0, sandbox.Errorf(sandbox.CodeInternal, "no free keycode to type this character")
 	}
-	if bestBatch == kb.batch || time.Since(kb.lastUse) < remapSettle {
+	if bestBatch > kb.settled && time.Since(kb.lastUse) < remapSettle {
 		// The keycode may still have unprocessed events: let clients read
-		// them with the old mapping first.
+		// them with the old mapping first. Afterwards every borrowed
+		// keycode is safe to remap, so this wait comes once per round of
+		// spare keycodes, not once per character.
 		if err := c.sync(ctx); err != nil {
 			return 0, err
 		}
 		if err := sleep(ctx, remapSettle); err != nil {
 			return 0, err
 		}
+		kb.settled = kb.batch
 		kb.batch++
 	}
 	return best, nil
