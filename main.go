@@ -56,6 +56,7 @@ type config struct {
 	NoStream             bool
 	LogLevel             string
 	LogFormat            string
+	LogFile              string
 }
 
 // seconds is a duration flag that also takes plain seconds ("300").
@@ -115,7 +116,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.StreamPublicURL, "stream-public-url", "", "base URL put in stream_url (default http://<stream-listen>)")
 	fs.BoolVar(&c.NoStream, "no-stream", false, "do not start the live-stream service (start_stream answers BACKEND_UNAVAILABLE)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.LogFormat, "log-format", "console", "log format on stderr: console or json")
+	fs.StringVar(&c.LogFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this file instead of stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "vmservice %s: an MCP server giving AI agents isolated Linux desktops\n\nUsage: vmservice [flags]\n\n", version)
 		fs.VisitAll(func(f *flag.Flag) {
@@ -153,6 +155,10 @@ func (c config) validate() error {
 		return fmt.Errorf("--transport must be stdio, sse or http, got %q", c.Transport)
 	case !auth.ValidPrincipal(c.StdioUser):
 		return fmt.Errorf("--stdio-user %q is not a valid user id (letters, digits, . _ @ : -)", c.StdioUser)
+	case c.MaxSandboxes < 1:
+		return fmt.Errorf("--max-sandboxes (max_concurrent_sandboxes) must be >= 1, got %d", c.MaxSandboxes)
+	case c.MaxPerUser < 0:
+		return fmt.Errorf("--max-sandboxes-per-user must be >= 0 (0 = same as --max-sandboxes), got %d", c.MaxPerUser)
 	case c.WarmPool < 0 || c.WarmPool > 64:
 		return fmt.Errorf("--warm-pool must be between 0 and 64, got %d", c.WarmPool)
 	case c.SessionIdle < 0:
@@ -217,8 +223,22 @@ func main() {
 		fmt.Fprintf(os.Stderr, "vmservice: %v\n", err)
 		os.Exit(2)
 	}
+	// A closed stdout/stderr (the stdio client went away) must not kill the
+	// process before it has destroyed its sandboxes: with SIGPIPE notified,
+	// such writes just fail.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// Logs go to stderr only: stdout is the stdio transport.
-	log := newLogger(c, os.Stderr)
+	var logw io.Writer = os.Stderr
+	if c.LogFile != "" {
+		f, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vmservice: --log-file: %v\n", err)
+			os.Exit(2)
+		}
+		defer f.Close()
+		logw = f
+	}
+	log := newLogger(c, logw)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, c, log, os.Stdin, os.Stdout); err != nil {

@@ -94,6 +94,12 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 				httpError(w, http.StatusUnauthorized, "AUTHENTICATION_FAILED", "the bearer token is not valid")
 				return
 			}
+		case r.Method == http.MethodDelete && sessionOf != nil && h.knownSession(sessionOf(r)):
+			// Ending a session needs only its (unguessable) id: some
+			// clients, mcp-go's among them, send DELETE without their
+			// Authorization header.
+			owner, _ := h.s.SessionOwner(sessionOf(r))
+			p = auth.Principal{ID: owner}
 		case h.s.cfg.Anonymous.ID != "":
 			p = h.s.cfg.Anonymous
 		default:
@@ -111,6 +117,11 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
+}
+
+func (h *HTTP) knownSession(id string) bool {
+	_, ok := h.s.SessionOwner(id)
+	return id != "" && ok
 }
 
 func httpError(w http.ResponseWriter, status int, code, msg string) {

@@ -1,0 +1,344 @@
+package mcpserver_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// binPath is the vmservice binary built once for the tests in this file.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vmservice-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "vmservice")
+	cmd := exec.Command("go", "build", "-o", binPath, "..")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building vmservice:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	aliceToken = "alice-token-0123456789abcdef"
+	bobToken   = "bob-token-0123456789abcdef"
+	adminToken = "admin-token-0123456789abcdef"
+)
+
+// server is a running vmservice binary.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan error
+}
+
+func (s *server) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startHTTP runs the binary with --transport http and waits for /healthz.
+func startHTTP(t *testing.T, extra ...string) *server {
+	t.Helper()
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte(fmt.Sprintf("# test tokens\n%s alice\n%s bob\n%s ops admin\n", aliceToken, bobToken, adminToken)), 0o600))
+	addr := freeAddr(t)
+	args := append([]string{"--transport", "http", "--listen", addr, "--tokens-file", tokens,
+		"--stream-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--max-sandboxes", "6"}, extra...)
+	s := &server{cmd: exec.Command(binPath, args...), url: "http://" + addr, done: make(chan error, 1)}
+	pr, pw := io.Pipe()
+	s.cmd.Stderr = pw
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.stderr.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+	}()
+	require.NoError(t, s.cmd.Start())
+	go func() { s.done <- s.cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log())
+		}
+	})
+	eventually(t, "the server's /healthz", 20*time.Second, func() bool {
+		r, err := http.Get(s.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+	return s
+}
+
+func httpClient(t *testing.T, s *server, token string, legacy bool) *mcpClient {
+	t.Helper()
+	c, err := client.NewStreamableHttpClient(s.url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	require.NoError(t, err)
+	if legacy {
+		c, err = client.NewStreamableHttpClient(s.url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+		require.NoError(t, err)
+		c = client.NewClient(c.GetTransport(), client.WithLegacyProtocolOnly())
+	}
+	return connect(t, c, context.Background())
+}
+
+func sseClient(t *testing.T, s *server, token string) *mcpClient {
+	t.Helper()
+	c, err := client.NewSSEMCPClient(s.url+"/sse", transport.WithHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	require.NoError(t, err)
+	return connect(t, c, context.Background())
+}
+
+func countAll(admin *mcpClient) int {
+	return int(admin.ok("list_sandboxes", map[string]any{"user_id": "*"})["count"].(float64))
+}
+
+// TestBinaryHTTP drives the built binary over streamable HTTP (stateless
+// 2026-07-28 and session-based) and SSE with bearer tokens.
+func TestBinaryHTTP(t *testing.T) {
+	s := startHTTP(t)
+
+	// Health and auth.
+	r, err := http.Get(s.url + "/healthz")
+	require.NoError(t, err)
+	var h map[string]any
+	require.NoError(t, json.NewDecoder(r.Body).Decode(&h))
+	r.Body.Close()
+	assert.Equal(t, "ok", h["status"])
+	assert.Equal(t, "local", h["backend"])
+	for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
+		req, _ := http.NewRequest("POST", s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 401, resp.StatusCode, string(body))
+		assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer")
+		assert.Contains(t, string(body), "AUTHENTICATION_FAILED")
+		resp, err = http.Get(s.url + "/sse")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 401, resp.StatusCode)
+	}
+	assert.NotContains(t, s.log(), aliceToken, "tokens are never logged")
+
+	admin := httpClient(t, s, adminToken, false)
+	require.Equal(t, 0, countAll(admin))
+
+	// Stateless: the sandbox outlives the client.
+	modern := httpClient(t, s, aliceToken, false)
+	assert.Equal(t, mcp.ProtocolVersion20260728, modern.c.ProtocolVersion())
+	id := modern.ok("create_sandbox", nil)["sandbox_id"].(string)
+	res := modern.callMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo streamed"}, &mcp.Meta{ProgressToken: "http-1"})
+	require.False(t, res.IsError, text(res))
+	eventually(t, "progress over streamable HTTP", 5*time.Second, func() bool { return modern.progressFor("http-1") > 0 })
+	shot := modern.call("screenshot", map[string]any{"sandbox_id": id})
+	require.Len(t, images(t, shot), 1)
+	require.NoError(t, modern.c.Close())
+	assert.Equal(t, 1, countAll(admin))
+	admin.ok("destroy_sandbox", map[string]any{"sandbox_id": id})
+
+	// Session-based HTTP: the session's sandboxes die with it (DELETE).
+	legacy := httpClient(t, s, aliceToken, true)
+	assert.NotEqual(t, mcp.ProtocolVersion20260728, legacy.c.ProtocolVersion())
+	sid := legacy.c.GetSessionId()
+	require.NotEmpty(t, sid)
+	lid := legacy.ok("create_sandbox", nil)["sandbox_id"].(string)
+	info := legacy.ok("get_sandbox_info", map[string]any{"sandbox_id": lid})
+	assert.Equal(t, sid, info["session_id"])
+	assert.Equal(t, 1, countAll(admin))
+
+	// Bob cannot ride (or end) Alice's session.
+	for _, method := range []string{"POST", "DELETE"} {
+		req, _ := http.NewRequest(method, s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+bobToken)
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", legacy.c.ProtocolVersion())
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 404, resp.StatusCode, method)
+	}
+	assert.Equal(t, 1, countAll(admin))
+	require.NoError(t, legacy.c.Close())
+	eventually(t, "the session's sandbox to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
+
+	// SSE: the sandboxes die when the stream disconnects.
+	bob := sseClient(t, s, bobToken)
+	bid := bob.ok("create_sandbox", nil)["sandbox_id"].(string)
+	bob.ok("move_mouse", map[string]any{"sandbox_id": bid, "x": 3, "y": 4})
+	assert.EqualValues(t, 3, bob.ok("get_cursor_position", map[string]any{"sandbox_id": bid})["x"])
+	res = bob.callMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
+	require.False(t, res.IsError, text(res))
+	eventually(t, "progress over SSE", 5*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
+	bob.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": lid})
+	assert.Equal(t, 2, countAll(admin))
+	require.NoError(t, bob.c.Close())
+	eventually(t, "the SSE session's sandboxes to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
+
+	// Metrics.
+	resp, err := http.Get(s.url + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := string(body)
+	assert.Contains(t, m, `vmservice_tool_calls_total{tool="create_sandbox"} 4`)
+	assert.Contains(t, m, `vmservice_tool_errors_total{code="SANDBOX_NOT_FOUND",tool="get_sandbox_info"} 1`)
+	assert.Contains(t, m, "vmservice_active_sandboxes 0")
+	assert.Contains(t, m, `vmservice_tool_duration_seconds_bucket{tool="screenshot"`)
+}
+
+// TestBinaryIdleSession: a session-based HTTP client that goes away
+// without DELETE loses its sandboxes after the idle timeout.
+func TestBinaryIdleSession(t *testing.T) {
+	s := startHTTP(t, "--session-idle-timeout", "2s")
+	admin := httpClient(t, s, adminToken, false)
+	legacy := httpClient(t, s, aliceToken, true)
+	legacy.ok("create_sandbox", nil)
+	assert.Equal(t, 1, countAll(admin))
+	// No Close: the client just stops talking.
+	eventually(t, "the idle session's sandbox to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
+	assert.Contains(t, s.log(), "session ended")
+}
+
+// TestBinarySignal: SIGTERM destroys every sandbox (also stateless ones)
+// before the process exits.
+func TestBinarySignal(t *testing.T) {
+	s := startHTTP(t)
+	c := httpClient(t, s, aliceToken, false)
+	c.ok("create_sandbox", nil)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-s.done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not exit on SIGTERM")
+	}
+	s.done <- nil // for the cleanup
+	eventually(t, "the final log line", 5*time.Second, func() bool { return hasLogLine(s.log(), "manager closed", `"destroyed":1`) })
+}
+
+// TestBinaryStdio runs the binary as a stdio server, with the stateless and
+// the session-based protocol: the sandboxes of the stdio session are
+// destroyed when the client closes stdin.
+func TestBinaryStdio(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			logFile := filepath.Join(t.TempDir(), "log")
+			tr := transport.NewStdio(binPath, nil, "--stdio-user", "me", "--log-format", "json", "--log-level", "debug",
+				"--stream-listen", "127.0.0.1:0", "--log-file", logFile)
+			require.NoError(t, tr.Start(context.Background()))
+			var opts []client.ClientOption
+			if legacy {
+				opts = append(opts, client.WithLegacyProtocolOnly())
+			}
+			c := connect(t, client.NewClient(tr, opts...), context.Background())
+			info := c.ok("create_sandbox", nil)
+			assert.Equal(t, "me", info["user_id"])
+			assert.Equal(t, "stdio", info["session_id"])
+			id := info["sandbox_id"].(string)
+			require.Len(t, images(t, c.call("screenshot", map[string]any{"sandbox_id": id})), 1)
+			out := c.ok("run_command", map[string]any{"sandbox_id": id, "command": "echo $HOME"})
+			assert.Equal(t, "/home/user\n", out["stdout"])
+			require.NoError(t, c.c.Close())
+			logs, _ := os.ReadFile(logFile)
+			assert.True(t, hasLogLine(string(logs), "session ended", `"destroyed":1`), string(logs))
+			assert.True(t, hasLogLine(string(logs), "manager closed", `"destroyed":0`), string(logs))
+		})
+	}
+}
+
+// TestBinaryConfigErrors: invalid settings are refused at start with a
+// message that says what to change.
+func TestBinaryConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"--backend", "qemu"}, nil, "--backend must be local or e2b"},
+		{[]string{"--transport", "grpc"}, nil, "--transport must be stdio, sse or http"},
+		{[]string{"--transport", "http", "--listen", "0.0.0.0:0", "--allow-unauthenticated"}, nil, "only allowed on a loopback"},
+		{nil, []string{"VMSERVICE_MAX_SANDBOXES=0"}, "must be >= 1"},
+		{nil, []string{"VMSERVICE_MAX_SANDBOXES=many"}, "VMSERVICE_MAX_SANDBOXES"},
+		{[]string{"--toolsets", "desktop,nope"}, nil, `unknown toolset "nope"`},
+		{[]string{"--default-timeout", "1"}, nil, "default_timeout must be between"},
+		{[]string{"--computer-size", "big"}, nil, "--computer-size"},
+		{[]string{"--transport", "http", "--listen", "127.0.0.1:0", "--stream-listen", "127.0.0.1:0"}, nil, "needs bearer tokens"},
+	} {
+		cmd := exec.Command(binPath, tc.args...)
+		cmd.Env = append(os.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%v %v should fail", tc.args, tc.env)
+		assert.Contains(t, string(out), tc.want, "%v %v", tc.args, tc.env)
+	}
+}
+
+// hasLogLine reports whether one JSON log line has the message and holds
+// every fragment.
+func hasLogLine(logs, msg string, fragments ...string) bool {
+	for _, l := range strings.Split(logs, "\n") {
+		if !strings.Contains(l, `"message":"`+msg+`"`) {
+			continue
+		}
+		all := true
+		for _, f := range fragments {
+			all = all && strings.Contains(l, f)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
