@@ -2,6 +2,10 @@ package imgenc
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -244,4 +248,33 @@ func BenchmarkEncodePNGStdlib1024x768(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len())/1024, "KiB/frame")
+}
+
+// TestPNGStructure checks what image/png's decoder lets slide: every chunk
+// CRC and the zlib stream's own checksum (read to EOF).
+func TestPNGStructure(t *testing.T) {
+	img := desktopLike(300, 100)
+	b, err := Encode(img, Options{})
+	require.NoError(t, err)
+	require.Equal(t, pngSignature, b[:8])
+	p := b[8:]
+	var types []string
+	var idat []byte
+	for len(p) > 0 {
+		require.GreaterOrEqual(t, len(p), 12)
+		n := int(binary.BigEndian.Uint32(p))
+		typ := string(p[4:8])
+		types = append(types, typ)
+		require.Equal(t, crc32.ChecksumIEEE(p[4:8+n]), binary.BigEndian.Uint32(p[8+n:]), "CRC of %s", typ)
+		if typ == "IDAT" {
+			idat = append(idat, p[8:8+n]...)
+		}
+		p = p[12+n:]
+	}
+	require.Equal(t, []string{"IHDR", "IDAT", "IEND"}, types)
+	zr, err := zlib.NewReader(bytes.NewReader(idat))
+	require.NoError(t, err)
+	raw, err := io.ReadAll(zr) // fails on a bad Adler-32
+	require.NoError(t, err)
+	require.Len(t, raw, 100*(1+300*3))
 }
