@@ -20,6 +20,7 @@ import (
 	"github.com/jezek/xgb/xtest"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
+	"golang.org/x/sys/unix"
 
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -41,9 +42,10 @@ type Conn struct {
 	kb    keyboard
 	atoms map[string]xproto.Atom
 
-	shot  frameBuffer
-	shm   *shmSegment // nil when MIT-SHM is unavailable
-	noSHM bool
+	shot      frameBuffer
+	shm       *shmSegment // nil when MIT-SHM is unavailable
+	noSHM     bool
+	serverUID int // uid of the X server process, -1 when unknown
 }
 
 var _ sandbox.Desktop = (*Conn)(nil)
@@ -85,7 +87,32 @@ func Dial(socketPath string, cookie []byte) (*Conn, error) {
 		return nil, unavailable("the X server refused the connection").WithCause(err)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return newConn(xc)
+	c, err := newConn(xc)
+	if err != nil {
+		return nil, err
+	}
+	c.serverUID = peerUID(nc)
+	return c, nil
+}
+
+// peerUID is the uid of the process at the other end of a unix socket (-1
+// when unknown).
+func peerUID(nc net.Conn) int {
+	uc, ok := nc.(*net.UnixConn)
+	if !ok {
+		return -1
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	uid := -1
+	_ = raw.Control(func(fd uintptr) {
+		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			uid = int(cred.Uid)
+		}
+	})
+	return uid
 }
 
 // DialEnv connects using $DISPLAY and $XAUTHORITY (for helpers that run
@@ -141,12 +168,13 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 	scr := setup.DefaultScreen(xc)
 	l := zlog.Logger.With().Str("component", "x11").Logger()
 	c := &Conn{
-		xc:     xc,
-		root:   scr.Root,
-		width:  int(scr.WidthInPixels),
-		height: int(scr.HeightInPixels),
-		done:   make(chan struct{}),
-		atoms:  map[string]xproto.Atom{},
+		xc:        xc,
+		root:      scr.Root,
+		width:     int(scr.WidthInPixels),
+		height:    int(scr.HeightInPixels),
+		done:      make(chan struct{}),
+		serverUID: -1,
+		atoms:     map[string]xproto.Atom{},
 	}
 	c.log.Store(&l)
 	c.pix = newPixelFormat(setup, scr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"image"
+	"os"
 
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
@@ -224,6 +225,16 @@ func (c *Conn) shmOpen() error {
 	}
 	// Marked for removal once both sides detach, so nothing outlives us.
 	defer func() { _, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) }()
+	if uid := c.serverUID; uid >= 0 && uid != os.Getuid() {
+		// An X server running as another (unprivileged) user may only
+		// attach a 0600 segment it owns; the server lets root clients use
+		// any segment, and as root we may hand the segment over.
+		var desc unix.SysvShmDesc
+		if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err == nil {
+			desc.Perm.Uid = uint32(uid)
+			_, _ = unix.SysvShmCtl(id, unix.IPC_SET, &desc)
+		}
+	}
 	data, err := unix.SysvShmAttach(id, 0, 0)
 	if err != nil {
 		return err

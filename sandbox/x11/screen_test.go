@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"net"
+	"os"
 	"runtime"
 	"testing"
 
@@ -132,4 +133,25 @@ func TestScreenshotAllocations(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	require.Less(t, (after.TotalAlloc-before.TotalAlloc)/10, uint64(64<<10), "bytes allocated per frame")
+}
+
+// TestSHMServerAsOtherUser: the local backend runs Xvfb as an unprivileged
+// user; MIT-SHM must still work (the segment is handed to that user).
+func TestSHMServerAsOtherUser(t *testing.T) {
+	uid := -1
+	if os.Getuid() == 0 {
+		uid = 65534 // nobody
+	}
+	sock, cookie, name, auth := x11test.StartXvfbAs(t, 640, 480, uid)
+	c, err := Dial(sock, cookie)
+	require.NoError(t, err)
+	defer c.Close()
+	if uid >= 0 {
+		require.Equal(t, uid, c.serverUID)
+	}
+	x11test.Run(t, name, auth, "xsetroot", "-solid", "#00ff00")
+	img, err := c.Screenshot(bg, image.Rectangle{})
+	require.NoError(t, err)
+	require.NotNil(t, c.shm, "captured through MIT-SHM")
+	require.Equal(t, color.RGBA{0, 255, 0, 255}, img.RGBAAt(320, 240))
 }

@@ -27,11 +27,24 @@ import (
 // the cookie (for command-line clients: DISPLAY=display XAUTHORITY=authFile).
 func StartXvfb(t testing.TB, w, h int) (socketPath string, cookie []byte, display string, authFile string) {
 	t.Helper()
+	return StartXvfbAs(t, w, h, -1)
+}
+
+// StartXvfbAs is StartXvfb with the server running as uid (and gid = uid)
+// when uid >= 0, as the local backend runs it; it needs root for that.
+func StartXvfbAs(t testing.TB, w, h, uid int) (socketPath string, cookie []byte, display string, authFile string) {
+	t.Helper()
 	cookie = make([]byte, 16)
 	if _, err := rand.Read(cookie); err != nil {
 		t.Fatalf("x11test: cookie: %v", err)
 	}
 	dir := t.TempDir()
+	if uid >= 0 {
+		// The server must be able to read its -auth file.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatalf("x11test: %v", err)
+		}
+	}
 	authFile = filepath.Join(dir, "Xauthority")
 
 	var lastErr error
@@ -48,7 +61,12 @@ func StartXvfb(t testing.TB, w, h int) (socketPath string, cookie []byte, displa
 			unlock()
 			t.Fatalf("x11test: xauth: %v: %s", err, out)
 		}
-		if err := startXvfb(t, n, w, h, authFile); err != nil {
+		if uid >= 0 {
+			if err := os.Chmod(authFile, 0o644); err != nil {
+				t.Fatalf("x11test: %v", err)
+			}
+		}
+		if err := startXvfb(t, n, w, h, uid, authFile); err != nil {
 			unlock()
 			lastErr = err
 			continue
@@ -103,7 +121,7 @@ func claimDisplay() (n int, unlock func(), err error) {
 	return 0, nil, fmt.Errorf("no free X display number")
 }
 
-func startXvfb(t testing.TB, n, w, h int, authFile string) error {
+func startXvfb(t testing.TB, n, w, h, uid int, authFile string) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -118,6 +136,9 @@ func startXvfb(t testing.TB, n, w, h int, authFile string) error {
 	cmd.Stdout = &logBuf
 	cmd.Stderr = &logBuf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if uid >= 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}
+	}
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		return err
