@@ -10,7 +10,7 @@ PKGS=(
   fonts-dejavu-core fonts-noto-core
   firefox-esr chromium chromium-driver
   xterm mousepad pcmanfm xclip
-  xfce4-session xfwm4 xfdesktop4 net-tools
+  xfce4-session xfwm4 xfdesktop4 dbus-x11 net-tools
   procps psmisc iproute2 util-linux coreutils bash
 )
 

