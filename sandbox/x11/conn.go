@@ -46,6 +46,7 @@ type Conn struct {
 	shm       *shmSegment // nil when MIT-SHM is unavailable
 	noSHM     bool
 	serverUID int // uid of the X server process, -1 when unknown
+	serverPID int // pid of the X server process, 0 when unknown
 }
 
 var _ sandbox.Desktop = (*Conn)(nil)
@@ -91,28 +92,29 @@ func Dial(socketPath string, cookie []byte) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.serverUID = peerUID(nc)
+	c.serverPID, c.serverUID = peerCred(nc)
 	return c, nil
 }
 
-// peerUID is the uid of the process at the other end of a unix socket (-1
-// when unknown).
-func peerUID(nc net.Conn) int {
+// peerCred is the pid and uid of the process at the other end of a unix
+// socket (0 and -1 when unknown; the pid is 0 when the server lives in
+// another pid namespace).
+func peerCred(nc net.Conn) (pid, uid int) {
+	pid, uid = 0, -1
 	uc, ok := nc.(*net.UnixConn)
 	if !ok {
-		return -1
+		return
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return -1
+		return
 	}
-	uid := -1
 	_ = raw.Control(func(fd uintptr) {
 		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-			uid = int(cred.Uid)
+			pid, uid = int(cred.Pid), int(cred.Uid)
 		}
 	})
-	return uid
+	return
 }
 
 // DialEnv connects using $DISPLAY and $XAUTHORITY (for helpers that run

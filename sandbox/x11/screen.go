@@ -3,6 +3,8 @@ package x11
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"image"
 	"os"
 
@@ -215,6 +217,13 @@ func (c *Conn) shmReady() bool {
 }
 
 func (c *Conn) shmOpen() error {
+	// A segment id names a segment in the caller's IPC namespace. Across
+	// namespaces the server would attach whatever segment has that id there
+	// (and write screen pixels into it), so MIT-SHM is used only when the
+	// server is known to share ours (Dial learns its pid; DialEnv does not).
+	if !sameIPCNamespace(c.serverPID) {
+		return errors.New("the X server's IPC namespace is unknown or not ours")
+	}
 	if err := shm.Init(c.xc); err != nil {
 		return err
 	}
@@ -250,6 +259,15 @@ func (c *Conn) shmOpen() error {
 	}
 	c.shm = &shmSegment{seg: seg, data: data}
 	return nil
+}
+
+func sameIPCNamespace(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	theirs, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/ipc", pid))
+	ours, err2 := os.Readlink("/proc/self/ns/ipc")
+	return err1 == nil && err2 == nil && theirs == ours
 }
 
 func (c *Conn) shmClose() {

@@ -5,8 +5,10 @@ import (
 	"image/color"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
@@ -154,4 +156,27 @@ func TestSHMServerAsOtherUser(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, c.shm, "captured through MIT-SHM")
 	require.Equal(t, color.RGBA{0, 255, 0, 255}, img.RGBAAt(320, 240))
+}
+
+// TestNoSHMWithoutServerPID: a client in another IPC namespace (here
+// DialEnv, which cannot tell) captures through GetImage.
+func TestNoSHMWithoutServerPID(t *testing.T) {
+	_, _, name, auth := x11test.StartXvfb(t, 320, 240)
+	t.Setenv("DISPLAY", name)
+	t.Setenv("XAUTHORITY", auth)
+	c, err := DialEnv()
+	require.NoError(t, err)
+	defer c.Close()
+	x11test.Run(t, name, auth, "xsetroot", "-solid", "#0000ff")
+	img, err := c.Screenshot(bg, image.Rectangle{})
+	require.NoError(t, err)
+	require.Nil(t, c.shm)
+	require.Equal(t, color.RGBA{0, 0, 255, 255}, img.RGBAAt(10, 10))
+	require.False(t, sameIPCNamespace(0))
+	require.True(t, sameIPCNamespace(os.Getpid()))
+	other := exec.Command("unshare", "--user", "--map-root-user", "--ipc", "sleep", "30")
+	require.NoError(t, other.Start())
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	require.Eventually(t, func() bool { return !sameIPCNamespace(other.Process.Pid) }, 5*time.Second, 10*time.Millisecond,
+		"a process in its own IPC namespace is told apart")
 }
