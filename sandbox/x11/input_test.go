@@ -3,6 +3,7 @@ package x11
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -279,7 +280,7 @@ func TestTypeTextXterm(t *testing.T) {
 	waitWindows(t, d.c, "xterm", 1)
 	// No window manager: the focus follows the pointer.
 	require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 100, Y: 100}))
-	text := "héllo wörld €✓ 日本 ASCII ~!@#$%^&*()_+\n"
+	text := "héllo wörld €✓ 日本 👍 ASCII ~!@#$%^&*()_+\n"
 	n, err := d.c.TypeText(bg, text, 25, 0)
 	require.NoError(t, err)
 	require.Equal(t, len([]rune(text)), n)
@@ -418,4 +419,36 @@ func TestConcurrentCalls(t *testing.T) {
 		require.NotEqual(t, last, e.kind, "press and release alternate")
 		last = e.kind
 	}
+}
+
+// TestTypeTextGTK types into a GTK editor (mousepad, which keeps its own
+// XKB keymap) and reads the text back through the clipboard.
+func TestTypeTextGTK(t *testing.T) {
+	d := newDisplay(t, 1024, 768)
+	startOpenbox(t, d)
+	home := t.TempDir()
+	x11test.Start(t, d.name, d.auth, "env", "HOME="+home, "XDG_CONFIG_HOME="+home, "LANG=C.UTF-8", "NO_AT_BRIDGE=1",
+		"dbus-run-session", "--", "mousepad", "--disable-server")
+	win := waitWindows(t, d.c, "mousepad", 1)[0]
+	require.Eventually(t, func() bool {
+		cur, err := d.c.CurrentWindow(bg)
+		require.NoError(t, err)
+		return cur == win
+	}, 10*time.Second, 50*time.Millisecond, "mousepad focused")
+	time.Sleep(500 * time.Millisecond) // the text view takes the focus after mapping
+
+	text := "héllo wörld €✓ 日本 👍 ~!@#$%^&*()_+ ABC"
+	n, err := d.c.TypeText(bg, text, 10, 10*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, len([]rune(text)), n)
+	require.NoError(t, d.c.PressKeys(bg, []string{"ctrl+a"}))
+	require.NoError(t, d.c.PressKeys(bg, []string{"ctrl", "c"}))
+	var got string
+	require.Eventually(t, func() bool {
+		cmd := exec.Command("xclip", "-o", "-selection", "clipboard")
+		cmd.Env = x11test.Env(d.name, d.auth)
+		out, err := cmd.Output()
+		got = string(out)
+		return err == nil && got == text
+	}, 10*time.Second, 100*time.Millisecond, "clipboard holds %q, got %q", text, got)
 }
