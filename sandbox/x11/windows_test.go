@@ -131,3 +131,28 @@ func TestCompoundText(t *testing.T) {
 		require.Equal(t, want, compoundText([]byte(in)), "%q", in)
 	}
 }
+
+// TestDragMovesWindow drags a window by its title bar under openbox.
+func TestDragMovesWindow(t *testing.T) {
+	d := newDisplay(t, 1024, 768)
+	startOpenbox(t, d)
+	xterm(t, d, "DragMe", "dragme", "Drag me")
+	win := xproto.Window(waitWindows(t, d.c, "dragme", 1)[0])
+	pos := func() (int, int) {
+		r, err := xproto.TranslateCoordinates(d.c.xc, win, d.c.root, 0, 0).Reply()
+		require.NoError(t, err)
+		return int(r.DstX), int(r.DstY)
+	}
+	var x0, y0 int
+	require.Eventually(t, func() bool { // wait until openbox framed it
+		x0, y0 = pos()
+		return y0 > 12
+	}, 5*time.Second, 50*time.Millisecond)
+	from := sandbox.Point{X: x0 + 60, Y: y0 - 8} // in the title bar
+	to := sandbox.Point{X: from.X + 300, Y: from.Y + 200}
+	require.NoError(t, d.c.Drag(bg, from, to, sandbox.ButtonLeft))
+	require.Eventually(t, func() bool {
+		x, y := pos()
+		return x == x0+300 && y == y0+200
+	}, 5*time.Second, 50*time.Millisecond, "window moved by the drag")
+}
