@@ -63,6 +63,9 @@ func (in *Instance) WindowTitle(ctx context.Context, id sandbox.WindowID) (strin
 
 // cmdDesktop drives the desktop the way E2B's own desktop SDK does: one
 // `bash -l -c "xdotool ..."` (or scrot) process per action through envd.
+// Unlike the SDK it never uses `mousemove --sync`: when the pointer is
+// already at the target, --sync waits for a move that never comes; the
+// chained commands share one X connection, so order is kept anyway.
 type cmdDesktop struct {
 	in *Instance
 }
@@ -120,7 +123,7 @@ func (d *cmdDesktop) MoveMouse(ctx context.Context, p sandbox.Point) error {
 	if err := d.checkPoint(ctx, p, "point"); err != nil {
 		return err
 	}
-	_, err := d.xdo(ctx, "mousemove", "--sync", pointArgs(p))
+	_, err := d.xdo(ctx, "mousemove", pointArgs(p))
 	return err
 }
 
@@ -153,7 +156,7 @@ func (d *cmdDesktop) Click(ctx context.Context, p *sandbox.Point, b sandbox.Butt
 		if err := d.checkPoint(ctx, *p, "point"); err != nil {
 			return err
 		}
-		action = "mousemove --sync " + pointArgs(*p) + " " + action
+		action = "mousemove " + pointArgs(*p) + " " + action
 	}
 	cmd, err := d.withMods(mods, action)
 	if err != nil {
@@ -192,7 +195,7 @@ func (d *cmdDesktop) Drag(ctx context.Context, from, to sandbox.Point, b sandbox
 	if err := d.checkPoint(ctx, to, "to"); err != nil {
 		return err
 	}
-	_, err = d.xdo(ctx, "mousemove --sync", pointArgs(from), "mousedown", btn, "sleep 0.05 mousemove --sync", pointArgs(to), "sleep 0.05 mouseup", btn)
+	_, err = d.xdo(ctx, "mousemove", pointArgs(from), "mousedown", btn, "sleep 0.05 mousemove", pointArgs(to), "sleep 0.05 mouseup", btn)
 	return err
 }
 
@@ -209,7 +212,7 @@ func (d *cmdDesktop) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.S
 		if err := d.checkPoint(ctx, *p, "point"); err != nil {
 			return err
 		}
-		action = "mousemove --sync " + pointArgs(*p) + " " + action
+		action = "mousemove " + pointArgs(*p) + " " + action
 	}
 	cmd, err := d.withMods(mods, action)
 	if err != nil {
