@@ -35,16 +35,17 @@ const (
 
 // Instance is one local sandbox.
 type Instance struct {
-	p      *Provider
-	id     string
-	cfg    sandbox.Config
-	labels map[string]string
-	log    zerolog.Logger
-	slot   *slot
-	dir    string // host: the sandbox's state directory
-	home   string // host: bound at /home/user
-	cookie []byte
-	cg     *sandboxCgroup
+	p        *Provider
+	agentBin string
+	id       string
+	cfg      sandbox.Config
+	labels   map[string]string
+	log      zerolog.Logger
+	slot     *slot
+	dir      string // host: the sandbox's state directory
+	home     string // host: bound at /home/user
+	cookie   []byte
+	cg       *sandboxCgroup
 
 	xvfb      *exec.Cmd
 	bwrap     *exec.Cmd
@@ -75,7 +76,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.AllowInternetAccess && p.tools["slirp4netns"] == "" {
+	if cfg.AllowInternetAccess && (p.tools["slirp4netns"] == "" || p.tools["setpriv"] == "") {
 		return nil, unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
 	}
 	p.mu.Lock()
@@ -84,10 +85,9 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 		return nil, unavailable("the local backend is closed")
 	}
 	p.mu.Unlock()
-	if _, err := os.Stat(p.agentBin); err != nil { // removed by another server's install
-		if p.agentBin, err = installAgent(filepath.Dir(p.agentBin)); err != nil {
-			return nil, unavailable("cannot install the sandbox agent").WithCause(err)
-		}
+	agentBin, err := installAgent(filepath.Join(p.opts.StateDir, "bin")) // cheap when present; marks it in use
+	if err != nil {
+		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
 	}
 
 	s, err := p.acquireSlot()
@@ -96,7 +96,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	}
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
-	in := &Instance{p: p, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
+	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
 		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none"}
 	in.home = filepath.Join(in.dir, "home")
 	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
@@ -116,7 +116,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 		if se.Code == sandbox.CodeInternal {
 			se = sandbox.Errorf(sandbox.CodeCreationFailed, "the local backend could not start the sandbox; see the server log").WithCause(err)
 		}
-		in.log.Error().Err(err).Msg("sandbox creation failed")
+		in.log.Error().Err(err).AnErr("cause", se.Unwrap()).Msg("sandbox creation failed")
 		return nil, se
 	}
 	in.log.Debug().Dur("took", time.Since(start)).Int("uid", s.uid).Int("display", s.display).Msg("sandbox created")
@@ -180,7 +180,7 @@ func (in *Instance) boot(ctx context.Context) error {
 // launcher builds a command that runs argv as the sandbox uid inside its
 // cgroup.
 func (in *Instance) launcher(argv ...string) *exec.Cmd {
-	cmd := &exec.Cmd{Path: in.p.agentBin, Args: append([]string{in.p.agentBin}, argv...), Dir: "/"}
+	cmd := &exec.Cmd{Path: in.agentBin, Args: append([]string{in.agentBin}, argv...), Dir: "/"}
 	cmd.Env = []string{reexecEnv + "=" + modeLauncher, "PATH=" + sandboxPath, "LANG=C.UTF-8"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.uid), Groups: []uint32{}},
@@ -288,7 +288,7 @@ func (in *Instance) bwrapArgs() []string {
 		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
 		"--dir", "/tmp/.X11-unix", "--bind", xSocketPath(in.slot.display), "/tmp/.X11-unix/X0",
 		"--bind", in.home, homeDir,
-		"--ro-bind", in.p.agentBin, agentPath,
+		"--ro-bind", in.agentBin, agentPath,
 		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
 		"--perms", "0700", "--dir", "/tmp/runtime-user")
 	wd := in.cfg.WorkingDirectory
@@ -406,9 +406,32 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 		return err
 	}
 	defer pr.Close()
-	cmd := in.launcher(in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback",
-		"--ready-fd", "3", strconv.Itoa(childPID), "tap0")
-	cmd.ExtraFiles = []*os.File{pw}
+	// bubblewrap nests a second user namespace inside the one that owns the
+	// sandbox's network namespace; slirp4netns must join the owner.
+	netns, err := os.Open("/proc/" + strconv.Itoa(childPID) + "/ns/net")
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	defer netns.Close()
+	const nsGetUserns = 0xb701 // NS_GET_USERNS
+	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, netns.Fd(), nsGetUserns, 0)
+	if errno != 0 {
+		pw.Close()
+		return fmt.Errorf("NS_GET_USERNS: %w", errno)
+	}
+	userns := os.NewFile(ufd, "userns")
+	defer userns.Close()
+	uid := strconv.Itoa(in.slot.uid)
+	cmd := in.launcher(in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--",
+		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback",
+		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", strconv.Itoa(childPID), "tap0")
+	// The launcher starts as root in its own mount namespace to give the uid
+	// a tun device; setpriv then drops to the uid before slirp4netns runs.
+	cmd.SysProcAttr.Credential = nil
+	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+	cmd.Env = append(cmd.Env, tunEnv+"="+uid)
+	cmd.ExtraFiles = []*os.File{pw, userns}
 	stderr := &tail{}
 	cmd.Stderr = stderr
 	err = cmd.Start()

@@ -2,11 +2,18 @@ package local
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/sandbox"
@@ -43,15 +50,372 @@ func newTestInstance(t testing.TB, p *Provider, mod func(*sandbox.Config)) *Inst
 	return in
 }
 
-func TestSmoke(t *testing.T) {
+func run(t testing.TB, in *Instance, cmd string) *sandbox.CommandResult {
+	t.Helper()
+	res, err := in.Run(context.Background(), sandbox.CommandRequest{Command: cmd, Timeout: 60 * time.Second})
+	require.NoError(t, err, cmd)
+	return res
+}
+
+func ok(t testing.TB, in *Instance, cmd string) string {
+	t.Helper()
+	res := run(t, in, cmd)
+	require.Equal(t, 0, res.ExitCode, "%q: stdout %q stderr %q", cmd, res.Stdout, res.Stderr)
+	return res.Stdout
+}
+
+func procUID(pid int) int {
+	var st syscall.Stat_t
+	if syscall.Stat("/proc/"+strconv.Itoa(pid), &st) != nil {
+		return -1
+	}
+	return int(st.Uid)
+}
+
+// footprint is everything of a sandbox that must be gone after Destroy.
+type footprint struct {
+	pids  []int
+	paths []string
+}
+
+func footprintOf(in *Instance) footprint {
+	f := footprint{pids: in.cg.pids()}
+	f.paths = append(f.paths, in.cg.dirs...)
+	f.paths = append(f.paths, in.dir, xLockPath(in.slot.display), xSocketPath(in.slot.display))
+	return f
+}
+
+func (f footprint) assertGone(t *testing.T) {
+	t.Helper()
+	for _, pid := range f.pids {
+		// A killed process may linger briefly as a zombie until its new
+		// parent (the host's init) reaps it; that is gone enough.
+		assert.Eventually(t, func() bool {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			return err != nil || strings.Contains(string(b), ") Z ")
+		}, 5*time.Second, 10*time.Millisecond, "process %d still exists", pid)
+	}
+	for _, p := range f.paths {
+		_, err := os.Lstat(p)
+		assert.True(t, os.IsNotExist(err), "%s still exists", p)
+	}
+}
+
+func TestIdentityAndFilesystemView(t *testing.T) {
 	p := newTestProvider(t)
-	start := time.Now()
 	in := newTestInstance(t, p, nil)
-	t.Logf("create took %v", time.Since(start))
 	ctx := context.Background()
-	res, err := in.Run(ctx, sandbox.CommandRequest{Command: "id; echo $HOME $DISPLAY; pwd; echo err >&2; exit 3"})
+
+	assert.Equal(t, "1000 1000 sandbox\n", ok(t, in, "echo $(id -u) $(id -g) $(hostname)"))
+	res := run(t, in, "cat /etc/shadow")
+	assert.NotEqual(t, 0, res.ExitCode)
+	assert.Contains(t, res.Stderr, "Permission denied")
+
+	// Every process of the sandbox runs as its own uid on the host.
+	pids := in.cg.pids()
+	require.NotEmpty(t, pids)
+	for _, pid := range pids {
+		assert.Equal(t, in.slot.uid, procUID(pid), "pid %d", pid)
+	}
+	assert.Contains(t, pids, in.xvfb.Process.Pid)
+	assert.Contains(t, pids, in.bwrap.Process.Pid)
+
+	// Files written inside belong to the sandbox uid outside; the home is private.
+	ok(t, in, "echo hi > owned.txt; mkdir -p d/e")
+	var st syscall.Stat_t
+	require.NoError(t, syscall.Stat(filepath.Join(in.home, "owned.txt"), &st))
+	assert.Equal(t, uint32(in.slot.uid), st.Uid)
+	require.NoError(t, syscall.Stat(in.home, &st))
+	assert.Equal(t, uint32(in.slot.uid), st.Uid)
+	assert.Equal(t, uint32(0o700), st.Mode&0o777)
+
+	// Nothing of the host's state is visible.
+	wd, _ := os.Getwd()
+	for _, hidden := range []string{"/root", "/run/vmservice", p.opts.StateDir, p.opts.LockDir, wd, "/work", "/.vmservice/agent-state",
+		xSocketPath(in.slot.display), "/sys/fs/cgroup"} {
+		ok(t, in, fmt.Sprintf("test ! -e %q", hidden))
+	}
+	assert.Equal(t, "X0\n", ok(t, in, "ls /tmp/.X11-unix"))
+	assert.NotContains(t, ok(t, in, "env"), reexecEnv)
+	assert.NotContains(t, ok(t, in, "env"), cgroupsEnv)
+	// Only the sandbox's processes (bwrap's init is pid 1).
+	ps := ok(t, in, "ps -eo pid,args --no-headers")
+	assert.NotContains(t, ps, "Xvfb")
+	assert.Contains(t, ps, "openbox")
+	// Read-only system directories.
+	res = run(t, in, "touch /usr/x /etc/x /x 2>&1")
+	assert.NotEqual(t, 0, res.ExitCode)
+	// A planted symlink to another sandbox's home on the host leads nowhere.
+	other := newTestInstance(t, p, nil)
+	require.NoError(t, other.WriteFile(ctx, "secret.txt", []byte("other's secret")))
+	ok(t, in, fmt.Sprintf("ln -s %q link-to-other", filepath.Join(other.home, "secret.txt")))
+	_, err := in.ReadFile(ctx, "link-to-other", 0)
+	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+	require.NoError(t, in.WriteFile(ctx, "../../etc/../home/user/x.txt", []byte("ok")))
+	_, err = os.Stat(filepath.Join(in.home, "x.txt"))
+	assert.NoError(t, err)
+	err = in.WriteFile(ctx, "/etc/passwd", []byte("x"))
+	assert.Equal(t, sandbox.CodePermissionDenied, sandbox.CodeOf(err))
+	_, err = in.ReadFile(ctx, "/etc/shadow", 0)
+	se := sandbox.AsError(err)
+	assert.Equal(t, sandbox.CodePermissionDenied, se.Code)
+	assert.NotContains(t, se.Message, p.opts.StateDir)
+
+	d := in.Details()
+	assert.Equal(t, map[string]any{"backend": "local", "display": ":0", "network": "none", "input": "x11-direct"}, d)
+}
+
+func TestCgroupLimits(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, func(c *sandbox.Config) { c.MemoryMB = 768; c.CPUCount = 3 })
+	if in.cg.v2 {
+		b, err := os.ReadFile(filepath.Join(in.cg.dirs[0], "memory.max"))
+		require.NoError(t, err)
+		assert.Equal(t, strconv.Itoa(768<<20), strings.TrimSpace(string(b)))
+		return
+	}
+	read := func(ctrl, file string) string {
+		b, err := os.ReadFile(filepath.Join(cgroupRoot, ctrl, p.opts.CgroupParent, p.cgroupName(in.slot), file))
+		require.NoError(t, err)
+		return strings.TrimSpace(string(b))
+	}
+	assert.Equal(t, strconv.Itoa(768<<20), read("memory", "memory.limit_in_bytes"))
+	if _, err := os.Stat(filepath.Join(cgroupRoot, "memory", p.opts.CgroupParent, p.cgroupName(in.slot), "memory.memsw.limit_in_bytes")); err == nil {
+		assert.Equal(t, strconv.Itoa(768<<20), read("memory", "memory.memsw.limit_in_bytes"))
+	}
+	assert.Equal(t, "300000", read("cpu", "cpu.cfs_quota_us"))
+	assert.Equal(t, "100000", read("cpu", "cpu.cfs_period_us"))
+	assert.Equal(t, strconv.Itoa(p.opts.PidsMax), read("pids", "pids.max"))
+	// Everything the sandbox starts is in the cgroup, in every controller.
+	ok(t, in, "sleep 100 & sleep 100 & true")
+	for _, d := range in.cg.dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, len(strings.Fields(string(b))), 6, d) // Xvfb, bwrap x2, agent, openbox, sleeps
+	}
+}
+
+func TestDestroyLeavesNothing(t *testing.T) {
+	p := newTestProvider(t)
+	ctx := context.Background()
+	cfg := testConfig()
+	cfg.AllowInternetAccess = true
+	in, err := p.CreateLocal(ctx, cfg, nil)
 	require.NoError(t, err)
-	t.Logf("%+v", res)
-	require.Equal(t, 3, res.ExitCode)
-	require.NoError(t, in.Alive(ctx))
+	ok(t, in, "sleep 1000 & (setsid sleep 1000 &) ; true")
+	_, err = in.Launch(ctx, "terminal", "")
+	require.NoError(t, err)
+	f := footprintOf(in)
+	require.NotEmpty(t, f.pids)
+	require.NoError(t, in.Destroy(ctx))
+	f.assertGone(t)
+	require.NoError(t, in.Destroy(ctx), "destroy is idempotent")
+	assert.Error(t, in.Alive(ctx))
+	_, err = in.Run(ctx, sandbox.CommandRequest{Command: "true"})
+	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+
+	// Close destroys what is still there.
+	a := newTestInstanceNoCleanup(t, p)
+	b := newTestInstanceNoCleanup(t, p)
+	fa, fb := footprintOf(a), footprintOf(b)
+	require.NoError(t, p.Close())
+	fa.assertGone(t)
+	fb.assertGone(t)
+	_, err = p.Create(ctx, testConfig(), nil)
+	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+}
+
+func newTestInstanceNoCleanup(t *testing.T, p *Provider) *Instance {
+	in, err := p.CreateLocal(context.Background(), testConfig(), nil)
+	require.NoError(t, err)
+	return in
+}
+
+func TestFailedCreateLeavesNothing(t *testing.T) {
+	p := newTestProvider(t)
+	before, _ := os.ReadDir(filepath.Join(p.opts.StateDir, "sb"))
+	cgBefore := p.cg.existing()
+	cfg := testConfig()
+	// bubblewrap cannot create a working directory in the read-only /usr:
+	// creation fails after the cgroup, Xvfb and the home exist.
+	cfg.WorkingDirectory = "/usr/vmservice-no-such-dir"
+	_, err := p.Create(context.Background(), cfg, nil)
+	require.Error(t, err)
+	se := sandbox.AsError(err)
+	assert.Contains(t, []sandbox.Code{sandbox.CodeCreationFailed, sandbox.CodeBackendUnavailable}, se.Code)
+	assert.NotContains(t, se.Message, p.opts.StateDir)
+	after, _ := os.ReadDir(filepath.Join(p.opts.StateDir, "sb"))
+	assert.Equal(t, len(before), len(after))
+	assert.ElementsMatch(t, cgBefore, p.cg.existing())
+	p.mu.Lock()
+	assert.Empty(t, p.instances)
+	p.mu.Unlock()
+	// The slot is free again and works.
+	in := newTestInstance(t, p, nil)
+	assert.Equal(t, "ok\n", ok(t, in, "echo ok"))
+}
+
+func TestInternetAccessThroughSlirp(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, func(c *sandbox.Config) { c.AllowInternetAccess = true })
+	assert.Equal(t, "slirp4netns", in.Details()["network"])
+	for _, pid := range in.cg.pids() { // slirp4netns too
+		assert.Equal(t, in.slot.uid, procUID(pid), "pid %d", pid)
+	}
+	routes := ok(t, in, "cat /proc/net/route")
+	assert.Regexp(t, `(?m)^tap0\s+00000000\s+0202000A`, routes, "default route via 10.0.2.2")
+	assert.Contains(t, ok(t, in, "cat /proc/net/dev"), "tap0")
+
+	// A service on the host's loopback stays out of reach.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("host secret\n"))
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	for _, host := range []string{"10.0.2.2", "127.0.0.1", "10.0.2.3"} {
+		res := run(t, in, fmt.Sprintf("timeout 5 bash -c 'exec 3<>/dev/tcp/%s/%d; cat <&3'", host, port))
+		assert.NotEqual(t, 0, res.ExitCode, host)
+		assert.NotContains(t, res.Stdout, "host secret", host)
+	}
+}
+
+func TestAliveReportsDeadDisplay(t *testing.T) {
+	p := newTestProvider(t)
+	ctx := context.Background()
+	a := newTestInstance(t, p, nil)
+	b := newTestInstance(t, p, nil)
+	c := newTestInstance(t, p, nil)
+	require.NoError(t, a.Alive(ctx))
+	require.NoError(t, a.xvfb.Process.Kill())
+	<-a.xDone
+	err := a.Alive(ctx)
+	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+	assert.Contains(t, sandbox.AsError(err).Message, "display stopped")
+
+	ok(t, b, "pkill -x openbox; true")
+	require.Eventually(t, func() bool { return b.Alive(ctx) != nil }, 10*time.Second, 20*time.Millisecond)
+	assert.Contains(t, sandbox.AsError(b.Alive(ctx)).Message, "display stopped")
+	assert.NoError(t, c.Alive(ctx))
+}
+
+func TestStaleStateCleanedByNew(t *testing.T) {
+	// A private slot range, so no other server on the machine takes the
+	// slot this test abandons.
+	dir, err := os.MkdirTemp("", "vmservice-local-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o711))
+	parent := "vmservice-test-" + strconv.Itoa(os.Getpid())
+	opts := Options{StateDir: dir, LockDir: filepath.Join(dir, "locks"), UIDBase: 260000, DisplayBase: 2600,
+		CgroupParent: parent, Log: zerolog.New(zerolog.NewTestWriter(t))}
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		for _, c := range v1Controllers {
+			_ = syscall.Rmdir(filepath.Join(cgroupRoot, c, parent))
+		}
+		_ = syscall.Rmdir(filepath.Join(cgroupRoot, parent))
+	})
+	p, err := New(opts)
+	require.NoError(t, err)
+	in, err := p.CreateLocal(context.Background(), testConfig(), nil)
+	require.NoError(t, err)
+	ok(t, in, "sleep 1000 & true")
+	f := footprintOf(in)
+	// Pretend the server was killed: the slot lock is gone, the rest stays.
+	in.slot.release()
+	p2, err := New(opts)
+	require.NoError(t, err)
+	f.assertGone(t)
+	require.NoError(t, p2.Close())
+	_ = in.Destroy(context.Background())
+	require.NoError(t, p.Close())
+}
+
+func TestProcessAPI(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, nil)
+	ctx := context.Background()
+
+	var out strings.Builder
+	proc, err := in.Start(ctx, ProcessSpec{Command: "tr a-z A-Z", Stdin: true, OnOutput: func(s string, b []byte) {
+		if s == "stdout" {
+			out.Write(b)
+		}
+	}})
+	require.NoError(t, err)
+	assert.Greater(t, proc.PID(), 1)
+	require.NoError(t, proc.Write(ctx, []byte("hello ")))
+	require.NoError(t, proc.Write(ctx, []byte("world\n")))
+	require.NoError(t, proc.CloseStdin(ctx))
+	st, err := proc.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, st.Code)
+	assert.Equal(t, "HELLO WORLD\n", out.String())
+
+	proc, err = in.Start(ctx, ProcessSpec{Command: "sleep 100"})
+	require.NoError(t, err)
+	require.NoError(t, proc.Signal(ctx, syscall.SIGTERM))
+	st, err = proc.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 15, st.Signal)
+	assert.Equal(t, 143, st.Code)
+	assert.Error(t, proc.Write(ctx, []byte("x")))
+
+	require.NoError(t, in.MakeDir(ctx, "a/b/c"))
+	fi, err := in.Stat(ctx, "a/b")
+	require.NoError(t, err)
+	assert.Equal(t, "dir", fi.Type)
+	assert.Equal(t, homeDir+"/a/b", fi.Path)
+	ok(t, in, "ln -s /etc/shadow a/link")
+	fi, err = in.Stat(ctx, "a/link")
+	require.NoError(t, err)
+	assert.Equal(t, "symlink", fi.Type)
+	assert.Equal(t, "/etc/shadow", fi.Target)
+	require.NoError(t, in.Remove(ctx, "a"))
+	_, err = in.Stat(ctx, "a")
+	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+	assert.Equal(t, sandbox.CodePermissionDenied, sandbox.CodeOf(in.Remove(ctx, "/usr/bin")))
+	assert.Equal(t, sandbox.CodePermissionDenied, sandbox.CodeOf(in.Remove(ctx, "/home/user")))
+}
+
+func TestApplications(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, nil)
+	ctx := context.Background()
+	names, err := in.Applications(ctx)
+	require.NoError(t, err)
+	for _, n := range []string{"firefox", "google-chrome", "chromium", "terminal", "text-editor", "file-manager"} {
+		assert.Contains(t, names, n)
+	}
+	if installed("code") == "" {
+		_, err := in.Launch(ctx, "vscode", "")
+		se := sandbox.AsError(err)
+		require.NotNil(t, se)
+		assert.Equal(t, sandbox.CodeInvalidArgument, se.Code)
+		assert.Contains(t, se.Message, "not installed")
+		assert.Equal(t, names, se.Details["available"])
+	}
+	_, err = in.Launch(ctx, "firefox", "--evil")
+	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+	assert.Equal(t, "org.xfce.mousepad.desktop\nfirefox-esr.desktop\n",
+		ok(t, in, "xdg-mime query default text/plain; xdg-mime query default text/html"))
+
+	// Both browsers start and draw a window in the sandbox (no network).
+	for _, app := range []struct{ name, class string }{{"chromium", "chromium"}, {"firefox", "firefox"}} {
+		lr, err := in.Launch(ctx, app.name, "about:blank")
+		require.NoError(t, err, app.name)
+		assert.Greater(t, lr.PID, 1)
+		require.Eventually(t, func() bool {
+			ids, err := in.ApplicationWindows(ctx, app.class)
+			return err == nil && len(ids) > 0
+		}, 60*time.Second, 200*time.Millisecond, "%s window", app.name)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -120,8 +121,10 @@ func New(opts Options) (*Provider, error) {
 		}
 		p.tools[t] = path
 	}
-	if path, err := exec.LookPath("slirp4netns"); err == nil {
-		p.tools["slirp4netns"] = path
+	for _, t := range []string{"slirp4netns", "setpriv"} { // only for internet access
+		if path, err := exec.LookPath(t); err == nil {
+			p.tools[t] = path
+		}
 	}
 	cg, err := detectCgroups(opts.CgroupParent)
 	if err != nil {
@@ -162,6 +165,8 @@ func installAgent(dir string) (string, error) {
 	}
 	dst := filepath.Join(dir, fmt.Sprintf("agent-%d-%d", st.Size(), st.ModTime().UnixNano()))
 	if _, err := os.Stat(dst); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(dst, now, now) // in use: keep it from pruning
 		return dst, nil
 	}
 	src, err := os.Open(self)
@@ -185,10 +190,14 @@ func installAgent(dir string) (string, error) {
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
-	// Drop copies of older builds; a running sandbox keeps its inode.
+	// Prune copies of older builds no server used for a day (servers
+	// sharing the state dir touch theirs at every create; a running sandbox
+	// keeps its inode anyway).
 	old, _ := filepath.Glob(filepath.Join(dir, "agent-*"))
 	for _, o := range old {
-		_ = os.Remove(o)
+		if st, err := os.Stat(o); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+			_ = os.Remove(o)
+		}
 	}
 	return dst, os.Rename(tmp.Name(), dst)
 }
@@ -306,15 +315,35 @@ func (p *Provider) cleanSlot(s *slot) {
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
 	}
-	if !displayBusy(s.display) {
+	cleanDisplay(s)
+}
+
+// cleanDisplay removes the X lock and socket of the slot's display when
+// they are ours: the X server ran as the slot's uid and, its cgroup being
+// empty now, is dead (maybe a zombie). A live server of another uid is left
+// alone; acquireSlot then skips the slot.
+func cleanDisplay(s *slot) {
+	owner := func(path string) int {
+		var st syscall.Stat_t
+		if syscall.Lstat(path, &st) != nil {
+			return -1
+		}
+		return int(st.Uid)
+	}
+	b, err := os.ReadFile(xLockPath(s.display))
+	if err != nil {
+		if owner(xSocketPath(s.display)) == s.uid {
+			_ = os.Remove(xSocketPath(s.display))
+		}
 		return
 	}
-	// Busy display: remove it only if the server is ours (its uid).
-	b, _ := os.ReadFile(xLockPath(s.display))
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	var st syscall.Stat_t
-	if pid > 0 && syscall.Stat("/proc/"+strconv.Itoa(pid), &st) == nil && int(st.Uid) == s.uid {
+	alive := pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH
+	if alive && owner("/proc/"+strconv.Itoa(pid)) == s.uid {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+		alive = false
+	}
+	if !alive {
 		_ = os.Remove(xLockPath(s.display))
 		_ = os.Remove(xSocketPath(s.display))
 	}

@@ -25,6 +25,10 @@ import (
 const (
 	reexecEnv  = "VMSERVICE_LOCAL_REEXEC"
 	cgroupsEnv = "VMSERVICE_LOCAL_CGROUPS"
+	// tunEnv (a uid) asks the launcher, started as root in a private mount
+	// namespace, for a /dev/net/tun that uid may open (the host's may be
+	// root-only); the command then drops to the uid itself (setpriv).
+	tunEnv = "VMSERVICE_LOCAL_TUN_UID"
 
 	modeLauncher = "launcher"
 	modeAgent    = "agent"
@@ -43,8 +47,16 @@ func init() {
 // launcherMain never returns: it execs os.Args[1:] or exits 126/127.
 func launcherMain() {
 	procs := os.Getenv(cgroupsEnv)
+	tunUID := os.Getenv(tunEnv)
 	os.Unsetenv(reexecEnv)
 	os.Unsetenv(cgroupsEnv)
+	os.Unsetenv(tunEnv)
+	if tunUID != "" {
+		if err := privateTun(tunUID); err != nil {
+			fmt.Fprintf(os.Stderr, "vmservice launcher: tun device: %v\n", err)
+			os.Exit(126)
+		}
+	}
 	pid := []byte(strconv.Itoa(os.Getpid()))
 	if procs != "" {
 		for _, p := range strings.Split(procs, string(os.PathListSeparator)) {
@@ -66,4 +78,23 @@ func launcherMain() {
 	err = syscall.Exec(path, os.Args[1:], os.Environ())
 	fmt.Fprintf(os.Stderr, "vmservice launcher: exec %s: %v\n", os.Args[1], err)
 	os.Exit(126)
+}
+
+// privateTun mounts a tmpfs on /dev/net (only in this process's own mount
+// namespace) holding a tun device node owned by uid.
+func privateTun(uidStr string) error {
+	uid, err := strconv.Atoi(uidStr)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return err
+	}
+	if err := syscall.Mount("tmpfs", "/dev/net", "tmpfs", syscall.MS_NOSUID|syscall.MS_NOEXEC, "mode=0755,size=16k"); err != nil {
+		return err
+	}
+	if err := syscall.Mknod("/dev/net/tun", syscall.S_IFCHR|0o600, 10<<8|200); err != nil {
+		return err
+	}
+	return os.Chown("/dev/net/tun", uid, uid)
 }

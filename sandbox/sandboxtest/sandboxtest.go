@@ -177,43 +177,59 @@ func (s *suite) desktop(t *testing.T) {
 			return nil
 		})
 		pt := func(x, y int) *sandbox.Point { return &sandbox.Point{X: x, Y: y} }
-		input(t, sb, func(ctx context.Context, d sandbox.Desktop) error {
-			require.NoError(t, d.Click(ctx, pt(300, 250), sandbox.ButtonLeft, 1, nil))
-			require.NoError(t, d.Click(ctx, pt(400, 300), sandbox.ButtonRight, 1, nil))
-			require.NoError(t, d.Click(ctx, pt(500, 350), sandbox.ButtonMiddle, 1, nil))
-			require.NoError(t, d.Click(ctx, pt(350, 260), sandbox.ButtonLeft, 2, nil))
-			require.NoError(t, d.Drag(ctx, sandbox.Point{X: 200, Y: 220}, sandbox.Point{X: 600, Y: 420}, sandbox.ButtonLeft))
-			require.NoError(t, d.Scroll(ctx, pt(450, 300), sandbox.ScrollDown, 3, nil))
-			require.NoError(t, d.Scroll(ctx, pt(450, 310), sandbox.ScrollUp, 2, nil))
+		re := regexp.MustCompile(`(ButtonPress|ButtonRelease) event.*\n.*root:\((\d+),(\d+)\),\n\s*state 0x[0-9a-f]+, button (\d+)`)
+		var got []string
+		// Each action, then its events: the window manager grabs the
+		// buttons to focus on click, so the next action waits until the
+		// application saw this one (as a person's next click would).
+		step := func(action func(ctx context.Context, d sandbox.Desktop) error, want ...string) {
+			t.Helper()
+			input(t, sb, action)
+			n := len(got) + len(want)
+			eventually(t, 10*time.Second, "xev saw the events", func() error {
+				got = nil
+				for _, m := range re.FindAllStringSubmatch(sh(t, sb, "cat /tmp/xev.log"), -1) {
+					got = append(got, fmt.Sprintf("%c%s@%s,%s", m[1][6], m[4], m[2], m[3]))
+				}
+				if len(got) < n {
+					return fmt.Errorf("%d of %d events so far: %v", len(got), n, got)
+				}
+				return nil
+			})
+			require.Equal(t, want, got[n-len(want):])
+		}
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Click(ctx, pt(300, 250), sandbox.ButtonLeft, 1, nil)
+		}, "P1@300,250", "R1@300,250")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Click(ctx, pt(400, 300), sandbox.ButtonRight, 1, nil)
+		}, "P3@400,300", "R3@400,300")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Click(ctx, pt(500, 350), sandbox.ButtonMiddle, 1, nil)
+		}, "P2@500,350", "R2@500,350")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Click(ctx, pt(350, 260), sandbox.ButtonLeft, 2, nil)
+		}, "P1@350,260", "R1@350,260", "P1@350,260", "R1@350,260")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Drag(ctx, sandbox.Point{X: 200, Y: 220}, sandbox.Point{X: 600, Y: 420}, sandbox.ButtonLeft)
+		}, "P1@200,220", "R1@600,420")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Scroll(ctx, pt(450, 300), sandbox.ScrollDown, 3, nil)
+		}, "P5@450,300", "R5@450,300", "P5@450,300", "R5@450,300", "P5@450,300", "R5@450,300")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
+			return d.Scroll(ctx, pt(450, 310), sandbox.ScrollUp, 2, nil)
+		}, "P4@450,310", "R4@450,310", "P4@450,310", "R4@450,310")
+		step(func(ctx context.Context, d sandbox.Desktop) error {
 			require.NoError(t, d.MoveMouse(ctx, sandbox.Point{X: 640, Y: 480}))
 			require.NoError(t, d.MouseDown(ctx, sandbox.ButtonLeft))
-			require.NoError(t, d.MouseUp(ctx, sandbox.ButtonLeft))
+			return d.MouseUp(ctx, sandbox.ButtonLeft)
+		}, "P1@640,480", "R1@640,480")
+		input(t, sb, func(ctx context.Context, d sandbox.Desktop) error {
 			p, err := d.CursorPosition(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, sandbox.Point{X: 640, Y: 480}, p)
 			return nil
 		})
-		want := []string{
-			"P1@300,250", "R1@300,250", "P3@400,300", "R3@400,300", "P2@500,350", "R2@500,350",
-			"P1@350,260", "R1@350,260", "P1@350,260", "R1@350,260",
-			"P1@200,220", "R1@600,420",
-			"P5@450,300", "R5@450,300", "P5@450,300", "R5@450,300", "P5@450,300", "R5@450,300",
-			"P4@450,310", "R4@450,310", "P4@450,310", "R4@450,310",
-			"P1@640,480", "R1@640,480",
-		}
-		re := regexp.MustCompile(`(ButtonPress|ButtonRelease) event.*\n.*root:\((\d+),(\d+)\),\n\s*state 0x[0-9a-f]+, button (\d+)`)
-		var got []string
-		eventually(t, 10*time.Second, "xev saw every event", func() error {
-			got = nil
-			for _, m := range re.FindAllStringSubmatch(sh(t, sb, "cat /tmp/xev.log"), -1) {
-				got = append(got, fmt.Sprintf("%c%s@%s,%s", m[1][6], m[4], m[2], m[3]))
-			}
-			if len(got) < len(want) {
-				return fmt.Errorf("%d of %d events so far", len(got), len(want))
-			}
-			return nil
-		})
-		assert.Equal(t, want, got)
 		loc := sh(t, sb, "xdotool getmouselocation")
 		assert.Contains(t, loc, "x:640 y:480")
 	})
@@ -574,8 +590,12 @@ func (s *suite) isolation(t *testing.T) {
 	}
 	assert.Equal(t, [3]uint8{255, 0, 0}, pixel(a))
 	assert.Equal(t, [3]uint8{0, 0, 255}, pixel(b))
-	input(t, a, func(ctx context.Context, d sandbox.Desktop) error { return d.MoveMouse(ctx, sandbox.Point{X: 11, Y: 22}) })
-	input(t, b, func(ctx context.Context, d sandbox.Desktop) error { return d.MoveMouse(ctx, sandbox.Point{X: 333, Y: 444}) })
+	input(t, a, func(ctx context.Context, d sandbox.Desktop) error {
+		return d.MoveMouse(ctx, sandbox.Point{X: 11, Y: 22})
+	})
+	input(t, b, func(ctx context.Context, d sandbox.Desktop) error {
+		return d.MoveMouse(ctx, sandbox.Point{X: 333, Y: 444})
+	})
 	assert.Contains(t, sh(t, a, "xdotool getmouselocation"), "x:11 y:22")
 	assert.Contains(t, sh(t, b, "xdotool getmouselocation"), "x:333 y:444")
 	assert.NotEqual(t, a.Info().Details, nil)
