@@ -227,6 +227,22 @@ func TestScroll(t *testing.T) {
 	requireCode(t, d.c.Scroll(bg, nil, sandbox.ScrollUp, -2, nil), sandbox.CodeInvalidArgument)
 }
 
+// TestTypeTextManyDistinctFirst: more distinct missing characters than
+// spare keycodes in the very first chunk a connection types.
+func TestTypeTextManyDistinctFirst(t *testing.T) {
+	d := newDisplay(t, 800, 600)
+	rec := newRecorder(t, d, 0, 0, 800, 600)
+	require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 400, Y: 300}))
+	var many []rune
+	for r := rune(0x3041); len(many) < 45; r++ { // hiragana
+		many = append(many, r)
+	}
+	_, err := d.c.TypeText(bg, string(many), 100, 0)
+	require.NoError(t, err)
+	evs := rec.waitFor(t, "typing", func(e []recEvent) bool { return len([]rune(typedText(e))) >= len(many) })
+	require.Equal(t, string(many), typedText(evs))
+}
+
 func TestTypeText(t *testing.T) {
 	d := newDisplay(t, 800, 600)
 	rec := newRecorder(t, d, 0, 0, 800, 600)

@@ -31,7 +31,7 @@ type keyboard struct {
 	spare    []xproto.Keycode // keycodes without keysyms, free to borrow
 	borrowed map[xproto.Keycode]*borrowed
 	batch    uint64
-	settled  uint64      // borrowed keycodes last used in a batch <= settled are safe to remap
+	safe     uint64      // borrowed keycodes last used in a batch < safe are safe to remap
 	lastUse  time.Time   // last press of a borrowed keycode
 	stale    atomic.Bool // a MappingNotify arrived: reload before use
 	shift    xproto.Keycode
@@ -172,7 +172,7 @@ func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
 	if !found {
 		return 0, sandbox.Errorf(sandbox.CodeInternal, "no free keycode to type this character")
 	}
-	if bestBatch > kb.settled && time.Since(kb.lastUse) < remapSettle {
+	if bestBatch >= kb.safe && time.Since(kb.lastUse) < remapSettle {
 		// The keycode may still have unprocessed events: let clients read
 		// them with the old mapping first. Afterwards every borrowed
 		// keycode is safe to remap, so this wait comes once per round of
@@ -183,8 +183,8 @@ func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
 		if err := sleep(ctx, remapSettle); err != nil {
 			return 0, err
 		}
-		kb.settled = kb.batch
 		kb.batch++
+		kb.safe = kb.batch
 	}
 	return best, nil
 }
