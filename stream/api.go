@@ -1,23 +1,53 @@
 // Package stream serves live views of sandbox desktops to browsers: the
 // noVNC web client plus a WebSocket-to-RFB proxy, one unguessable URL per
 // stream, guarded by a per-stream auth key.
+//
+// URLs, under the service's base URL (Config.PublicURL):
+//
+//	/stream/<token>/             the viewer page (noVNC), needs the key
+//	/stream/<token>/websockify   WebSocket carrying RFB, needs the key
+//	/stream/novnc/...            noVNC's static files (public code, no secrets)
+//
+// The token is a random per-stream id, not the sandbox id. With auth on,
+// Info.URL carries no secret; a person opens Info.URL + "?key=" + AuthKey
+// (ViewerURL). The key is checked before any VNC byte flows: missing is
+// 401, wrong is 403, and once the stream stops its token is 404. The key is
+// also the VNC password of the x11vnc behind the stream, so the RFB layer
+// is protected too (VNC authentication uses only its first 8 bytes).
 package stream
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/vnc"
 )
+
+// DefaultListen is the stream listener's default address (loopback).
+const DefaultListen = "127.0.0.1:6080"
+
+// DefaultNoVNCDir is where Debian's novnc package puts the web client.
+const DefaultNoVNCDir = "/usr/share/novnc"
 
 // Config configures the stream service.
 type Config struct {
 	Listen    string // host:port for the stream HTTP listener; default "127.0.0.1:6080"; ":0" allowed in tests
 	PublicURL string // base URL put in stream_url (e.g. https://desk.example.com); default http://<listen addr>
 	Log       zerolog.Logger
+	// NoVNCDir is the noVNC web client (default /usr/share/novnc).
+	NoVNCDir string
 }
 
 // Options are what start_stream asks for.
@@ -27,6 +57,24 @@ type Options struct {
 	Quality     string           // "low" | "medium" | "high" (default "medium")
 	FrameRate   int              // 1-60, default 30
 	ViewOnly    bool
+}
+
+// normalize fills defaults and validates; errors name the field.
+func (o Options) normalize() (Options, error) {
+	if o.Quality == "" {
+		o.Quality = vnc.QualityMedium
+	}
+	if _, err := vnc.ClientLevels(o.Quality); err != nil {
+		return o, err
+	}
+	if o.FrameRate == 0 {
+		o.FrameRate = vnc.DefaultFrameRate
+	}
+	if o.FrameRate < vnc.MinFrameRate || o.FrameRate > vnc.MaxFrameRate {
+		return o, sandbox.InvalidArgument("frame_rate", "frame_rate must be between %d and %d, got %d",
+			vnc.MinFrameRate, vnc.MaxFrameRate, o.FrameRate).WithDetail("min", vnc.MinFrameRate).WithDetail("max", vnc.MaxFrameRate)
+	}
+	return o, nil
 }
 
 // Info describes a running stream (the start_stream result).
@@ -41,32 +89,306 @@ type Info struct {
 	StartedAt time.Time        `json:"started_at"`
 }
 
-// Service owns every stream and the HTTP handler that serves them.
+// ViewerURL is the URL a person opens: URL with the key as a query
+// parameter when the stream needs one.
+func (i Info) ViewerURL() string {
+	if i.AuthKey == "" {
+		return i.URL
+	}
+	sep := "?"
+	if strings.Contains(i.URL, "?") {
+		sep = "&"
+	}
+	return i.URL + sep + "key=" + url.QueryEscape(i.AuthKey)
+}
+
+// Service owns every stream and the HTTP handler that serves them. It is
+// safe for concurrent use.
 type Service struct {
-	cfg Config
+	cfg     Config
+	log     zerolog.Logger
+	public  *url.URL // nil: derive from the listener
+	origins []string // extra WebSocket origins (the public host)
+
+	mu        sync.Mutex
+	bySandbox map[string]*entry
+	byToken   map[string]*entry
+	closed    bool
+
+	addr      atomic.Pointer[string] // set once listening
+	listening chan struct{}
+	lnOnce    sync.Once
+	handler   http.Handler
 }
 
 // New validates cfg; it does not listen yet.
-func New(cfg Config) (*Service, error) { return &Service{cfg: cfg}, nil }
-
-// Start starts (or returns the existing) stream of sb.
-func (s *Service) Start(ctx context.Context, sb *sandbox.Sandbox, o Options) (*Info, error) {
-	return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "streaming is not implemented yet")
+func New(cfg Config) (*Service, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, sandbox.InvalidArgument("stream_listen", "the stream listen address must be host:port, got %q", cfg.Listen)
+	}
+	if cfg.NoVNCDir == "" {
+		cfg.NoVNCDir = DefaultNoVNCDir
+	}
+	s := &Service{cfg: cfg, log: cfg.Log.With().Str("component", "stream").Logger(),
+		bySandbox: map[string]*entry{}, byToken: map[string]*entry{}, listening: make(chan struct{})}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, sandbox.InvalidArgument("stream_public_url", "the stream public URL must be an http(s) base URL such as https://desk.example.com, got %q", cfg.PublicURL)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		s.public = u
+		s.origins = []string{u.Host}
+	}
+	h, err := s.newHandler()
+	if err != nil {
+		return nil, err
+	}
+	s.handler = h
+	return s, nil
 }
 
-// Stop ends the stream of sandboxID.
+// baseURL is what stream URLs start with (no trailing slash).
+func (s *Service) baseURL() string {
+	if s.public != nil {
+		return s.public.String()
+	}
+	addr := s.Addr()
+	if addr == "" {
+		addr = s.cfg.Listen
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func randToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func randKey() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Start starts the stream of sb. A second Start on the same sandbox returns
+// the running stream's Info (same URL and key) when the options are equal,
+// and INVALID_ARGUMENT otherwise.
+func (s *Service) Start(ctx context.Context, sb *sandbox.Sandbox, o Options) (*Info, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	id := sb.ID()
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the server is shutting down")
+		}
+		e := s.bySandbox[id]
+		if e == nil {
+			e = &entry{sandboxID: id, opts: o, inst: sb.Instance(), ready: make(chan struct{})}
+			s.bySandbox[id] = e
+			s.mu.Unlock()
+			return s.boot(ctx, e)
+		}
+		s.mu.Unlock()
+		// Another Start is booting this sandbox's stream: wait for it.
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, sandbox.AsError(ctx.Err())
+		}
+		s.mu.Lock()
+		current := s.bySandbox[id] == e
+		s.mu.Unlock()
+		if e.err != nil || !current {
+			continue // it failed or was stopped meanwhile; look again
+		}
+		if e.opts != o {
+			return nil, sandbox.InvalidArgument("sandbox_id", "sandbox %s is already streaming with other options; stop_stream first", id).
+				WithDetail("stream_url", e.info.URL)
+		}
+		info := e.info
+		return &info, nil
+	}
+}
+
+// boot runs the VNC server for a fresh entry and publishes it.
+func (s *Service) boot(ctx context.Context, e *entry) (*Info, error) {
+	o := e.opts
+	key := ""
+	if o.RequireAuth {
+		key = randKey()
+	}
+	ep, err := e.inst.StartVNC(ctx, sandbox.StreamOptions{
+		WindowID: o.WindowID, Password: key, Quality: o.Quality, FrameRate: o.FrameRate, ViewOnly: o.ViewOnly,
+	})
+	if err == nil && (ep == nil || (ep.Dial == nil && ep.URL == "")) {
+		_ = e.inst.StopVNC(context.WithoutCancel(ctx))
+		err = sandbox.Errorf(sandbox.CodeInternal, "the backend returned no stream endpoint")
+	}
+	s.mu.Lock()
+	if err == nil && s.closed {
+		err = sandbox.Errorf(sandbox.CodeBackendUnavailable, "the server is shutting down")
+		defer func() { _ = e.inst.StopVNC(context.WithoutCancel(ctx)) }()
+	}
+	if err != nil {
+		delete(s.bySandbox, e.sandboxID)
+		s.mu.Unlock()
+		e.err = err
+		close(e.ready)
+		s.log.Warn().Err(err).Str("sandbox_id", e.sandboxID).Msg("stream start failed")
+		return nil, sandbox.AsError(err)
+	}
+	e.ep = ep
+	e.token = randToken(20)
+	e.key = key
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.info = Info{SandboxID: e.sandboxID, AuthKey: key, Quality: o.Quality, FrameRate: o.FrameRate,
+		ViewOnly: o.ViewOnly, WindowID: o.WindowID, StartedAt: time.Now().UTC()}
+	if ep.URL != "" {
+		e.info.URL = ep.URL // the backend serves its own viewer (e2b)
+	} else {
+		e.info.URL = s.baseURL() + "/stream/" + e.token + "/"
+		s.byToken[e.token] = e
+	}
+	s.mu.Unlock()
+	close(e.ready)
+	s.log.Info().Str("sandbox_id", e.sandboxID).Str("quality", o.Quality).Int("frame_rate", o.FrameRate).
+		Bool("view_only", o.ViewOnly).Bool("auth", o.RequireAuth).Msg("stream started")
+	info := e.info
+	return &info, nil
+}
+
+// Stop ends the stream of sandboxID: its URL and key stop working at once
+// and open viewers are disconnected. No stream is SANDBOX_NOT_FOUND with a
+// message that says so.
 func (s *Service) Stop(ctx context.Context, sandboxID string) error {
-	return sandbox.Errorf(sandbox.CodeNotFound, "no stream is running for sandbox %q", sandboxID)
+	s.mu.Lock()
+	e := s.bySandbox[sandboxID]
+	if e != nil {
+		s.mu.Unlock()
+		<-e.ready // never tear down a half-started stream
+		s.mu.Lock()
+		if s.bySandbox[sandboxID] != e {
+			e = nil // failed, or stopped by someone else meanwhile
+		}
+	}
+	if e == nil {
+		s.mu.Unlock()
+		return sandbox.Errorf(sandbox.CodeNotFound, "no stream is running for sandbox %q", sandboxID).
+			WithDetail("sandbox_id", sandboxID)
+	}
+	delete(s.bySandbox, sandboxID)
+	delete(s.byToken, e.token)
+	s.mu.Unlock()
+	return s.teardown(ctx, e)
+}
+
+func (s *Service) teardown(ctx context.Context, e *entry) error {
+	e.cancel() // closes every viewer's WebSocket and VNC connection
+	e.viewers.Wait()
+	err := e.inst.StopVNC(context.WithoutCancel(ctx))
+	s.log.Info().Str("sandbox_id", e.sandboxID).Msg("stream stopped")
+	if err != nil {
+		s.log.Warn().Err(err).Str("sandbox_id", e.sandboxID).Msg("stopping the VNC server reported an error")
+		return sandbox.AsError(err)
+	}
+	return nil
+}
+
+// Active lists the running streams (keys included), oldest first.
+func (s *Service) Active() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Info
+	for _, e := range s.bySandbox {
+		select {
+		case <-e.ready:
+			if e.err == nil {
+				out = append(out, e.info)
+			}
+		default:
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].StartedAt.Before(out[j-1].StartedAt); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
 }
 
 // Handler serves the viewer and its WebSocket under /stream/.
-func (s *Service) Handler() http.Handler { return http.NotFoundHandler() }
+func (s *Service) Handler() http.Handler { return s.handler }
 
-// ListenAndServe serves Handler on cfg.Listen until ctx is done.
-func (s *Service) ListenAndServe(ctx context.Context) error { <-ctx.Done(); return nil }
+// ListenAndServe serves Handler on cfg.Listen until ctx is done. It returns
+// at once when the address cannot be bound.
+func (s *Service) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the stream listener could not bind %s", s.cfg.Listen).WithCause(err)
+	}
+	a := ln.Addr().String()
+	s.addr.Store(&a)
+	s.lnOnce.Do(func() { close(s.listening) })
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	s.log.Info().Str("addr", ln.Addr().String()).Str("base_url", s.baseURL()).Msg("stream listener up")
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the stream listener failed").WithCause(err)
+	}
+	return nil
+}
 
-// Addr is the listening address once ListenAndServe has bound.
-func (s *Service) Addr() string { return "" }
+// Listening is closed once ListenAndServe has bound its address.
+func (s *Service) Listening() <-chan struct{} { return s.listening }
 
-// Close stops every stream.
-func (s *Service) Close() error { return nil }
+// Addr is the listening address once ListenAndServe has bound ("" before).
+func (s *Service) Addr() string {
+	if a := s.addr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// Close stops every stream and refuses new ones; no x11vnc is left.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	var es []*entry
+	for id, e := range s.bySandbox {
+		es = append(es, e)
+		delete(s.bySandbox, id)
+	}
+	s.byToken = map[string]*entry{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range es {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-e.ready
+			if e.err == nil {
+				_ = s.teardown(context.Background(), e)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}

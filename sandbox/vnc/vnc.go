@@ -345,3 +345,59 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(t.b)
 }
+
+// Slot is the one VNC server a sandbox may have at a time; a backend keeps
+// one per instance and implements sandbox.Streams with it.
+type Slot struct {
+	mu     sync.Mutex
+	srv    *Server
+	closed bool
+}
+
+// Start runs x11vnc with base (display, auth, dir, uid) and the stream
+// options, and returns an endpoint that dials it. A stream that is already
+// running is an error: the caller (the stream service) stops it first.
+func (sl *Slot) Start(ctx context.Context, base Spec, o sandbox.StreamOptions, log zerolog.Logger) (*sandbox.StreamEndpoint, error) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.closed {
+		return nil, sandbox.Errorf(sandbox.CodeNotFound, "the sandbox is gone")
+	}
+	if sl.srv != nil {
+		select {
+		case <-sl.srv.Done(): // died on its own (window closed): replace it
+			_ = sl.srv.Stop()
+			sl.srv = nil
+		default:
+			return nil, sandbox.InvalidArgument("sandbox_id", "a stream is already running on this sandbox; stop it first")
+		}
+	}
+	base.WindowID, base.Password, base.Quality, base.FrameRate, base.ViewOnly = o.WindowID, o.Password, o.Quality, o.FrameRate, o.ViewOnly
+	srv, err := Start(ctx, base, log)
+	if err != nil {
+		return nil, err
+	}
+	sl.srv = srv
+	return &sandbox.StreamEndpoint{Dial: srv.Dial}, nil
+}
+
+// Stop ends the running server, if any. It is idempotent.
+func (sl *Slot) Stop() error {
+	sl.mu.Lock()
+	srv := sl.srv
+	sl.srv = nil
+	sl.mu.Unlock()
+	if srv != nil {
+		return srv.Stop()
+	}
+	return nil
+}
+
+// Close stops the server and refuses new ones (the sandbox is being
+// destroyed).
+func (sl *Slot) Close() error {
+	sl.mu.Lock()
+	sl.closed = true
+	sl.mu.Unlock()
+	return sl.Stop()
+}
