@@ -9,12 +9,11 @@ package main
 import (
 	"fmt"
 	"image"
-	"image/png"
-	"io"
 	"os"
 	"time"
 
 	"github.com/vmservice/vmservice/sandbox/e2b/helperproto"
+	"github.com/vmservice/vmservice/sandbox/imgenc"
 	"github.com/vmservice/vmservice/sandbox/x11"
 )
 
@@ -31,6 +30,4 @@ func main() {
 	}
 }
 
-var enc = png.Encoder{CompressionLevel: png.BestSpeed}
-
-func encodePNG(w io.Writer, img *image.RGBA) error { return enc.Encode(w, img) }
+func encodePNG(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }

@@ -94,5 +94,5 @@ func (in *Instance) Launch(ctx context.Context, app, uri string) (*sandbox.Launc
 	}
 	names, _ := in.Applications(ctx)
 	return nil, sandbox.InvalidArgument("application", "unknown application %q; available: %s", app, strings.Join(names, ", ")).
-		WithDetail("allowed", names)
+		WithDetail("available", names)
 }

@@ -2,6 +2,7 @@ package e2b
 
 import (
 	"context"
+	"errors"
 	"path"
 	"strings"
 	"sync"
@@ -318,12 +319,29 @@ func (in *Instance) abs(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
+// withPath names the sandbox path in a file error's details.
+func withPath(err error, p string) error {
+	var se *sandbox.Error
+	if errors.As(err, &se) && (se.Code == sandbox.CodeInvalidArgument || se.Code == sandbox.CodePermissionDenied) {
+		if _, ok := se.Details["path"]; !ok {
+			se.WithDetail("path", p)
+		}
+	}
+	return err
+}
+
 // ReadFile reads a file of at most maxBytes (<= 0: no bound of ours).
 func (in *Instance) ReadFile(ctx context.Context, p string, maxBytes int64) ([]byte, error) {
 	full, err := in.abs(p)
 	if err != nil {
 		return nil, err
 	}
+	b, err := in.readFile(ctx, full, maxBytes)
+	return b, withPath(err, full)
+}
+
+func (in *Instance) readFile(ctx context.Context, p string, maxBytes int64) ([]byte, error) {
+	full := p
 	st, err := in.envd.stat(ctx, full)
 	if err != nil {
 		return nil, err
@@ -332,7 +350,7 @@ func (in *Instance) ReadFile(ctx context.Context, p string, maxBytes int64) ([]b
 		return nil, sandbox.InvalidArgument("path", "%s is a directory", p)
 	}
 	if maxBytes > 0 && int64(st.Size) > maxBytes {
-		return nil, sandbox.InvalidArgument("path", "%s is %d bytes, more than the %d allowed", p, int64(st.Size), maxBytes).
+		return nil, sandbox.InvalidArgument("max_bytes", "%s is %d bytes, more than the limit of %d bytes", p, int64(st.Size), maxBytes).
 			WithDetail("size", int64(st.Size)).WithDetail("max_bytes", maxBytes)
 	}
 	return in.envd.download(ctx, full, maxBytes)
@@ -344,7 +362,7 @@ func (in *Instance) WriteFile(ctx context.Context, p string, data []byte) error 
 	if err != nil {
 		return err
 	}
-	return in.envd.upload(ctx, full, data)
+	return withPath(in.envd.upload(ctx, full, data), full)
 }
 
 // ListFiles lists a directory.
@@ -355,7 +373,7 @@ func (in *Instance) ListFiles(ctx context.Context, p string) ([]sandbox.FileEntr
 	}
 	es, err := in.envd.listDir(ctx, full)
 	if err != nil {
-		return nil, err
+		return nil, withPath(err, full)
 	}
 	out := make([]sandbox.FileEntry, 0, len(es))
 	for _, e := range es {
@@ -385,7 +403,7 @@ func (in *Instance) OpenFile(ctx context.Context, p string) error {
 		return err
 	}
 	if _, err := in.envd.stat(ctx, full); err != nil {
-		return err
+		return withPath(err, full)
 	}
 	_, err = in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "xdg-open " + shq(full) + " >/dev/null 2>&1"})
 	return err

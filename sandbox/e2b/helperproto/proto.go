@@ -73,8 +73,8 @@ type Reply struct {
 	Revision int                 `json:"rev,omitempty"`
 }
 
-// Encoder turns a frame into PNG bytes.
-type Encoder func(w io.Writer, img *image.RGBA) error
+// Encoder turns a frame into PNG bytes (imgenc.Encode in vmhelper).
+type Encoder func(img *image.RGBA) ([]byte, error)
 
 // Serve answers requests from r on w with d until r ends. Each request gets
 // at most timeout.
@@ -83,7 +83,6 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	bw := bufio.NewWriterSize(w, 256<<10)
 	je := json.NewEncoder(bw)
-	var pngBuf bytesBuffer
 	for sc.Scan() {
 		var req Request
 		var rep Reply
@@ -91,7 +90,7 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 			rep.Err = sandbox.InvalidArgument("request", "the helper could not parse a request")
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			rep = handle(ctx, d, enc, &pngBuf, req)
+			rep = handle(ctx, d, enc, req)
 			cancel()
 		}
 		rep.ID = req.ID
@@ -105,11 +104,7 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 	return sc.Err()
 }
 
-type bytesBuffer struct{ b []byte }
-
-func (b *bytesBuffer) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
-
-func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, buf *bytesBuffer, q Request) (r Reply) {
+func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, q Request) (r Reply) {
 	var err error
 	pt := func() sandbox.Point {
 		if q.Point == nil {
@@ -159,10 +154,7 @@ func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, buf *bytesBuffe
 		}
 		var img *image.RGBA
 		if img, err = d.Screenshot(ctx, region); err == nil {
-			buf.b = buf.b[:0]
-			if err = enc(buf, img); err == nil {
-				r.PNG = buf.b
-			}
+			r.PNG, err = enc(img)
 		}
 	case OpCurrentWindow:
 		r.Window, err = d.CurrentWindow(ctx)

@@ -1,0 +1,22 @@
+package e2b
+
+import (
+	"testing"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/e2b/e2bemu"
+	"github.com/vmservice/vmservice/sandbox/sandboxtest"
+)
+
+// TestBehaviour runs the backend suite (the one the local backend passes)
+// against the e2b backend talking to the emulator.
+func TestBehaviour(t *testing.T) {
+	e := startEmu(t, e2bemu.Options{MaxSandboxes: 64}, nil)
+	sandboxtest.Run(t, func(t *testing.T) sandbox.Provider {
+		p, err := New(e.options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	})
+}
