@@ -101,8 +101,11 @@ func BenchmarkIdleMemory(b *testing.B) {
 		var rss, pss int
 		for _, pid := range in.cg.pids() {
 			dir := "/proc/" + strconv.Itoa(pid)
-			rss += statusKB(dir+"/status", "VmRSS")
-			pss += statusKB(dir+"/smaps_rollup", "Pss")
+			r, ps := statusKB(dir+"/status", "VmRSS"), statusKB(dir+"/smaps_rollup", "Pss")
+			comm, _ := os.ReadFile(dir + "/comm")
+			b.Logf("%-10s rss %6d kB  anon %6d kB  pss %6d kB", strings.TrimSpace(string(comm)), r, statusKB(dir+"/status", "RssAnon"), ps)
+			rss += r
+			pss += ps
 		}
 		b.ReportMetric(float64(rss)/1024, "rss-MiB")
 		b.ReportMetric(float64(pss)/1024, "pss-MiB")

@@ -229,6 +229,9 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	cmd := in.launcher(in.p.tools["Xvfb"], ":"+strconv.Itoa(s.display),
 		"-screen", "0", fmt.Sprintf("%dx%dx24", r.Width, r.Height),
 		"-nolisten", "tcp", "-nolisten", "local", "-noreset",
+		// No GLX: it maps Mesa (tens of MiB per display); browsers run with
+		// --disable-gpu / software rendering anyway.
+		"-extension", "GLX",
 		"-auth", filepath.Join(in.dir, "Xauthority"), "-displayfd", "3")
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
