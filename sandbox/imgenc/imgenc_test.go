@@ -157,6 +157,19 @@ func TestScale(t *testing.T) {
 		require.Equal(t, color.RGBA{255, 0, 0, 255}, dst.RGBAAt(1, 1))
 		require.Equal(t, color.RGBA{0, 0, 255, 255}, dst.RGBAAt(2, 0))
 	})
+	t.Run("shrink one way, grow the other", func(t *testing.T) {
+		src := image.NewRGBA(image.Rect(0, 0, 4, 1))
+		for x, v := range []uint8{10, 30, 100, 200} {
+			src.SetRGBA(x, 0, color.RGBA{v, 0, 0, 255})
+		}
+		dst := Scale(src, 2, 3)
+		for y := 0; y < 3; y++ {
+			require.Equal(t, uint8(20), dst.RGBAAt(0, y).R)
+			require.Equal(t, uint8(150), dst.RGBAAt(1, y).R)
+		}
+		dst = Scale(image.NewRGBA(image.Rect(0, 0, 1, 4)), 3, 2)
+		require.Equal(t, image.Rect(0, 0, 3, 2), dst.Bounds())
+	})
 	t.Run("sub-image source", func(t *testing.T) {
 		src := image.NewRGBA(image.Rect(0, 0, 10, 10))
 		for y := 0; y < 10; y++ {

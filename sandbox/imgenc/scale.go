@@ -14,13 +14,25 @@ func Scale(src *image.RGBA, w, h int) *image.RGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 
-	// Source column span of each destination column.
+	// Source column span [x0s[x], x0s[x+1]) of each destination column,
+	// at least one pixel wide.
 	x0s := make([]int, w+1)
 	for x := 0; x <= w; x++ {
 		x0s[x] = x * sw / w
 	}
-	// Running sums for one destination row, 4 channels per column.
-	acc := make([]uint32, w*4)
+	down := w <= sw
+	// When shrinking, every source column feeds exactly one destination
+	// column: one linear pass over each source row scatters into it.
+	var dx []int32
+	if down {
+		dx = make([]int32, sw)
+		for x := 0; x < w; x++ {
+			for sx := x0s[x]; sx < x0s[x+1]; sx++ {
+				dx[sx] = int32(x * 4)
+			}
+		}
+	}
+	acc := make([]uint32, w*4) // running sums for one destination row
 	base := src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y)
 	for y := 0; y < h; y++ {
 		y0, y1 := y*sh/h, (y+1)*sh/h
@@ -30,33 +42,34 @@ func Scale(src *image.RGBA, w, h int) *image.RGBA {
 		clear(acc)
 		for sy := y0; sy < y1; sy++ {
 			row := src.Pix[base+sy*src.Stride : base+sy*src.Stride+sw*4]
+			if down {
+				for sx, d := range dx {
+					p := row[sx*4 : sx*4+4 : sx*4+4]
+					s := acc[d : d+4 : d+4]
+					s[0] += uint32(p[0])
+					s[1] += uint32(p[1])
+					s[2] += uint32(p[2])
+					s[3] += uint32(p[3])
+				}
+				continue
+			}
 			for x := 0; x < w; x++ {
-				a, b := x0s[x], x0s[x+1]
-				if b <= a {
-					b = a + 1
-				}
-				var r, g, bl, al uint32
-				for i := a * 4; i < b*4; i += 4 {
-					p := row[i : i+4 : i+4]
-					r += uint32(p[0])
-					g += uint32(p[1])
-					bl += uint32(p[2])
-					al += uint32(p[3])
-				}
+				a := x0s[x]
+				p := row[a*4 : a*4+4 : a*4+4]
 				s := acc[x*4 : x*4+4 : x*4+4]
-				s[0] += r
-				s[1] += g
-				s[2] += bl
-				s[3] += al
+				s[0] += uint32(p[0])
+				s[1] += uint32(p[1])
+				s[2] += uint32(p[2])
+				s[3] += uint32(p[3])
 			}
 		}
 		out := dst.Pix[y*dst.Stride : y*dst.Stride+w*4]
+		rows := uint32(y1 - y0)
 		for x := 0; x < w; x++ {
-			a, b := x0s[x], x0s[x+1]
-			if b <= a {
-				b = a + 1
+			n := rows
+			if down {
+				n *= uint32(x0s[x+1] - x0s[x])
 			}
-			n := uint32((b - a) * (y1 - y0))
 			half := n / 2
 			s := acc[x*4 : x*4+4 : x*4+4]
 			o := out[x*4 : x*4+4 : x*4+4]
