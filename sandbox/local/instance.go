@@ -523,6 +523,7 @@ func (in *Instance) Destroy(ctx context.Context) error {
 }
 
 func (in *Instance) teardown() error {
+	in.closeVNC() // stream: x11vnc runs outside the cgroup (stream.go)
 	var errs []error
 	if in.desk != nil {
 		_ = in.desk.Close()

@@ -2,16 +2,79 @@ package local
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/vnc"
 )
 
-// StartVNC is not wired yet: the streaming engineer fills this file.
-func (in *Instance) StartVNC(context.Context, sandbox.StreamOptions) (*sandbox.StreamEndpoint, error) {
-	return nil, unavailable("streaming not available")
+// Streams: x11vnc runs on the host as the sandbox's uid, attached to the
+// sandbox's Xvfb, and serves RFB only on a unix socket under the sandbox's
+// state directory, which is never bound into the sandbox: nothing inside
+// can reach it, whatever its network.
+
+var (
+	vncMu    sync.Mutex
+	vncSlots = map[*Instance]*vnc.Slot{} // kept here so this file stays self-contained
+)
+
+// vncSlot returns the instance's stream slot, or nil once Destroy began.
+func (in *Instance) vncSlot(create bool) *vnc.Slot {
+	vncMu.Lock()
+	defer vncMu.Unlock()
+	select {
+	case <-in.destroyed:
+		return nil
+	default:
+	}
+	s := vncSlots[in]
+	if s == nil && create {
+		s = &vnc.Slot{}
+		vncSlots[in] = s
+	}
+	return s
 }
 
-// StopVNC is not wired yet (see StartVNC).
+// StartVNC starts x11vnc for the stream service.
+func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*sandbox.StreamEndpoint, error) {
+	s := in.vncSlot(true)
+	if s == nil {
+		return nil, sandbox.Errorf(sandbox.CodeNotFound, "the sandbox is being destroyed")
+	}
+	// The sandbox's own Xauthority names display 0 (as seen inside); the
+	// host-side x11vnc connects to :N and needs an entry for N.
+	auth := filepath.Join(in.dir, "vnc-Xauthority")
+	if _, err := os.Stat(auth); err != nil {
+		if err := vnc.WriteXauthority(auth, in.slot.display, in.cookie); err != nil {
+			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
+		}
+		if err := os.Chown(auth, in.slot.uid, in.slot.uid); err != nil {
+			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
+		}
+	}
+	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), AuthFile: auth, Dir: in.dir,
+		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid)}
+	return s.Start(ctx, base, o, in.log)
+}
+
+// StopVNC stops the stream's x11vnc, if any.
 func (in *Instance) StopVNC(context.Context) error {
-	return unavailable("streaming not available")
+	if s := in.vncSlot(false); s != nil {
+		return s.Stop()
+	}
+	return nil
+}
+
+// closeVNC is Destroy's hook: it stops x11vnc and forgets the slot.
+func (in *Instance) closeVNC() {
+	vncMu.Lock()
+	s := vncSlots[in]
+	delete(vncSlots, in)
+	vncMu.Unlock()
+	if s != nil {
+		_ = s.Close()
+	}
 }

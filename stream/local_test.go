@@ -1,0 +1,128 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/local"
+	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
+	"github.com/vmservice/vmservice/stream"
+)
+
+// x11vncPIDs lists every live x11vnc on the machine.
+func x11vncPIDs() map[int]bool {
+	out := map[int]bool{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) != "x11vnc" {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+			continue
+		}
+		out[pid] = true
+	}
+	return out
+}
+
+func newPIDs(before, after map[int]bool) []int {
+	var n []int
+	for p := range after {
+		if !before[p] {
+			n = append(n, p)
+		}
+	}
+	return n
+}
+
+func newLocalSandbox(t *testing.T) (*sandbox.Manager, *sandbox.Sandbox) {
+	p, err := local.New(local.Options{Log: zerolog.New(zerolog.NewTestWriter(t))})
+	require.NoError(t, err)
+	m, err := sandbox.NewManager(p, sandbox.Settings{}, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	sb, err := m.Create(context.Background(), sandbox.CreateRequest{Owner: "u1"})
+	require.NoError(t, err)
+	return m, sb
+}
+
+func run(t *testing.T, sb *sandbox.Sandbox, cmd string) string {
+	t.Helper()
+	res, err := sb.Instance().Run(context.Background(), sandbox.CommandRequest{Command: cmd, Timeout: 20 * time.Second})
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode, "%s: %s%s", cmd, res.Stdout, res.Stderr)
+	return res.Stdout
+}
+
+// The real local backend: x11vnc as the sandbox uid on a socket the
+// sandbox cannot see; destroy_sandbox ends it.
+func TestLocalBackendStream(t *testing.T) {
+	m, sb := newLocalSandbox(t)
+	svc := newService(t)
+	ctx := context.Background()
+	run(t, sb, "xsetroot -solid '#aa5500'")
+
+	before := x11vncPIDs()
+	info, err := svc.Start(ctx, sb, stream.Options{RequireAuth: true, Quality: "high"})
+	require.NoError(t, err)
+	mine := newPIDs(before, x11vncPIDs())
+	require.Len(t, mine, 1)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", mine[0]))
+	require.NoError(t, err)
+	uid := regexp.MustCompile(`(?m)^Uid:\s+(\d+)`).FindStringSubmatch(string(status))
+	require.NotNil(t, uid)
+	assert.NotEqual(t, "0", uid[1], "x11vnc must not run as root")
+
+	// Inside the sandbox there is no VNC server to reach: no TCP listener
+	// on 5900, no socket of x11vnc anywhere in its file system.
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", mine[0]))
+	args := strings.Split(string(cmdline), "\x00")
+	var sock string
+	for i, a := range args {
+		if a == "-unixsock" {
+			sock = args[i+1]
+		}
+	}
+	require.NotEmpty(t, sock)
+	out := run(t, sb, fmt.Sprintf("test -e %q && echo visible || echo hidden; (exec 3<>/dev/tcp/127.0.0.1/5900) 2>/dev/null && echo tcp-open || echo tcp-closed", sock))
+	assert.Equal(t, "hidden\ntcp-closed\n", out)
+
+	// Through the proxy with the key: the sandbox's desktop.
+	nc, st := dialWS(t, info, info.AuthKey)
+	require.Equal(t, http.StatusSwitchingProtocols, st)
+	cl, _, err := vnctest.Handshake(nc, info.AuthKey)
+	require.NoError(t, err)
+	assert.Equal(t, 1024, cl.Width)
+	px, err := cl.Pixel(3, 3)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(0xaa5500), px)
+
+	// Stop and start again, then destroy the sandbox: no x11vnc is left.
+	require.NoError(t, svc.Stop(ctx, sb.ID()))
+	assert.Empty(t, newPIDs(before, x11vncPIDs()))
+	_, err = svc.Start(ctx, sb, stream.Options{RequireAuth: true, ViewOnly: true})
+	require.NoError(t, err)
+	require.Len(t, newPIDs(before, x11vncPIDs()), 1)
+	require.NoError(t, m.Destroy(ctx, sb))
+	assert.Empty(t, newPIDs(before, x11vncPIDs()), "destroy_sandbox must end the stream's x11vnc")
+	_ = svc.Stop(ctx, sb.ID()) // what main's OnDestroy hook does
+	assert.Empty(t, svc.Active())
+}
