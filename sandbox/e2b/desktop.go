@@ -14,51 +14,67 @@ import (
 )
 
 // The Instance's desktop methods go to the helper, or to xdotool/scrot
-// commands when the helper could not start.
+// commands when the helper could not start or has died.
+
+// driver is the desktop to use now. A dead helper (killed, out of memory)
+// is dropped for the command path: the call that found it dead failed,
+// later ones work.
+func (in *Instance) driver() sandbox.Desktop {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if h := in.helper; h != nil && !h.alive() {
+		in.p.log.Warn().Err(h.deadErr).Str("e2b_sandbox", in.id).Msg("input helper died; using xdotool commands")
+		go h.close()
+		in.helper, in.desk, in.inputPath = nil, in.cmdDesk, "xdotool"
+	}
+	return in.desk
+}
 
 func (in *Instance) MoveMouse(ctx context.Context, p sandbox.Point) error {
-	return in.desk.MoveMouse(ctx, p)
+	return in.driver().MoveMouse(ctx, p)
 }
 func (in *Instance) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, mods []string) error {
-	return in.desk.Click(ctx, p, b, count, mods)
+	return in.driver().Click(ctx, p, b, count, mods)
 }
 func (in *Instance) MouseDown(ctx context.Context, b sandbox.Button) error {
-	return in.desk.MouseDown(ctx, b)
+	return in.driver().MouseDown(ctx, b)
 }
 func (in *Instance) MouseUp(ctx context.Context, b sandbox.Button) error {
-	return in.desk.MouseUp(ctx, b)
+	return in.driver().MouseUp(ctx, b)
 }
 func (in *Instance) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
-	return in.desk.Drag(ctx, from, to, b)
+	return in.driver().Drag(ctx, from, to, b)
 }
 func (in *Instance) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
-	return in.desk.Scroll(ctx, p, dir, amount, mods)
+	return in.driver().Scroll(ctx, p, dir, amount, mods)
 }
 func (in *Instance) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {
-	return in.desk.TypeText(ctx, text, chunk, delay)
+	return in.driver().TypeText(ctx, text, chunk, delay)
 }
 func (in *Instance) PressKeys(ctx context.Context, keys []string) error {
-	return in.desk.PressKeys(ctx, keys)
+	return in.driver().PressKeys(ctx, keys)
 }
-func (in *Instance) KeyDown(ctx context.Context, key string) error { return in.desk.KeyDown(ctx, key) }
-func (in *Instance) KeyUp(ctx context.Context, key string) error   { return in.desk.KeyUp(ctx, key) }
+func (in *Instance) KeyDown(ctx context.Context, key string) error {
+	return in.driver().KeyDown(ctx, key)
+}
+func (in *Instance) KeyUp(ctx context.Context, key string) error { return in.driver().KeyUp(ctx, key) }
 func (in *Instance) CursorPosition(ctx context.Context) (sandbox.Point, error) {
-	return in.desk.CursorPosition(ctx)
+	return in.driver().CursorPosition(ctx)
 }
 func (in *Instance) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
-	return in.desk.ScreenSize(ctx)
+	return in.driver().ScreenSize(ctx)
 }
 func (in *Instance) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
-	return in.desk.Screenshot(ctx, region)
+	return in.driver().Screenshot(ctx, region)
 }
 func (in *Instance) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
-	return in.desk.CurrentWindow(ctx)
+	return in.driver().CurrentWindow(ctx)
 }
 func (in *Instance) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
-	return in.desk.ApplicationWindows(ctx, app)
+	return in.driver().ApplicationWindows(ctx, app)
 }
 func (in *Instance) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
-	return in.desk.WindowTitle(ctx, id)
+	return in.driver().WindowTitle(ctx, id)
 }
 
 // cmdDesktop drives the desktop the way E2B's own desktop SDK does: one

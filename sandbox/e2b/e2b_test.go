@@ -323,3 +323,49 @@ func TestXdotoolPath(t *testing.T) {
 	err = in.PressKeys(ctx, []string{"nosuchkey"})
 	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
 }
+
+func TestHelperDeathFallsBackToXdotool(t *testing.T) {
+	e := startEmu(t, e2bemu.Options{}, nil)
+	in := create(t, newProvider(t, e.options()), nil)
+	ctx := context.Background()
+	require.Equal(t, "helper", in.Details()["input_path"])
+	require.NoError(t, in.envd.signal(ctx, in.helper.stream.pid, "SIGNAL_SIGKILL"))
+	require.Eventually(t, func() bool { return in.Details()["input_path"] == "xdotool" }, 10*time.Second, 50*time.Millisecond)
+	require.NoError(t, in.Click(ctx, &sandbox.Point{X: 33, Y: 44}, sandbox.ButtonLeft, 1, nil))
+	pos, err := in.CursorPosition(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.Point{X: 33, Y: 44}, pos)
+	require.NoError(t, in.Alive(ctx))
+}
+
+func TestSecureSandboxAndTimeout(t *testing.T) {
+	e := startEmu(t, e2bemu.Options{}, nil)
+	o := e.options()
+	o.NoHelper = true
+	p := newProvider(t, o)
+	in := create(t, p, nil)
+	ctx := context.Background()
+
+	// envd refuses calls without the sandbox's access token.
+	require.NotEmpty(t, in.envd.accessToken)
+	anon := *in.envd
+	anon.accessToken = ""
+	_, err := anon.stat(ctx, "/home/user")
+	assert.Equal(t, sandbox.CodeAuthenticationFailed, sandbox.CodeOf(err))
+	_, err = anon.download(ctx, "/etc/hostname", 0)
+	assert.Equal(t, sandbox.CodePermissionDenied, sandbox.CodeOf(err))
+
+	// SetTimeout moves E2B's own timer.
+	before, err := p.api.get(ctx, in.ID())
+	require.NoError(t, err)
+	require.NoError(t, in.SetTimeout(ctx, 30*time.Second))
+	after, err := p.api.get(ctx, in.ID())
+	require.NoError(t, err)
+	assert.True(t, after.EndAt.Before(before.EndAt), "the 10-minute expiry became 30 s")
+	assert.WithinDuration(t, time.Now().Add(30*time.Second), after.EndAt, 5*time.Second)
+
+	require.NoError(t, in.Destroy(ctx))
+	_, err = p.api.get(ctx, in.ID())
+	assert.Equal(t, sandbox.CodeNotFound, sandbox.CodeOf(err))
+	require.NoError(t, in.Destroy(ctx), "Destroy is idempotent")
+}

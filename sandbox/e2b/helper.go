@@ -77,6 +77,8 @@ type helper struct {
 	stream *procStream
 	cancel context.CancelFunc
 
+	closeOnce sync.Once
+
 	mu      sync.Mutex // one request in flight
 	nextID  uint64
 	replies chan helperproto.Reply
@@ -206,6 +208,10 @@ func (h *helper) call(ctx context.Context, q helperproto.Request) (helperproto.R
 }
 
 func (h *helper) close() {
+	h.closeOnce.Do(h.doClose)
+}
+
+func (h *helper) doClose() {
 	if h.alive() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = h.in.envd.signal(ctx, h.stream.pid, wire.SignalSIGKILL)
@@ -216,8 +222,11 @@ func (h *helper) close() {
 }
 
 func (in *Instance) closeHelper() {
-	if in.helper != nil {
-		in.helper.close()
+	in.mu.Lock()
+	h := in.helper
+	in.mu.Unlock()
+	if h != nil {
+		h.close()
 	}
 }
 

@@ -199,6 +199,9 @@ func (in *Instance) ID() string { return in.id }
 
 // Details says how the sandbox is driven; no secrets.
 func (in *Instance) Details() map[string]any {
+	in.driver() // notice a dead helper
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	return map[string]any{
 		"e2b_sandbox_id": in.id,
 		"display":        in.display,
@@ -266,8 +269,8 @@ func (in *Instance) Alive(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if in.helper != nil && in.helper.alive() {
-		if _, err := in.helper.ScreenSize(ctx); err == nil {
+	if d := in.driver(); d != sandbox.Desktop(in.cmdDesk) {
+		if _, err := d.ScreenSize(ctx); err == nil {
 			return nil
 		}
 	}
