@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The E2B emulator driven by the official E2B JavaScript SDKs (npm e2b and
-# @e2b/desktop). Starts the emulator on the debug-mode addresses
-# (localhost:3000 control plane, localhost:49983 envd), runs e2e/e2b/sdk.mjs
-# against it, and stops it (which kills every emulated sandbox).
+# @e2b/desktop), then the MCP scenario on `vmservice --backend e2b` (official
+# MCP TypeScript SDK client over stdio). Starts the emulator on the
+# debug-mode addresses (localhost:3000 control plane, localhost:49983 envd),
+# runs e2e/e2b/sdk.mjs and e2e/e2b/mcp.mjs against it, and stops it (which
+# kills every emulated sandbox).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/e2bemu" ./sandbox/e2b/e2bemu/cmd/e2bemu
+go build -o "$work/vmservice" .
 key="e2b_emulator_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$work/e2bemu" -api 127.0.0.1:3000 -envd 127.0.0.1:49983 -key "$key" >"$work/emu.log" 2>&1 &
 emu_pid=$!
@@ -42,4 +45,14 @@ run() {
 }
 run core E2B_API_KEY="$key" E2B_API_URL=http://localhost:3000 E2B_SANDBOX_URL=http://localhost:49983 E2B_DEBUG=false
 run desktop E2B_API_KEY="$key" E2B_DEBUG=true
+
+echo "--- mcp.mjs: vmservice --backend e2b over stdio" >&2
+if ! (cd e2e && env -u E2B_DOMAIN E2B_API_KEY="$key" E2B_API_URL=http://localhost:3000 E2B_SANDBOX_URL=http://localhost:49983 \
+    "$node" e2b/mcp.mjs "$work/vmservice"); then
+  status=1
+  echo "--- e2bemu log" >&2; tail -n 50 "$work/emu.log" >&2
+fi
+# Nothing the server made may outlive it.
+left=$(curl -fsS -H "X-API-Key: $key" 'http://127.0.0.1:3000/v2/sandboxes?metadata=vmservice.created_by%3Dvmservice')
+if [ "$left" != "[]" ]; then echo "sandboxes left in the emulator: $left" >&2; status=1; fi
 exit $status

@@ -22,7 +22,7 @@ import (
 func (in *Instance) driver() sandbox.Desktop {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if h := in.helper; h != nil && !h.alive() {
+	if h := in.helper; h != nil && !in.destroyed && !h.alive() {
 		in.p.log.Warn().Err(h.deadErr).Str("e2b_sandbox", in.id).Msg("input helper died; using xdotool commands")
 		go h.close()
 		in.helper, in.desk, in.inputPath = nil, in.cmdDesk, "xdotool"

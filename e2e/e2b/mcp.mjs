@@ -1,0 +1,64 @@
+// The MCP end-to-end scenario on the e2b backend: the official MCP
+// TypeScript SDK client starts `vmservice --backend e2b` over stdio, pointed
+// at the E2B emulator, and drives a sandbox through the tools.
+// Usage: node mcp.mjs VMSERVICE_BINARY (E2B_* variables in the environment).
+import assert from 'node:assert/strict'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+
+const bin = process.argv[2]
+const transport = new StdioClientTransport({
+  command: bin,
+  args: ['--backend', 'e2b', '--stream-listen', '127.0.0.1:0', '--log-level', 'warn'],
+  env: { ...process.env },
+  stderr: 'inherit',
+})
+const client = new Client({ name: 'e2b-e2e', version: '1.0.0' })
+await client.connect(transport)
+
+async function call(name, args) {
+  const r = await client.callTool({ name, arguments: args })
+  if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.structuredContent ?? r.content)}`)
+  return r
+}
+
+try {
+  const created = (await call('create_sandbox', { timeout_seconds: 300 })).structuredContent
+  const id = created.sandbox_id
+  assert.ok(id)
+  const info = (await call('get_sandbox_info', { sandbox_id: id })).structuredContent
+  assert.equal(info.state, 'running')
+
+  const run = (await call('run_command', { sandbox_id: id, command: 'echo from-e2b; uname -s' })).structuredContent
+  assert.equal(run.exit_code, 0)
+  assert.equal(run.stdout, 'from-e2b\nLinux\n')
+
+  await call('write_file', { sandbox_id: id, path: 'mcp.txt', content: 'written over MCP' })
+  const read = (await call('read_file', { sandbox_id: id, path: 'mcp.txt' })).structuredContent
+  assert.equal(read.content, 'written over MCP')
+
+  await call('click', { sandbox_id: id, x: 222, y: 111 })
+  const pos = (await call('get_cursor_position', { sandbox_id: id })).structuredContent
+  assert.deepEqual([pos.x, pos.y], [222, 111])
+  const size = (await call('get_screen_size', { sandbox_id: id })).structuredContent
+  assert.deepEqual([size.width, size.height], [1024, 768])
+
+  const shot = await call('screenshot', { sandbox_id: id })
+  const img = shot.content.find((c) => c.type === 'image')
+  assert.ok(img && img.data.length > 1000, 'a screenshot image')
+  assert.equal(shot.structuredContent.width, 1024)
+
+  const stream = (await call('start_stream', { sandbox_id: id })).structuredContent
+  assert.match(stream.stream_url, /^https:\/\/6080-[^.]+\.e2b\.app\/vnc\.html/)
+  assert.ok(stream.auth_key)
+  await call('stop_stream', { sandbox_id: id })
+
+  const destroyed = (await call('destroy_sandbox', { sandbox_id: id })).structuredContent
+  assert.equal(destroyed.destroyed, true)
+  const gone = await client.callTool({ name: 'get_sandbox_info', arguments: { sandbox_id: id } })
+  assert.equal(gone.isError, true)
+  assert.equal(gone.structuredContent.error_code, 'SANDBOX_NOT_FOUND')
+  console.log('MCP over stdio on the e2b backend: create, command, files, click, screenshot, stream, destroy: ok')
+} finally {
+  await client.close()
+}
