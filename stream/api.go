@@ -9,11 +9,13 @@
 //	/stream/novnc/...            noVNC's static files (public code, no secrets)
 //
 // The token is a random per-stream id, not the sandbox id. With auth on,
-// Info.URL carries no secret; a person opens Info.URL + "?key=" + AuthKey
-// (ViewerURL). The key is checked before any VNC byte flows: missing is
-// 401, wrong is 403, and once the stream stops its token is 404. The key is
-// also the VNC password of the x11vnc behind the stream, so the RFB layer
-// is protected too (VNC authentication uses only its first 8 bytes).
+// Info.URL is ready to open: it carries the key as ?key=, and Info.AuthKey
+// repeats it for programs (which may send it as "Authorization: Bearer").
+// The key is checked before any VNC byte flows: missing is 401 (the page
+// then shows a form asking for the key), wrong is 403, and once the stream
+// stops its token is 404. The key is also the VNC password of the x11vnc
+// behind the stream, so the RFB layer is protected too (VNC authentication
+// uses only its first 8 bytes).
 package stream
 
 import (
@@ -87,19 +89,6 @@ type Info struct {
 	ViewOnly  bool             `json:"view_only"`
 	WindowID  sandbox.WindowID `json:"window_id,omitempty"`
 	StartedAt time.Time        `json:"started_at"`
-}
-
-// ViewerURL is the URL a person opens: URL with the key as a query
-// parameter when the stream needs one.
-func (i Info) ViewerURL() string {
-	if i.AuthKey == "" {
-		return i.URL
-	}
-	sep := "?"
-	if strings.Contains(i.URL, "?") {
-		sep = "&"
-	}
-	return i.URL + sep + "key=" + url.QueryEscape(i.AuthKey)
 }
 
 // Service owns every stream and the HTTP handler that serves them. It is
@@ -260,6 +249,9 @@ func (s *Service) boot(ctx context.Context, e *entry) (*Info, error) {
 		e.info.URL = ep.URL // the backend serves its own viewer (e2b)
 	} else {
 		e.info.URL = s.baseURL() + "/stream/" + e.token + "/"
+		if key != "" {
+			e.info.URL += "?key=" + url.QueryEscape(key)
+		}
 		s.byToken[e.token] = e
 	}
 	s.mu.Unlock()

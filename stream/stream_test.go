@@ -30,8 +30,11 @@ func get(t *testing.T, u string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// bare is the stream URL without its key.
+func bare(info *stream.Info) string { return strings.SplitN(info.URL, "?", 2)[0] }
+
 func wsURL(info *stream.Info, key string) string {
-	u := strings.Replace(info.URL, "http://", "ws://", 1) + "websockify"
+	u := strings.Replace(bare(info), "http://", "ws://", 1) + "websockify"
 	if key != "" {
 		u += "?key=" + url.QueryEscape(key)
 	}
@@ -67,19 +70,19 @@ func TestAuthKeyGuardsPageAndSocket(t *testing.T) {
 	assert.Equal(t, sb.ID(), info.SandboxID)
 	assert.NotEmpty(t, info.AuthKey)
 	assert.NotContains(t, info.URL, sb.ID(), "the URL token is not the sandbox id")
-	assert.NotContains(t, info.URL, info.AuthKey, "stream_url itself carries no secret")
+	assert.Equal(t, bare(info)+"?key="+info.AuthKey, info.URL, "stream_url opens with the key")
 	assert.True(t, strings.HasPrefix(info.URL, "http://"+svc.Addr()+"/stream/"), info.URL)
 	assert.Equal(t, "medium", info.Quality)
 	assert.Equal(t, 30, info.FrameRate)
 	assert.Equal(t, 1, x11vncOn(d.display))
 
 	// The page.
-	resp, body := get(t, info.URL)
+	resp, body := get(t, bare(info))
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Contains(t, body, "auth key")
-	resp, _ = get(t, info.URL+"?key=nope")
+	resp, _ = get(t, bare(info)+"?key=nope")
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-	resp, body = get(t, info.ViewerURL())
+	resp, body = get(t, info.URL)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 	assert.Contains(t, body, "../novnc/core/rfb.js")
@@ -112,7 +115,7 @@ func TestAuthKeyGuardsPageAndSocket(t *testing.T) {
 	assert.Equal(t, "RFB 003.008\n", banner)
 
 	// Authorization: Bearer works too (for programs).
-	req, _ := http.NewRequest("GET", info.URL, nil)
+	req, _ := http.NewRequest("GET", bare(info), nil)
 	req.Header.Set("Authorization", "Bearer "+info.AuthKey)
 	r2, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -125,7 +128,7 @@ func TestAuthKeyGuardsPageAndSocket(t *testing.T) {
 	_, err = io.ReadAll(nc)
 	var ne net.Error
 	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "viewer not disconnected by Stop")
-	resp, _ = get(t, info.ViewerURL())
+	resp, _ = get(t, info.URL)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	_, st = dialWS(t, info, info.AuthKey)
 	assert.Equal(t, http.StatusNotFound, st)
@@ -143,7 +146,7 @@ func TestNoAuthStream(t *testing.T) {
 	info, err := svc.Start(context.Background(), sb, stream.Options{RequireAuth: false, Quality: "low", FrameRate: 5, ViewOnly: true})
 	require.NoError(t, err)
 	assert.Empty(t, info.AuthKey)
-	assert.Equal(t, info.URL, info.ViewerURL())
+	assert.NotContains(t, info.URL, "?")
 	resp, body := get(t, info.URL)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, `&#34;view_only&#34;:true`)
@@ -217,7 +220,7 @@ func TestCloseLeavesNothingAndDestroyEndsStream(t *testing.T) {
 	require.NoError(t, m.Destroy(ctx, sb3))
 	assert.Equal(t, 0, x11vncOn(d3.display))
 	_ = svc.Stop(ctx, sb3.ID())
-	resp, _ := get(t, infos[2].ViewerURL())
+	resp, _ := get(t, infos[2].URL)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
 	require.NoError(t, svc.Close())
