@@ -115,6 +115,26 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 			return g, err
 		}
 	}
+	if err := g.setLimits(l); err != nil {
+		return g, err
+	}
+	if c.v2 {
+		if g.fd, err = os.Open(g.dirs[0]); err != nil {
+			return g, err
+		}
+		return g, nil
+	}
+	for _, d := range g.dirs {
+		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+// setLimits writes memory, CPU and process limits (also on a live cgroup:
+// a pooled sandbox gets its owner's limits when handed out).
+func (g *sandboxCgroup) setLimits(l limits) error {
 	mem := strconv.FormatInt(int64(l.memoryMB)<<20, 10)
 	const period = 100000
 	quota := strconv.Itoa(l.cpus * period)
@@ -129,7 +149,7 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 		}
 		return nil
 	}
-	if c.v2 {
+	if g.v2 {
 		d := g.dirs[0]
 		for _, s := range []struct {
 			file, v  string
@@ -139,40 +159,38 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 			{"cpu.max", quota + " " + strconv.Itoa(period), false}, {"pids.max", pids, false},
 		} {
 			if err := set(d, s.file, s.v, s.optional); err != nil {
-				return g, err
+				return err
 			}
 		}
-		if g.fd, err = os.Open(d); err != nil {
-			return g, err
-		}
-		return g, nil
+		return nil
 	}
 	for i, d := range g.dirs {
 		switch v1Controllers[i] {
 		case "memory":
+			// memsw must stay >= the memory limit: when raising, memsw
+			// goes first; when lowering, that first write fails and the
+			// second one applies.
+			_ = set(d, "memory.memsw.limit_in_bytes", mem, true)
 			if err := set(d, "memory.limit_in_bytes", mem, false); err != nil {
-				return g, err
+				return err
 			}
 			if err := set(d, "memory.memsw.limit_in_bytes", mem, true); err != nil {
-				return g, err
+				return err
 			}
 		case "cpu":
 			if err := set(d, "cpu.cfs_period_us", strconv.Itoa(period), false); err != nil {
-				return g, err
+				return err
 			}
 			if err := set(d, "cpu.cfs_quota_us", quota, false); err != nil {
-				return g, err
+				return err
 			}
 		case "pids":
 			if err := set(d, "pids.max", pids, false); err != nil {
-				return g, err
+				return err
 			}
 		}
-		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
-			return g, err
-		}
 	}
-	return g, nil
+	return nil
 }
 
 // procsFiles are what the launcher writes its pid into (v1 only).

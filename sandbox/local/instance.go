@@ -55,6 +55,7 @@ type Instance struct {
 	ag        *agentClient
 	desk      *x11.Conn
 	wmPID     int
+	childPID  int // host pid of the sandbox's init (joins its namespaces)
 
 	network string
 
@@ -158,6 +159,7 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	in.childPID = childPID
 	errc := make(chan error, 2)
 	go func() { errc <- in.startWM(ctx) }()
 	go func() {
@@ -427,7 +429,7 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 	defer userns.Close()
 	uid := strconv.Itoa(in.slot.uid)
 	cmd := in.launcher(in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--",
-		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback",
+		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
 		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", strconv.Itoa(childPID), "tap0")
 	// The launcher starts as root in its own mount namespace to give the uid
 	// a tun device; setpriv then drops to the uid before slirp4netns runs.
@@ -561,5 +563,43 @@ func (in *Instance) teardown() error {
 		in.log.Error().Err(err).Msg("sandbox teardown incomplete")
 		return sandbox.Errorf(sandbox.CodeInternal, "the sandbox was stopped but not fully cleaned up; see the server log").WithCause(err)
 	}
+	return nil
+}
+
+var _ sandbox.Adopter = (*Instance)(nil)
+
+// Adopt hands a pooled instance (booted with the pool's base config and
+// never used) to its owner: the owner's limits, environment, working
+// directory, internet access and labels. The display resolution cannot
+// change.
+func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[string]string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Resolution != in.cfg.Resolution {
+		return sandbox.InvalidArgument("resolution", "a pooled sandbox has resolution %s, not %s", in.cfg.Resolution, cfg.Resolution)
+	}
+	if in.cfg.AllowInternetAccess && !cfg.AllowInternetAccess {
+		return sandbox.InvalidArgument("allow_internet_access", "a pooled sandbox with internet access cannot be handed out without it")
+	}
+	if err := in.cg.setLimits(limits{memoryMB: cfg.MemoryMB, cpus: cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
+		return unavailable("cannot apply the sandbox's limits").WithCause(err)
+	}
+	if cfg.WorkingDirectory != in.cfg.WorkingDirectory {
+		if _, err := in.fileCall(ctx, &request{Op: opMkdir, Path: cfg.WorkingDirectory}); err != nil {
+			return err
+		}
+	}
+	if cfg.AllowInternetAccess && !in.cfg.AllowInternetAccess {
+		if in.p.tools["slirp4netns"] == "" || in.p.tools["setpriv"] == "" {
+			return unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+		}
+		if err := in.startSlirp(ctx, in.childPID); err != nil {
+			return err
+		}
+		in.network = "slirp4netns"
+	}
+	in.cfg = cfg
+	in.labels = labels
 	return nil
 }

@@ -419,3 +419,42 @@ func TestApplications(t *testing.T) {
 		}, 60*time.Second, 200*time.Millisecond, "%s window", app.name)
 	}
 }
+
+func TestWarmPoolAdopt(t *testing.T) {
+	p := newTestProvider(t)
+	base := testConfig()
+	base.MemoryMB, base.CPUCount = sandbox.MaxMemoryMB, sandbox.MaxCPU
+	pool := sandbox.NewPool(p, sandbox.PoolOptions{Size: 1, Template: base.Template, Resolution: base.Resolution, Base: base,
+		Log: zerolog.New(zerolog.NewTestWriter(t))})
+	t.Cleanup(func() { _ = pool.Close() })
+	require.Eventually(t, func() bool { return pool.Stats().Warm == 1 }, 30*time.Second, 20*time.Millisecond)
+
+	cfg := testConfig()
+	cfg.MemoryMB, cfg.CPUCount, cfg.AllowInternetAccess = 640, 1, true
+	cfg.WorkingDirectory = "/home/user/project"
+	cfg.Environment = map[string]string{"OWNER_VAR": "mine"}
+	inst, err := pool.Create(context.Background(), cfg, map[string]string{"k": "v"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, pool.Stats().Hits)
+	in := inst.(*Instance)
+	t.Cleanup(func() { _ = in.Destroy(context.Background()) })
+	if !in.cg.v2 {
+		b, err := os.ReadFile(filepath.Join(in.cg.dirs[0], "memory.limit_in_bytes"))
+		require.NoError(t, err)
+		assert.Equal(t, strconv.Itoa(640<<20), strings.TrimSpace(string(b)))
+		b, err = os.ReadFile(filepath.Join(in.cg.dirs[1], "cpu.cfs_quota_us"))
+		require.NoError(t, err)
+		assert.Equal(t, "100000", strings.TrimSpace(string(b)))
+	}
+	assert.Equal(t, "mine /home/user/project\n", ok(t, in, "echo $OWNER_VAR $(pwd)"))
+	assert.Contains(t, ok(t, in, "cat /proc/net/dev"), "tap0")
+	assert.Equal(t, "slirp4netns", in.Details()["network"])
+}
+
+func TestNewChecksStateDir(t *testing.T) {
+	dir := t.TempDir() // 0700: sandbox uids could not reach their homes
+	require.NoError(t, os.Chmod(dir, 0o700))
+	_, err := New(Options{StateDir: filepath.Join(dir, "state")})
+	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+	assert.Contains(t, sandbox.AsError(err).Message, "StateDir")
+}

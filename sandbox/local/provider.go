@@ -138,6 +138,15 @@ func New(opts Options) (*Provider, error) {
 		}
 		_ = os.Chmod(d, 0o711)
 	}
+	// Sandbox uids reach their home and cookie through the state dir.
+	for d := filepath.Clean(opts.StateDir); ; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
+			return nil, unavailable("the state directory must be reachable by other users (o+x on %s); choose another with StateDir", d)
+		}
+		if d == "/" || d == "." {
+			break
+		}
+	}
 	if err := os.MkdirAll(opts.LockDir, 0o700); err != nil {
 		return nil, unavailable("cannot create the lock directory").WithCause(err)
 	}
