@@ -39,6 +39,11 @@ type Options struct {
 	HelperPath string
 	// NoHelper forces the xdotool/scrot command path (benchmarks, debugging).
 	NoHelper bool
+	// ServerID names this server in every sandbox's metadata
+	// (VMSERVICE_E2B_SERVER_ID, default the host name), so Cleanup after a
+	// restart takes down only what this server made, not the sandboxes of
+	// other servers sharing the E2B account.
+	ServerID string
 	// Attempts bounds tries of a control-plane call that failed with a
 	// transient error (default 4).
 	Attempts int
@@ -51,7 +56,7 @@ type Options struct {
 }
 
 // OptionsFromEnv reads E2B_API_KEY, E2B_DOMAIN, E2B_API_URL, E2B_SANDBOX_URL,
-// E2B_DEBUG and VMSERVICE_E2B_HELPER.
+// E2B_DEBUG, VMSERVICE_E2B_HELPER and VMSERVICE_E2B_SERVER_ID.
 func OptionsFromEnv() Options {
 	return Options{
 		APIKey:     os.Getenv("E2B_API_KEY"),
@@ -60,6 +65,7 @@ func OptionsFromEnv() Options {
 		SandboxURL: os.Getenv("E2B_SANDBOX_URL"),
 		Debug:      strings.EqualFold(os.Getenv("E2B_DEBUG"), "true"),
 		HelperPath: os.Getenv("VMSERVICE_E2B_HELPER"),
+		ServerID:   os.Getenv("VMSERVICE_E2B_SERVER_ID"),
 	}
 }
 
@@ -79,6 +85,9 @@ func (o Options) withDefaults() Options {
 		o.SandboxURL = "http://localhost:49983"
 	}
 	o.SandboxURL = strings.TrimRight(o.SandboxURL, "/")
+	if o.ServerID == "" {
+		o.ServerID, _ = os.Hostname()
+	}
 	if o.Attempts <= 0 {
 		o.Attempts = 4
 	}

@@ -291,8 +291,15 @@ func TestSandboxEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, other)
 
+	// Another server on the same account leaves it alone...
+	o2 := e.options()
+	o2.ServerID = "another-server"
+	n2, err := newProvider(t, o2).Cleanup(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n2)
+	// ...this server, restarted, takes it down.
 	restarted := newProvider(t, e.options())
-	n2, err := restarted.Cleanup(ctx)
+	n2, err = restarted.Cleanup(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n2)
 	assert.Equal(t, 0, e.srv.Count())

@@ -22,6 +22,8 @@ const (
 	// find them after a restart without touching anyone else's.
 	LabelCreatedBy = "vmservice.created_by"
 	createdByValue = "vmservice"
+	// LabelServer is Options.ServerID: which server made the sandbox.
+	LabelServer = "vmservice.server"
 )
 
 // Provider is the E2B backend.
@@ -70,7 +72,7 @@ func (p *Provider) Close() error {
 // Create makes an E2B sandbox from cfg.Template, tagged with labels, brings
 // its desktop up and starts the input helper. On error the sandbox is killed.
 func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[string]string) (sandbox.Instance, error) {
-	meta := map[string]string{LabelCreatedBy: createdByValue}
+	meta := map[string]string{LabelCreatedBy: createdByValue, LabelServer: p.opts.ServerID}
 	for k, v := range labels {
 		meta[k] = v
 	}
@@ -142,11 +144,12 @@ type SandboxSummary struct {
 	Labels    map[string]string `json:"labels"`
 }
 
-// Cleanup kills every running sandbox this backend made (by its label)
-// that is not one of this Provider's live instances: what a crashed or
-// restarted server left behind. It returns how many it killed.
+// Cleanup kills every running sandbox this server made (by its labels:
+// created by vmservice, same ServerID) that is not one of this Provider's
+// live instances: what a crashed or restarted server left behind. Call it
+// at start-up. It returns how many it killed.
 func (p *Provider) Cleanup(ctx context.Context) (int, error) {
-	list, err := p.ListOwned(ctx, nil)
+	list, err := p.ListOwned(ctx, map[string]string{LabelServer: p.opts.ServerID})
 	if err != nil {
 		return 0, err
 	}
