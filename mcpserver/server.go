@@ -91,7 +91,8 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 		server.WithCompletions(),
 		server.WithPromptCompletionProvider(completer{tb}),
 		server.WithResourceCompletionProvider(completer{tb}),
-		server.WithLogger(slog.New(zerolog.NewSlogHandler(cfg.Log))),
+		// mcp-go traces every request at info; keep those for --log-level debug.
+		server.WithLogger(slog.New(zerolog.NewSlogHandler(quieter(cfg.Log)))),
 		server.WithHooks(hooks),
 		server.WithToolHandlerMiddleware(s.toolMiddleware),
 		// Administrator tools are invisible (and uncallable) for others.
@@ -115,6 +116,14 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 	resources.Register(s.MCP, tb)
 	prompts.Register(s.MCP)
 	return s
+}
+
+// quieter raises l to warn unless it logs debug.
+func quieter(l zerolog.Logger) zerolog.Logger {
+	if l.GetLevel() <= zerolog.DebugLevel {
+		return l
+	}
+	return l.Level(max(l.GetLevel(), zerolog.WarnLevel))
 }
 
 // endSession destroys the sandboxes created in a session that ended.

@@ -1,12 +1,15 @@
 package mcpserver_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/mcpserver/auth"
 	"github.com/vmservice/vmservice/resources"
 )
@@ -128,4 +131,39 @@ func TestResourcesAndPrompts(t *testing.T) {
 		Arguments: map[string]string{"goal": "write a poem", "application": "text-editor"}}})
 	require.NoError(t, err)
 	assert.Contains(t, p.Messages[1].Content.(mcp.TextContent).Text, `"text-editor"`)
+}
+
+// TestToolsetsAndReadOnly: --toolsets and --read-only decide what is listed.
+func TestToolsetsAndReadOnly(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: mcpserver.Config{Toolsets: []string{"desktop", "files"}, ReadOnly: true}})
+	c := inProcess(t, e, auth.Principal{ID: "erin", Admin: true})
+	assert.ElementsMatch(t, []string{"get_cursor_position", "get_screen_size", "screenshot", "read_file", "list_files"}, c.toolNames())
+
+	e = newEnv(t, envOpts{cfg: mcpserver.Config{Toolsets: []string{"sandbox", "admin"}}})
+	c = inProcess(t, e, auth.Principal{ID: "erin", Admin: true})
+	assert.ElementsMatch(t, []string{"create_sandbox", "get_sandbox_info", "list_sandboxes", "destroy_sandbox", "set_sandbox_timeout",
+		"get_stats", "cleanup_user_sandboxes", "cleanup_all_sandboxes"}, c.toolNames())
+}
+
+// TestCancellation: a cancelled call stops its command in the sandbox.
+func TestCancellation(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := inProcess(t, e, auth.Principal{ID: "frank"})
+	id := c.ok("create_sandbox", nil)["sandbox_id"].(string)
+	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
+	defer cancel()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "run_command"
+	req.Params.Arguments = map[string]any{"sandbox_id": id, "command": "sleep 77", "timeout": 60}
+	start := time.Now()
+	res, err := c.c.CallTool(ctx, req)
+	// In process the cancelled handler still answers: an error result.
+	if err == nil {
+		assert.True(t, res.IsError || structured(t, res)["timed_out"] == true, text(res))
+	}
+	assert.Less(t, time.Since(start), 30*time.Second)
+	eventually(t, "the cancelled command to be gone", 10*time.Second, func() bool {
+		out := c.ok("run_command", map[string]any{"sandbox_id": id, "command": "pgrep -f 'slee[p] 77' || true"})
+		return out["stdout"] == ""
+	})
 }

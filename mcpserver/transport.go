@@ -115,6 +115,8 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 				}
 			}
 		}
+		// Bound request bodies (write_file content travels base64-encoded).
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }
@@ -123,6 +125,9 @@ func (h *HTTP) knownSession(id string) bool {
 	_, ok := h.s.SessionOwner(id)
 	return id != "" && ok
 }
+
+// maxBody bounds one HTTP request body.
+const maxBody = 64 << 20
 
 func httpError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -428,7 +427,3 @@ type SandboxRef struct {
 type OK struct {
 	OK bool `json:"ok"`
 }
-
-func ok() (OK, error) { return OK{OK: true}, nil }
-
-func seconds(d time.Duration) int { return int(d / time.Second) }
