@@ -94,7 +94,8 @@ func (tb *Toolbox) sandboxTools() {
 	define(tb, spec{name: "create_sandbox", toolset: SetSandbox, title: "Create sandbox",
 		desc: "Create an isolated Linux desktop sandbox and return its sandbox_id, which every other tool takes. " +
 			"The sandbox is destroyed when timeout_seconds pass (extend with set_sandbox_timeout), when you call destroy_sandbox, " +
-			"when the MCP session that created it ends, or when the server stops.",
+			"when the MCP session that created it ends (stdio, SSE, session-based HTTP; stateless HTTP requests have no session, so their sandboxes live until timeout or destroy), " +
+			"or when the server stops.",
 		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
 		func(ctx context.Context, a *CreateArgs) (InfoResult, error) {
 			user, err := owner(ctx, a.UserID)
