@@ -1,6 +1,7 @@
 package e2b
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,23 +119,23 @@ func (in *Instance) startHelper(ctx context.Context) (*helper, error) {
 	return h, nil
 }
 
-// read turns the stream's stdout chunks into replies.
+// read feeds the stream's stdout to parse through a pipe and records why
+// the helper stopped.
 func (h *helper) read() {
-	var buf []byte
+	pr, pw := io.Pipe()
+	parsed := make(chan error, 1)
+	go func() { parsed <- h.parse(pr) }()
 	var stderr bytes.Buffer
-	fail := func(err error) {
-		h.deadErr = err
-		close(h.dead)
-	}
+	var err error
 	for {
-		ev, err := h.stream.next()
-		if err != nil {
-			fail(fmt.Errorf("helper stream ended: %v", err))
-			return
+		var ev *wire.ProcessEvent
+		if ev, err = h.stream.next(); err != nil {
+			err = fmt.Errorf("helper stream ended: %v", err)
+			break
 		}
 		if ev.End != nil {
-			fail(fmt.Errorf("helper exited (code %d): %s", ev.End.ExitCode, strings.TrimSpace(stderr.String())))
-			return
+			err = fmt.Errorf("helper exited (code %d): %s", ev.End.ExitCode, strings.TrimSpace(stderr.String()))
+			break
 		}
 		if ev.Data == nil {
 			continue
@@ -141,25 +143,33 @@ func (h *helper) read() {
 		if len(ev.Data.Stderr) > 0 && stderr.Len() < 4096 {
 			stderr.Write(ev.Data.Stderr)
 		}
-		buf = append(buf, ev.Data.Stdout...)
-		for {
-			i := bytes.IndexByte(buf, '\n')
-			if i < 0 {
+		if len(ev.Data.Stdout) > 0 {
+			if _, werr := pw.Write(ev.Data.Stdout); werr != nil {
+				err = <-parsed
 				break
 			}
-			var r helperproto.Reply
-			if err := json.Unmarshal(buf[:i], &r); err != nil {
-				fail(fmt.Errorf("helper sent a bad reply: %v", err))
-				return
-			}
-			buf = buf[i+1:]
-			select {
-			case h.replies <- r:
-			case <-time.After(time.Minute): // nobody waiting (caller gave up)
-			}
 		}
-		if len(buf) == 0 {
-			buf = nil // let a big screenshot's buffer go
+	}
+	pw.CloseWithError(err)
+	h.deadErr = err
+	close(h.dead)
+}
+
+// parse hands replies to callers until the helper's output ends or breaks.
+func (h *helper) parse(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		rep, err := helperproto.ReadReply(br)
+		if err != nil {
+			err = fmt.Errorf("helper sent a bad reply: %v", err)
+			if pr, ok := r.(*io.PipeReader); ok {
+				pr.CloseWithError(err)
+			}
+			return err
+		}
+		select {
+		case h.replies <- rep:
+		case <-time.After(time.Minute): // nobody waiting (the caller gave up)
 		}
 	}
 }

@@ -2,7 +2,9 @@
 // the static binary it uploads into a sandbox and keeps running as one
 // process: one JSON request per line on the helper's stdin (sent through
 // envd's SendInput), one JSON reply per line on its stdout (streamed back by
-// envd's process.Start). Replies come in request order.
+// envd's process.Start). Replies come in request order. A screenshot's PNG
+// follows its reply line as png_len raw bytes: inside JSON it would be
+// base64 twice over (envd base64-encodes stdout too).
 package helperproto
 
 import (
@@ -66,11 +68,37 @@ type Reply struct {
 	Point    *sandbox.Point      `json:"p,omitempty"`
 	Size     *sandbox.Resolution `json:"size,omitempty"`
 	N        int                 `json:"n,omitempty"`
-	PNG      []byte              `json:"png,omitempty"`
+	PNGLen   int                 `json:"png_len,omitempty"`
+	PNG      []byte              `json:"-"` // sent after the line
 	Window   sandbox.WindowID    `json:"win,omitempty"`
 	Windows  []sandbox.WindowID  `json:"wins,omitempty"`
 	Title    string              `json:"title,omitempty"`
 	Revision int                 `json:"rev,omitempty"`
+}
+
+// ReadReply reads one reply (and its PNG bytes) from the helper's stdout.
+func ReadReply(r *bufio.Reader) (Reply, error) {
+	var rep Reply
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return rep, errors.New("helper reply line too long")
+	}
+	if err != nil {
+		return rep, err
+	}
+	if err := json.Unmarshal(line, &rep); err != nil {
+		return rep, err
+	}
+	if rep.PNGLen < 0 || rep.PNGLen > 256<<20 {
+		return rep, errors.New("helper reply has a bad png_len")
+	}
+	if rep.PNGLen > 0 {
+		rep.PNG = make([]byte, rep.PNGLen)
+		if _, err := io.ReadFull(r, rep.PNG); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // Encoder turns a frame into PNG bytes (imgenc.Encode in vmhelper).
@@ -94,7 +122,11 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 			cancel()
 		}
 		rep.ID = req.ID
+		rep.PNGLen = len(rep.PNG)
 		if err := je.Encode(&rep); err != nil {
+			return err
+		}
+		if _, err := bw.Write(rep.PNG); err != nil {
 			return err
 		}
 		if err := bw.Flush(); err != nil {

@@ -33,15 +33,13 @@ func TestServe(t *testing.T) {
 		done <- Serve(inR, outW, conn, func(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }, 10*time.Second)
 		outW.Close()
 	}()
-	replies := bufio.NewScanner(outR)
-	replies.Buffer(nil, 16<<20)
+	replies := bufio.NewReaderSize(outR, 64<<10)
 	call := func(q Request) Reply {
 		b, _ := json.Marshal(q)
 		_, err := inW.Write(append(b, '\n'))
 		require.NoError(t, err)
-		require.True(t, replies.Scan())
-		var r Reply
-		require.NoError(t, json.Unmarshal(replies.Bytes(), &r))
+		r, err := ReadReply(replies)
+		require.NoError(t, err)
 		assert.Equal(t, q.ID, r.ID)
 		return r
 	}
@@ -67,9 +65,13 @@ func TestServe(t *testing.T) {
 	r = call(Request{ID: 7, Op: "bogus"})
 	require.NotNil(t, r.Err)
 	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
+	r = call(Request{ID: 8, Op: OpScreenSize}) // the stream stays in step after a PNG
+	assert.Equal(t, 320, r.Size.Width)
 	_, _ = inW.Write([]byte("not json\n"))
-	require.True(t, replies.Scan())
-	assert.Contains(t, replies.Text(), string(sandbox.CodeInvalidArgument))
+	r, err = ReadReply(replies)
+	require.NoError(t, err)
+	require.NotNil(t, r.Err)
+	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
 
 	inW.Close()
 	require.NoError(t, <-done)
