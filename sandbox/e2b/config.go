@@ -1,6 +1,25 @@
 // Package e2b is the E2B cloud backend: sandboxes are E2B microVMs made
 // through E2B's REST control plane and driven through envd, the daemon inside
 // each of them (Connect RPC with JSON, plus plain HTTP for file contents).
+//
+// Configuration is the official SDKs': E2B_API_KEY (required, never
+// logged), E2B_DOMAIN (default e2b.app), E2B_API_URL, E2B_SANDBOX_URL (one
+// envd address for every sandbox, routed by the E2b-Sandbox-Id header) and
+// E2B_DEBUG=true (control plane on localhost:3000, envd on localhost:49983).
+// The template defaults to "desktop".
+//
+// Create makes the sandbox (metadata: the Manager's labels plus
+// vmservice.created_by and vmservice.server), starts Xvfb on :0 at the
+// configured resolution and the xfce4 session unless a display already
+// runs, then uploads cmd/vmhelper and keeps it running: desktop calls go to
+// it as JSON lines over envd's SendInput and come back on the process's
+// output stream (one round trip, X11 spoken directly inside). When the
+// helper cannot start, or dies, the desktop is driven with xdotool and
+// scrot commands instead; Details()["input_path"] says which. Streams run
+// x11vnc and noVNC inside the sandbox, served on https://6080-ID.DOMAIN.
+//
+// The emulator in e2bemu serves the same APIs over local sandboxes, for
+// tests and for the official SDKs (e2e/e2b/run.sh).
 package e2b
 
 import (
