@@ -28,7 +28,7 @@ import (
 	"github.com/vmservice/vmservice/tools"
 )
 
-func testLog(t *testing.T) zerolog.Logger {
+func testLog(t testing.TB) zerolog.Logger {
 	if os.Getenv("VMSERVICE_TEST_LOG") != "" {
 		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
 	}
@@ -36,6 +36,7 @@ func testLog(t *testing.T) zerolog.Logger {
 }
 
 type env struct {
+	log     zerolog.Logger
 	mgr     *sandbox.Manager
 	srv     *mcpserver.Server
 	streams *stream.Service
@@ -49,7 +50,7 @@ type envOpts struct {
 
 // newEnv builds a server over a real local backend; everything is destroyed
 // at the end of the test.
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	log := testLog(t)
 	p, err := local.New(local.Options{Log: log})
@@ -74,7 +75,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.cfg.StdioPrincipal.ID == "" {
 		o.cfg.StdioPrincipal = auth.Principal{ID: "local"}
 	}
-	return &env{mgr: mgr, srv: mcpserver.New(o.cfg, tb), streams: svc}
+	return &env{log: log, mgr: mgr, srv: mcpserver.New(o.cfg, tb), streams: svc}
 }
 
 // mcpClient is a connected client plus the output validators of its tools.
