@@ -121,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.NoVNCDir == "" {
 		cfg.NoVNCDir = DefaultNoVNCDir
 	}
-	s := &Service{cfg: cfg, log: cfg.Log.With().Str("component", "stream").Logger(),
+	s := &Service{cfg: cfg, log: cfg.Log,
 		bySandbox: map[string]*entry{}, byToken: map[string]*entry{}, listening: make(chan struct{})}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)

@@ -185,7 +185,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, e *entry, pa
 	}
 	status, msg := http.StatusForbidden, "wrong stream key"
 	if k == "" {
-		status, msg = http.StatusUnauthorized, "this stream needs its auth key"
+		status, msg = http.StatusUnauthorized, "This stream needs its auth key"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vmservice stream"`)
 	}
 	s.log.Info().Str("sandbox_id", e.sandboxID).Int("status", status).Bool("page", page).Msg("stream access refused")
