@@ -41,7 +41,7 @@ type ReadFileResult struct {
 // Text is the short text block: the text itself when it is text.
 func (r ReadFileResult) Text() string {
 	if r.Encoding == "utf-8" {
-		return r.Content
+		return clip(r.Content, 100000)
 	}
 	return fmt.Sprintf("%s: %d bytes of binary data (base64 in structured content)", r.Path, r.Size)
 }
