@@ -203,6 +203,13 @@ func (s *Service) Start(ctx context.Context, sb *sandbox.Sandbox, o Options) (*I
 		if e.err != nil || !current {
 			continue // it failed or was stopped meanwhile; look again
 		}
+		if !e.alive(ctx) {
+			// x11vnc died (its window closed, its display went away):
+			// replace the stream instead of handing out a dead URL.
+			s.log.Info().Str("sandbox_id", id).Msg("stream's VNC server is gone; restarting it")
+			_ = s.Stop(ctx, id)
+			continue
+		}
 		if e.opts != o {
 			return nil, sandbox.InvalidArgument("sandbox_id", "sandbox %s is already streaming with other options; stop_stream first", id).
 				WithDetail("stream_url", e.info.URL)

@@ -45,6 +45,21 @@ type entry struct {
 	bytes   atomic.Int64 // RFB bytes sent to viewers, all viewers together
 }
 
+// alive reports whether the stream's VNC server still answers.
+func (e *entry) alive(ctx context.Context) bool {
+	if e.ep.Dial == nil {
+		return true // served by the backend (e2b); it answers for itself
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := e.ep.Dial(ctx)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
 // join registers a viewer unless the stream is stopping.
 func (e *entry) join() bool {
 	e.mu.Lock()

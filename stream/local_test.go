@@ -126,3 +126,46 @@ func TestLocalBackendStream(t *testing.T) {
 	_ = svc.Stop(ctx, sb.ID()) // what main's OnDestroy hook does
 	assert.Empty(t, svc.Active())
 }
+
+// One window: the stream is the window's size; when the window closes the
+// stream is not handed out again as if alive.
+func TestLocalBackendWindowStream(t *testing.T) {
+	_, sb := newLocalSandbox(t)
+	svc := newService(t)
+	ctx := context.Background()
+	run(t, sb, "xterm -geometry 50x12+40+40 -title streamwin >/dev/null 2>&1 & echo $! > /tmp/xterm.pid")
+	var wins []sandbox.WindowID
+	require.Eventually(t, func() bool {
+		var err error
+		wins, err = sb.Instance().ApplicationWindows(ctx, "streamwin")
+		return err == nil && len(wins) == 1
+	}, 15*time.Second, 100*time.Millisecond)
+
+	o := stream.Options{RequireAuth: true, WindowID: wins[0]}
+	info, err := svc.Start(ctx, sb, o)
+	require.NoError(t, err)
+	assert.Equal(t, wins[0], info.WindowID)
+	nc, st := dialWS(t, info, info.AuthKey)
+	require.Equal(t, http.StatusSwitchingProtocols, st)
+	cl, _, err := vnctest.Handshake(nc, info.AuthKey)
+	require.NoError(t, err)
+	assert.Less(t, cl.Width, 1024)
+	assert.Less(t, cl.Height, 768)
+
+	run(t, sb, "kill $(cat /tmp/xterm.pid)")
+	require.Eventually(t, func() bool {
+		w, _ := sb.Instance().ApplicationWindows(ctx, "streamwin")
+		return len(w) == 0
+	}, 10*time.Second, 100*time.Millisecond)
+	// x11vnc exits with its window; a second start must not return the
+	// dead stream, and the window is gone, so it is the caller's mistake.
+	var se *sandbox.Error
+	require.Eventually(t, func() bool {
+		_, err := svc.Start(ctx, sb, o)
+		se = sandbox.AsError(err)
+		return se != nil
+	}, 10*time.Second, 200*time.Millisecond)
+	assert.Equal(t, sandbox.CodeInvalidArgument, se.Code)
+	assert.Equal(t, "window_id", se.Details["field"])
+	assert.Empty(t, svc.Active())
+}

@@ -256,10 +256,14 @@ func (s *Server) waitReady(ctx context.Context) error {
 		select {
 		case <-s.done:
 			out := s.out.String()
-			s.log.Warn().Err(s.waitErr).Str("output", out).Msg("x11vnc exited before it was ready")
 			if s.spec.WindowID != 0 && badWindow(out) {
+				s.log.Info().Uint32("window_id", uint32(s.spec.WindowID)).Msg("x11vnc: no such window")
 				return sandbox.InvalidArgument("window_id", "window 0x%x does not exist on the sandbox's display", uint32(s.spec.WindowID))
 			}
+			if len(out) > 2048 {
+				out = out[len(out)-2048:]
+			}
+			s.log.Warn().Err(s.waitErr).Str("output", out).Msg("x11vnc exited before it was ready")
 			return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the VNC server could not start; see the server log").WithCause(s.waitErr)
 		case <-ctx.Done():
 			s.log.Warn().Str("output", s.out.String()).Msg("x11vnc was not ready in time")
