@@ -236,6 +236,7 @@ func TestBinaryHTTP(t *testing.T) {
 	assert.Contains(t, m, `vmservice_tool_calls_total{tool="create_sandbox"} 4`)
 	assert.Contains(t, m, `vmservice_tool_errors_total{code="SANDBOX_NOT_FOUND",tool="get_sandbox_info"} 1`)
 	assert.Contains(t, m, "vmservice_active_sandboxes 0")
+	assert.Contains(t, m, "vmservice_sessions ")
 	assert.Contains(t, m, `vmservice_tool_duration_seconds_bucket{tool="screenshot"`)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/mcpserver/auth"
@@ -70,6 +71,13 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 		cfg.Version = "dev"
 	}
 	s := &Server{Tools: tb, cfg: cfg, log: cfg.Log, Metrics: NewMetrics(tb.Manager())}
+	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_sessions",
+		Help: "Open MCP sessions (stdio, SSE, session-based HTTP) whose end destroys their sandboxes."},
+		func() float64 {
+			n := 0
+			s.sessions.Range(func(any, any) bool { n++; return true })
+			return float64(n)
+		}))
 
 	hooks := &server.Hooks{}
 	hooks.AddOnRegisterSession(func(ctx context.Context, sess server.ClientSession) {
@@ -130,7 +138,11 @@ func quieter(l zerolog.Logger) zerolog.Logger {
 func (s *Server) endSession(id string) {
 	s.sessions.Delete(id)
 	n := s.Tools.Manager().CleanupSession(context.Background(), id)
-	s.log.Debug().Str("session", id).Int("destroyed", n).Msg("session ended")
+	ev := s.log.Debug()
+	if n > 0 {
+		ev = s.log.Info()
+	}
+	ev.Str("session", id).Int("destroyed", n).Msg("session ended")
 }
 
 // SessionOwner is the principal that opened a lasting session.
