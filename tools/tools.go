@@ -230,14 +230,33 @@ var errorSchema = json.RawMessage(`{"type":"object","properties":{` +
 	`"error_code":{"type":"string","enum":["INVALID_ARGUMENT","SANDBOX_NOT_FOUND","SANDBOX_CREATION_FAILED","QUOTA_EXCEEDED","AUTHENTICATION_FAILED","PERMISSION_DENIED","TIMEOUT","BACKEND_UNAVAILABLE","INTERNAL"]},` +
 	`"message":{"type":"string"},"details":{"type":"object"}},"required":["error_code","message","details"],"additionalProperties":false}`)
 
-// outputSchemaOf is the success schema of R or the error shape: clients such
-// as the TypeScript SDK validate structuredContent of error results too.
+// outputSchemaOf describes R's structured content or the error shape
+// (clients such as the TypeScript SDK validate the structuredContent of
+// error results too). The properties of both sit at the top, for clients
+// that only read properties; anyOf requires one complete shape.
 func outputSchemaOf(v any) json.RawMessage {
-	var m map[string]any
-	_ = json.Unmarshal(schemaOf(v), &m)
-	var e map[string]any
+	var ok, e map[string]any
+	_ = json.Unmarshal(schemaOf(v), &ok)
 	_ = json.Unmarshal(errorSchema, &e)
-	b, _ := json.Marshal(map[string]any{"type": "object", "anyOf": []any{m, e}})
+	props, _ := ok["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+	}
+	for k, p := range e["properties"].(map[string]any) {
+		if _, taken := props[k]; !taken {
+			props[k] = p
+		}
+	}
+	okRequired, _ := ok["required"].([]any)
+	if okRequired == nil {
+		okRequired = []any{}
+	}
+	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false,
+		"anyOf": []any{map[string]any{"required": okRequired}, map[string]any{"required": e["required"]}}}
+	if d, _ := ok["description"].(string); d != "" {
+		out["description"] = d
+	}
+	b, _ := json.Marshal(out)
 	return b
 }
 
