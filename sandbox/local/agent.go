@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -367,7 +368,8 @@ func (a *agent) file(r request) *message {
 	p := path.Clean(r.Path)
 	switch r.Op {
 	case opRead:
-		f, err := os.Open(p)
+		// O_NONBLOCK: opening a FIFO must not wait for a writer forever.
+		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return fsFail(r.ID, p, err)
 		}
@@ -378,6 +380,9 @@ func (a *agent) file(r request) *message {
 		}
 		if st.IsDir() {
 			return fail(r.ID, errIsDir, "is a directory: "+p)
+		}
+		if !st.Mode().IsRegular() { // FIFOs, sockets, devices (/dev/zero never ends)
+			return fail(r.ID, errInvalid, "not a regular file: "+p)
 		}
 		if r.Max > 0 && st.Size() > r.Max {
 			return &message{ID: r.ID, Err: &wireErr{Kind: errTooLarge, Msg: "file is too large", Size: st.Size()}}
@@ -402,15 +407,41 @@ func (a *agent) file(r request) *message {
 		if mode == 0 {
 			mode = 0o644
 		}
-		if err := os.WriteFile(p, r.Data, mode); err != nil {
+		// O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of
+		// blocking; anything but a regular file is refused.
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|syscall.O_NONBLOCK, mode)
+		if errors.Is(err, syscall.ENXIO) {
+			return fail(r.ID, errInvalid, "not a regular file: "+p)
+		}
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+			return fail(r.ID, errInvalid, "not a regular file: "+p)
+		}
+		if err := f.Truncate(0); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		if _, err := f.Write(r.Data); err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		if err := f.Close(); err != nil {
 			return fsFail(r.ID, p, err)
 		}
 		return &message{ID: r.ID}
 	case opList:
-		des, err := os.ReadDir(p)
+		// O_DIRECTORY|O_NONBLOCK: a FIFO is refused, never waited on.
+		d, err := os.OpenFile(p, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return fsFail(r.ID, p, err)
 		}
+		des, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return fsFail(r.ID, p, err)
+		}
+		sort.Slice(des, func(i, j int) bool { return des[i].Name() < des[j].Name() })
 		m := &message{ID: r.ID, Entries: make([]wireEntry, 0, len(des))}
 		for _, de := range des {
 			fi, err := de.Info()
