@@ -295,8 +295,7 @@ func (s *Service) Stop(ctx context.Context, sandboxID string) error {
 }
 
 func (s *Service) teardown(ctx context.Context, e *entry) error {
-	e.cancel() // closes every viewer's WebSocket and VNC connection
-	e.viewers.Wait()
+	e.cancel() // ends every viewer: no new ones, open ones are closed
 	err := e.inst.StopVNC(context.WithoutCancel(ctx))
 	s.log.Info().Str("sandbox_id", e.sandboxID).Msg("stream stopped")
 	if err != nil {
@@ -385,6 +384,7 @@ func (s *Service) Close() error {
 			<-e.ready
 			if e.err == nil {
 				_ = s.teardown(context.Background(), e)
+				e.viewers.Wait() // no proxy goroutine outlives Close
 			}
 		}()
 	}

@@ -41,7 +41,7 @@ type entry struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	viewers sync.WaitGroup
+	viewers sync.WaitGroup // handlers still running (Close waits for them)
 	bytes   atomic.Int64 // RFB bytes sent to viewers, all viewers together
 }
 
@@ -340,6 +340,8 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request, e *entry) {
 	case <-done:
 		pending--
 	case <-e.ctx.Done():
+		// Tell the viewer why, without waiting for its reply.
+		go func() { _ = c.Close(websocket.StatusGoingAway, "stream stopped") }()
 	}
 	// Either side ended (or Stop): close both so the other copy returns.
 	_ = vc.Close()

@@ -21,7 +21,7 @@ import (
 	"github.com/vmservice/vmservice/stream"
 )
 
-func get(t *testing.T, u string) (*http.Response, string) {
+func get(t testing.TB, u string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Get(u)
 	require.NoError(t, err)
@@ -42,7 +42,7 @@ func wsURL(info *stream.Info, key string) string {
 }
 
 // dialWS opens the stream's WebSocket; on refusal it returns the status.
-func dialWS(t *testing.T, info *stream.Info, key string) (net.Conn, int) {
+func dialWS(t testing.TB, info *stream.Info, key string) (net.Conn, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

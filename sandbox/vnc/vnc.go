@@ -304,11 +304,13 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 func (s *Server) Spec() Spec { return s.spec }
 
 func (s *Server) kill() {
-	// The whole process group: x11vnc may fork helpers.
+	// The whole process group: x11vnc may fork helpers. SIGTERM lets it
+	// release keys a viewer held; it sometimes lingers in its clean-up for
+	// seconds, and nothing of it needs saving, so it gets little time.
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-s.done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(300 * time.Millisecond):
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.done
 	}
