@@ -480,7 +480,7 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 		}
 		args["sandbox_id"], _ = json.Marshal(sb.ID())
 		raw, _ := json.Marshal(args)
-		r, _ := t.call(ctx, raw)
+		r := t.call(ctx, raw)
 		if r.IsError {
 			se, _ := r.StructuredContent.(map[string]any)
 			out.Results = append(out.Results, StepResult{Index: i, Action: action, Error: se})

@@ -76,7 +76,7 @@ type Tool struct {
 	Output    json.RawMessage
 
 	validate *validator
-	call     func(ctx context.Context, args json.RawMessage) (*mcp.CallToolResult, error)
+	call     func(ctx context.Context, args json.RawMessage) *mcp.CallToolResult
 }
 
 // MCP returns the mcp-go tool definition.
@@ -108,7 +108,7 @@ func (t *Tool) Handler() server.ToolHandlerFunc {
 		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
 			ctx = context.WithValue(ctx, progressKey{}, req.Params.Meta.ProgressToken)
 		}
-		return t.call(ctx, raw)
+		return t.call(ctx, raw), nil
 	}
 }
 
@@ -279,24 +279,24 @@ func define[A any, R any](tb *Toolbox, s spec, fn func(ctx context.Context, a *A
 		Output:    outputSchemaOf(&r),
 	}
 	t.validate = compileSchema(t.Name, t.Input)
-	t.call = func(ctx context.Context, raw json.RawMessage) (*mcp.CallToolResult, error) {
+	t.call = func(ctx context.Context, raw json.RawMessage) *mcp.CallToolResult {
 		var args A
 		if err := t.validate.check(raw); err != nil {
-			return tb.errorResult(ctx, t.Name, err), nil
+			return tb.errorResult(ctx, t.Name, err)
 		}
 		if err := decodeArgs(raw, &args); err != nil {
-			return tb.errorResult(ctx, t.Name, err), nil
+			return tb.errorResult(ctx, t.Name, err)
 		}
 		if s.adminOnly {
 			if p := principal(ctx); !p.Admin {
-				return tb.errorResult(ctx, t.Name, sandbox.Errorf(sandbox.CodePermissionDenied, "%s is for administrators only", t.Name)), nil
+				return tb.errorResult(ctx, t.Name, sandbox.Errorf(sandbox.CodePermissionDenied, "%s is for administrators only", t.Name))
 			}
 		}
 		res, err := fn(ctx, &args)
 		if err != nil {
-			return tb.errorResult(ctx, t.Name, err), nil
+			return tb.errorResult(ctx, t.Name, err)
 		}
-		return successResult(res), nil
+		return successResult(res)
 	}
 	tb.tools = append(tb.tools, t)
 	if _, dup := tb.byName[t.Name]; dup {
