@@ -86,6 +86,11 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p auth.Principal
 		tok := auth.BearerToken(r)
+		var owner string
+		ending := false
+		if r.Method == http.MethodDelete && sessionOf != nil {
+			owner, ending = h.s.SessionOwner(sessionOf(r))
+		}
 		switch {
 		case tok != "":
 			var ok bool
@@ -94,11 +99,10 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 				httpError(w, http.StatusUnauthorized, "AUTHENTICATION_FAILED", "the bearer token is not valid")
 				return
 			}
-		case r.Method == http.MethodDelete && sessionOf != nil && h.knownSession(sessionOf(r)):
+		case ending:
 			// Ending a session needs only its (unguessable) id: some
 			// clients, mcp-go's among them, send DELETE without their
 			// Authorization header.
-			owner, _ := h.s.SessionOwner(sessionOf(r))
 			p = auth.Principal{ID: owner}
 		case h.s.cfg.Anonymous.ID != "":
 			p = h.s.cfg.Anonymous
@@ -119,11 +123,6 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
-}
-
-func (h *HTTP) knownSession(id string) bool {
-	_, ok := h.s.SessionOwner(id)
-	return id != "" && ok
 }
 
 // maxBody bounds one HTTP request body.
