@@ -164,8 +164,11 @@ func (d *cmdDesktop) Click(ctx context.Context, p *sandbox.Point, b sandbox.Butt
 	if err != nil {
 		return err
 	}
+	if count == 0 {
+		count = 1
+	}
 	if count < 1 || count > 3 {
-		return sandbox.InvalidArgument("count", "click count must be 1, 2 or 3, got %d", count)
+		return sandbox.InvalidArgument("count", "click count %d: use 1 (single), 2 (double) or 3 (triple)", count)
 	}
 	action := "click --repeat " + strconv.Itoa(count) + " " + btn
 	if p != nil {
@@ -220,8 +223,11 @@ func (d *cmdDesktop) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.S
 	if btn == "" {
 		return sandbox.InvalidArgument("direction", "direction must be up, down, left or right, got %q", dir)
 	}
-	if amount < 1 || amount > 100 {
-		return sandbox.InvalidArgument("amount", "amount must be between 1 and 100, got %d", amount)
+	if amount == 0 {
+		amount = 1
+	}
+	if amount < 1 || amount > 1000 {
+		return sandbox.InvalidArgument("amount", "scroll amount %d: use 1 to 1000 notches", amount)
 	}
 	action := "click --repeat " + strconv.Itoa(amount) + " " + btn
 	if p != nil {
@@ -253,7 +259,10 @@ func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay
 			case <-time.After(delay):
 			}
 		}
-		if _, err := d.xdo(ctx, "type", "--delay", "0", "--", shq(string(runes[i:end]))); err != nil {
+		// xdotool types a character missing from the keymap by remapping a
+		// spare keycode and restoring it; with --delay 0 the client reads
+		// the event after the restore and drops ö, €, 日本語.
+		if _, err := d.xdo(ctx, "type", "--delay", "12", "--", shq(string(runes[i:end]))); err != nil {
 			return typed, err
 		}
 		typed = end

@@ -9,14 +9,21 @@ import (
 )
 
 // TestBehaviour runs the backend suite (the one the local backend passes)
-// against the e2b backend talking to the emulator.
+// against the e2b backend talking to the emulator, once through the helper
+// and once through the xdotool/scrot fallback.
 func TestBehaviour(t *testing.T) {
-	e := startEmu(t, e2bemu.Options{MaxSandboxes: 64}, nil)
-	sandboxtest.Run(t, func(t *testing.T) sandbox.Provider {
-		p, err := New(e.options())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	})
+	for _, path := range []string{"helper", "xdotool"} {
+		t.Run(path, func(t *testing.T) {
+			e := startEmu(t, e2bemu.Options{MaxSandboxes: 64}, nil)
+			o := e.options()
+			o.NoHelper = path == "xdotool"
+			sandboxtest.Run(t, func(t *testing.T) sandbox.Provider {
+				p, err := New(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			})
+		})
+	}
 }
