@@ -37,20 +37,25 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 			return sandbox.AsError(err)
 		}
 	}
-	_, err := sandbox.Retry(ctx, c.attempts, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, c.once(ctx, method, path, body, out)
-	})
+	_, err := c.doHeader(ctx, method, path, body, out)
 	return err
 }
 
-func (c *apiClient) once(ctx context.Context, method, path string, body []byte, out any) error {
+// doHeader is do with the answer's headers (for pagination).
+func (c *apiClient) doHeader(ctx context.Context, method, path string, body []byte, out any) (http.Header, error) {
+	return sandbox.Retry(ctx, c.attempts, func(ctx context.Context) (http.Header, error) {
+		return c.once(ctx, method, path, body, out)
+	})
+}
+
+func (c *apiClient) once(ctx context.Context, method, path string, body []byte, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return sandbox.AsError(err)
+		return nil, sandbox.AsError(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -59,22 +64,22 @@ func (c *apiClient) once(ctx context.Context, method, path string, body []byte, 
 	req.Header.Set("User-Agent", "vmservice-e2b")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return transportError(ctx, "the E2B API", err)
+		return nil, transportError(ctx, "the E2B API", err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return transportError(ctx, "the E2B API", err)
+		return nil, transportError(ctx, "the E2B API", err)
 	}
 	if resp.StatusCode >= 300 {
-		return apiError(resp.StatusCode, data)
+		return nil, apiError(resp.StatusCode, data)
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the E2B API answered with a body that is not valid JSON").WithCause(err)
+			return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the E2B API answered with a body that is not valid JSON").WithCause(err)
 		}
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // transportError turns a failed round trip into TIMEOUT (the caller's
@@ -175,32 +180,11 @@ func (c *apiClient) list(ctx context.Context, filter map[string]string) ([]wire.
 }
 
 func (c *apiClient) listPage(ctx context.Context, path string, out *[]wire.SandboxDetail) (string, error) {
-	var next string
-	_, err := sandbox.Retry(ctx, c.attempts, func(ctx context.Context) (struct{}, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-		if err != nil {
-			return struct{}{}, sandbox.AsError(err)
-		}
-		req.Header.Set(wire.APIKeyHeader, c.key)
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			return struct{}{}, transportError(ctx, "the E2B API", err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-		if err != nil {
-			return struct{}{}, transportError(ctx, "the E2B API", err)
-		}
-		if resp.StatusCode >= 300 {
-			return struct{}{}, apiError(resp.StatusCode, data)
-		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return struct{}{}, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the E2B API answered with a list that is not valid JSON").WithCause(err)
-		}
-		next = resp.Header.Get("X-Next-Token")
-		return struct{}{}, nil
-	})
-	return next, err
+	h, err := c.doHeader(ctx, http.MethodGet, path, nil, out)
+	if err != nil {
+		return "", err
+	}
+	return h.Get("X-Next-Token"), nil
 }
 
 // kill deletes the sandbox; a sandbox that is already gone is not an error.

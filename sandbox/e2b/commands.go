@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -168,16 +167,6 @@ type cmdError struct {
 }
 
 func (e *cmdError) Error() string { return "exit " + itoa(e.code) + ": " + e.stderr }
-
-// sortedKeys is for deterministic command lines.
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
 
 // shq quotes s for a POSIX shell.
 func shq(s string) string {
