@@ -44,6 +44,7 @@ type Instance struct {
 	slot     *slot
 	dir      string // host: the sandbox's state directory
 	home     string // host: bound at /home/user
+	xdir     string // host: the X server's socket directory (/tmp/.X11-unix inside)
 	cookie   []byte
 	cg       *sandboxCgroup
 
@@ -100,6 +101,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
 		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none"}
 	in.home = filepath.Join(in.dir, "home")
+	in.xdir = filepath.Join(in.dir, "x11")
 	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
 	if cfg.AllowInternetAccess {
 		in.network = "slirp4netns"
@@ -136,13 +138,16 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := os.Mkdir(in.home, 0o700); err != nil {
 		return err
 	}
+	if err := os.Mkdir(in.xdir, 0o755); err != nil {
+		return err
+	}
 	if err := writeXauth(filepath.Join(in.dir, "Xauthority"), in.cookie); err != nil {
 		return err
 	}
 	if err := in.seedHome(); err != nil {
 		return err
 	}
-	for _, f := range []string{in.home, filepath.Join(in.dir, "Xauthority")} {
+	for _, f := range []string{in.home, in.xdir, filepath.Join(in.dir, "Xauthority")} {
 		if err := os.Chown(f, s.uid, s.uid); err != nil {
 			return err
 		}
@@ -151,17 +156,27 @@ func (in *Instance) boot(ctx context.Context) error {
 	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), s.uid, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}
-	if err := in.startXvfb(ctx); err != nil {
-		return err
+	if err := claimDisplay(s.display, filepath.Join(in.xdir, "X0")); err != nil {
+		return unavailable("display :%d is taken", s.display).WithCause(err)
 	}
-	// The display socket must exist before bubblewrap binds it.
+	// The X server and the sandbox start together: the sandbox binds the
+	// X server's socket directory, where the socket appears when ready.
+	t0 := time.Now()
+	xerr := make(chan error, 1)
+	var xTook time.Duration
+	go func() { err := in.startXvfb(ctx); xTook = time.Since(t0); xerr <- err }()
 	childPID, err := in.startAgent(ctx)
-	if err != nil {
+	agentTook := time.Since(t0)
+	if err = errors.Join(err, <-xerr); err != nil {
 		return err
 	}
+	var wmTook time.Duration
+	defer func() {
+		in.log.Debug().Dur("xvfb", xTook).Dur("agent", agentTook).Dur("wm", wmTook).Dur("total", time.Since(t0)).Msg("boot phases")
+	}()
 	in.childPID = childPID
 	errc := make(chan error, 2)
-	go func() { errc <- in.startWM(ctx) }()
+	go func() { err := in.startWM(ctx); wmTook = time.Since(t0); errc <- err }()
 	go func() {
 		if in.cfg.AllowInternetAccess {
 			errc <- in.startSlirp(ctx, childPID)
@@ -169,7 +184,7 @@ func (in *Instance) boot(ctx context.Context) error {
 		}
 		errc <- nil
 	}()
-	desk, derr := x11.Dial(xSocketPath(s.display), in.cookie)
+	desk, derr := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
 	err = errors.Join(<-errc, <-errc)
 	if derr != nil {
 		return derr
@@ -220,27 +235,40 @@ func (t *tail) String() string {
 	return strings.TrimSpace(string(t.buf))
 }
 
+// startXvfb starts the X server in a bubblewrap sandbox of its own (no
+// network, read-only system directories, private /tmp) as display 0, with
+// its socket directory bound from the host; it shares only the host's IPC
+// namespace, for MIT-SHM screenshots.
 func (in *Instance) startXvfb(ctx context.Context) error {
-	s := in.slot
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer pr.Close()
 	r := in.cfg.Resolution
-	cmd := in.launcher(in.p.tools["Xvfb"], ":"+strconv.Itoa(s.display),
+	args := []string{in.p.tools["bwrap"],
+		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session"}
+	args = append(args, systemBinds()...)
+	args = append(args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+		"--bind", in.xdir, "/tmp/.X11-unix",
+		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
+		"--clearenv", "--setenv", "PATH", sandboxPath,
+		in.p.tools["Xvfb"], ":0",
 		"-screen", "0", fmt.Sprintf("%dx%dx24", r.Width, r.Height),
 		"-nolisten", "tcp", "-nolisten", "local", "-noreset",
 		// No GLX: it maps Mesa (tens of MiB per display); browsers run with
 		// --disable-gpu / software rendering anyway.
 		"-extension", "GLX",
-		"-auth", filepath.Join(in.dir, "Xauthority"), "-displayfd", "3")
+		"-auth", xauthPath, "-displayfd", "3")
+	cmd := in.launcher(args...)
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
 	cmd.Stderr = stderr
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
+		close(in.xDone)
 		return err
 	}
 	in.xvfb = cmd
@@ -252,28 +280,22 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	}()
 	select {
 	case l := <-line:
-		if l != strconv.Itoa(s.display) {
+		if l != "0" {
 			<-in.xDone
-			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb :%d: %s", s.display, stderr))
+			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb: %s", stderr))
 		}
 		return nil
 	case <-in.xDone:
-		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb :%d exited: %s", s.display, stderr))
+		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb exited: %s", stderr))
 	case <-ctx.Done():
 		pr.Close()
 		return ctx.Err()
 	}
 }
 
-// bwrapArgs is the sandbox: fresh namespaces, read-only system directories,
-// a private home and /tmp, the display as :0.
-func (in *Instance) bwrapArgs() []string {
-	a := []string{in.p.tools["bwrap"],
-		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
-		"--die-with-parent", "--new-session", "--hostname", "sandbox",
-		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
-		"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-	}
+// systemBinds are the read-only system directories every sandbox sees.
+func systemBinds() []string {
+	a := []string{"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"}
 	if st, err := os.Stat("/opt"); err == nil && st.IsDir() {
 		a = append(a, "--ro-bind", "/opt", "/opt")
 	}
@@ -289,9 +311,26 @@ func (in *Instance) bwrapArgs() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
+	return a
+}
+
+// bwrapArgs is the sandbox: fresh namespaces, read-only system directories,
+// a private home and /tmp, the display as :0.
+func (in *Instance) bwrapArgs() []string {
+	a := []string{in.p.tools["bwrap"],
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session", "--hostname", "sandbox",
+		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
+	}
+	a = append(a, systemBinds()...)
+	// The system font cache: without it every application (the window
+	// manager first) scans all fonts at start-up.
+	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {
+		a = append(a, "--ro-bind", "/var/cache/fontconfig", "/var/cache/fontconfig")
+	}
 	a = append(a,
 		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
-		"--dir", "/tmp/.X11-unix", "--bind", xSocketPath(in.slot.display), "/tmp/.X11-unix/X0",
+		"--ro-bind", in.xdir, "/tmp/.X11-unix",
 		"--bind", in.home, homeDir,
 		"--ro-bind", in.agentBin, agentPath,
 		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,

@@ -327,11 +327,42 @@ func (p *Provider) cleanSlot(s *slot) {
 	cleanDisplay(s)
 }
 
+// claimDisplay marks display N as taken on the host the way X servers do,
+// so no other X server picks it: a lock file holding a live pid (this
+// server's) and /tmp/.X11-unix/XN, here a symlink to the sandbox's real
+// socket (its X server runs in a mount namespace of its own, as display 0).
+func claimDisplay(display int, socket string) error {
+	f, err := os.OpenFile(xLockPath(display), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "%10d\n", os.Getpid())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Symlink(socket, xSocketPath(display))
+	}
+	if err != nil {
+		_ = os.Remove(xLockPath(display))
+	}
+	return err
+}
+
+// ourSocketLink is the suffix of the symlinks claimDisplay makes.
+const ourSocketLink = "/x11/X0"
+
 // cleanDisplay removes the X lock and socket of the slot's display when
-// they are ours: the X server ran as the slot's uid and, its cgroup being
-// empty now, is dead (maybe a zombie). A live server of another uid is left
-// alone; acquireSlot then skips the slot.
+// they are ours: our symlink (a foreign X server taking the display over
+// would have replaced it), or, from older layouts, an X server that ran as
+// the slot's uid and, its cgroup being empty now, is dead. A live server of
+// another uid is left alone; acquireSlot then skips the slot.
 func cleanDisplay(s *slot) {
+	if t, err := os.Readlink(xSocketPath(s.display)); err == nil && strings.HasSuffix(t, ourSocketLink) {
+		_ = os.Remove(xSocketPath(s.display))
+		_ = os.Remove(xLockPath(s.display))
+		return
+	}
 	owner := func(path string) int {
 		var st syscall.Stat_t
 		if syscall.Lstat(path, &st) != nil {
