@@ -118,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this file instead of stderr")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "vmservice %s: an MCP server giving AI agents isolated Linux desktops\n\nUsage: vmservice [flags]\n\n", version)
 		fs.VisitAll(func(f *flag.Flag) {
@@ -126,6 +127,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "vmservice", version)
+		return c, flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))

@@ -11,7 +11,12 @@
 #      applies to a server without the suite's fixtures must pass.
 # The scenario: create a sandbox, launch a terminal, type a command into it,
 # screenshot, run_command, write + read a file, destroy.
+# Every server flag is also a VMSERVICE_* variable, so the same script runs
+# on another backend (e.g. VMSERVICE_BACKEND=e2b with E2B_* set); set
+# E2E_TERMINAL_CLASS when its terminal's WM_CLASS is not xterm.
 set -euo pipefail
+export E2E_TERMINAL_CLASS="${E2E_TERMINAL_CLASS:-xterm}"
+terminal_class=$E2E_TERMINAL_CLASS
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 e2e="$root/e2e"
@@ -90,7 +95,7 @@ scenario() {
     fail "$label: launch_application"
   local win=""
   for _ in $(seq 40); do
-    win=$($call get_application_windows "{\"sandbox_id\":\"$id\",\"application\":\"xterm\"}" | jq -r '.structuredContent.window_ids[0] // empty')
+    win=$($call get_application_windows "{\"sandbox_id\":\"$id\",\"application\":\"$terminal_class\"}" | jq -r '.structuredContent.window_ids[0] // empty')
     [ -n "$win" ] && break
     sleep 0.25
   done

@@ -57,7 +57,7 @@ check(progressed > 0, 'no progress notifications for create_sandbox');
 await ok('launch_application', { sandbox_id: id, application: 'terminal' });
 let win = 0;
 for (let i = 0; i < 60 && !win; i++) {
-  const w = await ok('get_application_windows', { sandbox_id: id, application: 'xterm' });
+  const w = await ok('get_application_windows', { sandbox_id: id, application: process.env.E2E_TERMINAL_CLASS || 'xterm' });
   if (w.window_ids.length) win = w.window_ids[0];
   else await sleep(250);
 }
