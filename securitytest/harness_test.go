@@ -185,6 +185,9 @@ func connectHTTP(t *testing.T, url, token string) *mcpc {
 	return &mcpc{t: t, c: c, ctx: ctx}
 }
 
+// as returns m reporting to t (for subtests).
+func (m *mcpc) as(t *testing.T) *mcpc { c := *m; c.t = t; return &c }
+
 func (m *mcpc) callCtx(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
@@ -291,10 +294,34 @@ func rpcString(t *testing.T, url, token, body string) (int, string) {
 	return rpc(t, url, token, bytes.NewBufferString(body), nil)
 }
 
+// modernHdr marks a raw request as protocol 2026-07-28 (stateless).
+var modernHdr = map[string]string{mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728}
+
+// modern is a raw 2026-07-28 request: method and params (the protocol
+// version is added to params._meta).
+func modern(t *testing.T, url, token, method string, id any, params map[string]any) (int, string) {
+	t.Helper()
+	if params == nil {
+		params = map[string]any{}
+	}
+	params["_meta"] = map[string]any{mcp.MetaKeyProtocolVersion: mcp.ProtocolVersion20260728,
+		mcp.MetaKeyClientCapabilities: map[string]any{}, mcp.MetaKeyClientInfo: map[string]any{"name": "raw", "version": "1"}}
+	b, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	require.NoError(t, err)
+	hdr := map[string]string{mcp.HeaderMethod: method}
+	for k, v := range modernHdr {
+		hdr[k] = v
+	}
+	if n, ok := params["name"].(string); ok {
+		hdr[mcp.HeaderName] = n
+	}
+	return rpc(t, url, token, bytes.NewReader(b), hdr)
+}
+
 // alive checks the server answers a trivial authenticated request.
 func alive(t *testing.T, url string) {
 	t.Helper()
-	status, body := rpcString(t, url, aliceToken, `{"jsonrpc":"2.0","id":99,"method":"ping"}`)
+	status, body := modern(t, url, aliceToken, "tools/list", 99, nil)
 	require.Equal(t, 200, status, body)
 	require.Contains(t, body, `"result"`)
 }
@@ -341,4 +368,19 @@ func eventually(t *testing.T, what string, d time.Duration, fn func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// procUID is the real uid of a host process (-1 when gone).
+func procUID(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return -1
 }
