@@ -303,7 +303,11 @@ func TestSandboxEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n2)
 	assert.Equal(t, 0, e.srv.Count())
-	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(in.Alive(ctx)))
+	assert.Equal(t, sandbox.CodeNotFound, sandbox.CodeOf(in.Alive(ctx)))
+	_, err = in.Run(ctx, sandbox.CommandRequest{Command: "true"})
+	assert.Equal(t, sandbox.CodeNotFound, sandbox.CodeOf(err))
+	_, err = in.ReadFile(ctx, "dir/hello.txt", 0)
+	assert.Equal(t, sandbox.CodeNotFound, sandbox.CodeOf(err))
 	require.NoError(t, in.Destroy(ctx), "destroying a sandbox E2B already killed is fine")
 }
 

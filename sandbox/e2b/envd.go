@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vmservice/vmservice/sandbox"
@@ -92,6 +93,9 @@ func (c *envdClient) call(ctx context.Context, proc, what string, in, out any) e
 		return transportError(ctx, "the sandbox", err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		if gone(resp.StatusCode, data) {
+			return errGone()
+		}
 		return wire.DecodeUnaryError(resp.StatusCode, data)
 	}
 	if out != nil {
@@ -161,6 +165,9 @@ func (c *envdClient) start(ctx context.Context, sr wire.StartRequest) (*procStre
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
+		if gone(resp.StatusCode, data) {
+			return nil, errGone()
+		}
 		return nil, rpcError("starting a process", wire.DecodeUnaryError(resp.StatusCode, data))
 	}
 	s := &procStream{body: resp.Body, er: wire.NewEnvelopeReader(resp.Body)}
@@ -277,8 +284,28 @@ func (c *envdClient) upload(ctx context.Context, path string, data []byte) error
 	return nil
 }
 
+// gone reports the E2B proxy's answer for a sandbox that no longer exists
+// (killed, or expired on E2B's own timer).
+func gone(status int, body []byte) bool {
+	if status != http.StatusBadGateway {
+		return false
+	}
+	var e wire.HTTPError
+	_ = json.Unmarshal(body, &e)
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "sandbox") && strings.Contains(m, "not found")
+}
+
+// errGone carries no E2B id: the Manager names the sandbox by its own id.
+func errGone() error {
+	return sandbox.Errorf(sandbox.CodeNotFound, "the sandbox no longer exists on E2B (it was killed or expired)")
+}
+
 func filesError(what string, resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if gone(resp.StatusCode, data) {
+		return errGone()
+	}
 	var e wire.HTTPError
 	_ = json.Unmarshal(data, &e)
 	msg := sanitize(e.Message)

@@ -268,7 +268,7 @@ func (in *Instance) startDesktop(ctx context.Context) error {
 // Alive checks the sandbox's envd and X display.
 func (in *Instance) Alive(ctx context.Context) error {
 	if in.isDestroyed() {
-		return sandbox.NotFound(in.id)
+		return errGone()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -278,6 +278,9 @@ func (in *Instance) Alive(ctx context.Context) error {
 		}
 	}
 	if _, err := in.sh(ctx, "xdpyinfo -display "+in.display+" >/dev/null 2>&1"); err != nil {
+		if sandbox.CodeOf(err) == sandbox.CodeNotFound {
+			return err
+		}
 		return sandbox.Errorf(sandbox.CodeBackendUnavailable, "the sandbox's X display is not running").WithCause(err)
 	}
 	return nil
