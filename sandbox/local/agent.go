@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The in-sandbox agent. It runs as uid 1000 inside the sandbox's namespaces,
@@ -49,6 +51,9 @@ type agentProc struct {
 func agentMain() int {
 	runtime.GOMAXPROCS(2)
 	debug.SetGCPercent(50)
+	// Not dumpable: the sandbox's processes (same uid) can then neither
+	// ptrace the agent nor open its protocol pipes through /proc/PID/fd.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	a := &agent{procs: map[int]*agentProc{}}
 	a.out = bufio.NewWriterSize(os.Stdout, 64<<10)
 	a.enc = json.NewEncoder(a.out)

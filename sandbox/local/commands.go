@@ -35,7 +35,7 @@ type ProcessSpec struct {
 	Stdin bool
 	// OnOutput receives output ("stdout" / "stderr") as it arrives, in
 	// order. It is called from the sandbox's reader goroutine: keep it
-	// short and never block in it.
+	// short, never block in it and never call the Instance from it.
 	OnOutput func(stream string, chunk []byte)
 	// MaxOutput bounds the bytes forwarded per stream (0 = all); beyond it
 	// output is dropped and ExitStatus.Truncated set.

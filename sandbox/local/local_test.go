@@ -142,6 +142,11 @@ func TestIdentityAndFilesystemView(t *testing.T) {
 	ps := ok(t, in, "ps -eo pid,args --no-headers")
 	assert.NotContains(t, ps, "Xvfb")
 	assert.Contains(t, ps, "openbox")
+	// The agent (pid 2) cannot be tampered with: not dumpable, so its
+	// protocol pipes are out of reach.
+	res = run(t, in, "cat /proc/2/cmdline; echo injected > /proc/2/fd/1")
+	assert.NotEqual(t, 0, res.ExitCode)
+	assert.Contains(t, res.Stdout, agentPath)
 	// Read-only system directories.
 	res = run(t, in, "touch /usr/x /etc/x /x 2>&1")
 	assert.NotEqual(t, 0, res.ExitCode)
