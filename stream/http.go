@@ -42,7 +42,7 @@ type entry struct {
 
 	mu      sync.Mutex
 	viewers sync.WaitGroup // handlers still running (Close waits for them)
-	bytes   atomic.Int64 // RFB bytes sent to viewers, all viewers together
+	bytes   atomic.Int64   // RFB bytes sent to viewers, all viewers together
 }
 
 // alive reports whether the stream's VNC server still answers.

@@ -21,36 +21,25 @@ import (
 	"github.com/vmservice/vmservice/stream"
 )
 
-// x11vncPIDs lists every live x11vnc on the machine.
-func x11vncPIDs() map[int]bool {
-	out := map[int]bool{}
+// ourX11vnc lists the live x11vnc processes this test process started
+// (other tests on the machine may run their own).
+func ourX11vnc() []int {
+	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		var pid int
 		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) != "x11vnc" {
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil || !strings.Contains(string(st), "Name:\tx11vnc\n") || strings.Contains(string(st), "State:\tZ") {
 			continue
 		}
-		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
-			continue
+		if m := regexp.MustCompile(`(?m)^PPid:\s+(\d+)`).FindStringSubmatch(string(st)); m != nil && m[1] == fmt.Sprint(os.Getpid()) {
+			out = append(out, pid)
 		}
-		out[pid] = true
 	}
 	return out
-}
-
-func newPIDs(before, after map[int]bool) []int {
-	var n []int
-	for p := range after {
-		if !before[p] {
-			n = append(n, p)
-		}
-	}
-	return n
 }
 
 func newLocalSandbox(t *testing.T) (*sandbox.Manager, *sandbox.Sandbox) {
@@ -80,10 +69,9 @@ func TestLocalBackendStream(t *testing.T) {
 	ctx := context.Background()
 	run(t, sb, "xsetroot -solid '#aa5500'")
 
-	before := x11vncPIDs()
 	info, err := svc.Start(ctx, sb, stream.Options{RequireAuth: true, Quality: "high"})
 	require.NoError(t, err)
-	mine := newPIDs(before, x11vncPIDs())
+	mine := ourX11vnc()
 	require.Len(t, mine, 1)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", mine[0]))
 	require.NoError(t, err)
@@ -111,18 +99,18 @@ func TestLocalBackendStream(t *testing.T) {
 	cl, _, err := vnctest.Handshake(nc, info.AuthKey)
 	require.NoError(t, err)
 	assert.Equal(t, 1024, cl.Width)
-	px, err := cl.Pixel(3, 3)
+	px, err := cl.WaitPixel(3, 3, 0xaa5500, 10*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0xaa5500), px)
 
 	// Stop and start again, then destroy the sandbox: no x11vnc is left.
 	require.NoError(t, svc.Stop(ctx, sb.ID()))
-	assert.Empty(t, newPIDs(before, x11vncPIDs()))
+	assert.Empty(t, ourX11vnc())
 	_, err = svc.Start(ctx, sb, stream.Options{RequireAuth: true, ViewOnly: true})
 	require.NoError(t, err)
-	require.Len(t, newPIDs(before, x11vncPIDs()), 1)
+	require.Len(t, ourX11vnc(), 1)
 	require.NoError(t, m.Destroy(ctx, sb))
-	assert.Empty(t, newPIDs(before, x11vncPIDs()), "destroy_sandbox must end the stream's x11vnc")
+	assert.Empty(t, ourX11vnc(), "destroy_sandbox must end the stream's x11vnc")
 	_ = svc.Stop(ctx, sb.ID()) // what main's OnDestroy hook does
 	assert.Empty(t, svc.Active())
 }

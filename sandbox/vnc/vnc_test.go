@@ -128,7 +128,7 @@ func TestNoPasswordShowsTheDesktop(t *testing.T) {
 	cl, types, err := vnctest.Handshake(dial(t, srv), "")
 	require.NoError(t, err)
 	assert.Equal(t, []byte{vnctest.SecNone}, types)
-	px, err := cl.Pixel(10, 10)
+	px, err := cl.WaitPixel(10, 10, 0x3366cc, 10*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0x3366cc), px)
 }

@@ -219,3 +219,17 @@ func (cl *Client) Pixel(x, y int) (uint32, error) {
 	}
 	return *got, nil
 }
+
+// WaitPixel reads frames until the colour at x, y is want or timeout
+// passes (x11vnc's first frames can predate its first poll of the screen),
+// and returns the last colour seen.
+func (cl *Client) WaitPixel(x, y int, want uint32, timeout time.Duration) (uint32, error) {
+	end := time.Now().Add(timeout)
+	for {
+		got, err := cl.Pixel(x, y)
+		if err != nil || got == want || time.Now().After(end) {
+			return got, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
