@@ -413,6 +413,22 @@ func TestApplications(t *testing.T) {
 	assert.Equal(t, "org.xfce.mousepad.desktop\nfirefox-esr.desktop\n",
 		ok(t, in, "xdg-mime query default text/plain; xdg-mime query default text/html"))
 
+	// An HTML file opens in the default browser.
+	require.NoError(t, in.WriteFile(ctx, "page.html", []byte("<html><head><title>vmservice-page</title></head><body>hi</body></html>")))
+	require.NoError(t, in.OpenFile(ctx, "page.html"))
+	require.Eventually(t, func() bool {
+		ids, err := in.ApplicationWindows(ctx, "firefox")
+		if err != nil {
+			return false
+		}
+		for _, id := range ids {
+			if title, _ := in.WindowTitle(ctx, id); strings.Contains(title, "vmservice-page") {
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 200*time.Millisecond, "firefox shows page.html")
+
 	// Both browsers start and draw a window in the sandbox (no network).
 	for _, app := range []struct{ name, class string }{{"chromium", "chromium"}, {"firefox", "firefox"}} {
 		lr, err := in.Launch(ctx, app.name, "about:blank")
