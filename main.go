@@ -311,13 +311,22 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 			return fmt.Errorf("stream service: %v", err)
 		}
 		defer svc.Close()
-		go func() {
-			if err := svc.ListenAndServe(ctx); err != nil && ctx.Err() == nil {
-				log.Error().Err(err).Msg("stream service stopped")
-			}
-		}()
-		mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
-		streams = svc
+		errc := make(chan error, 1)
+		go func() { errc <- svc.ListenAndServe(ctx) }()
+		// Without its listener a stream URL would point at whatever else
+		// holds the port: then start_stream says streaming is unavailable.
+		select {
+		case <-svc.Listening():
+			mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
+			streams = svc
+			go func() {
+				if err := <-errc; err != nil && ctx.Err() == nil {
+					log.Error().Err(err).Msg("stream service stopped")
+				}
+			}()
+		case err := <-errc:
+			log.Warn().Err(err).Str("stream_listen", c.StreamListen).Msg("live streaming disabled: the stream listener could not start (another vmservice on the port? set --stream-listen)")
+		}
 	}
 
 	computer, _ := sandbox.ParseResolution("computer-size", c.ComputerSize)

@@ -36,7 +36,7 @@ func (r StreamResult) Text() string { return fmt.Sprintf("stream of %s: %s", r.S
 
 func (tb *Toolbox) streams() (Streams, error) {
 	if tb.opts.Streams == nil {
-		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "live streaming is not enabled on this server")
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "live streaming is not available on this server (started with --no-stream, or its stream listener could not start; see the server log)")
 	}
 	return tb.opts.Streams, nil
 }
