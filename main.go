@@ -30,6 +30,8 @@ import (
 
 var version = "dev"
 
+const defaultStreamListen = "127.0.0.1:6080"
+
 // config is everything the flags and VMSERVICE_* variables set.
 type config struct {
 	Backend              string
@@ -112,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ComputerSize, "computer-size", "1024x768", "screen size the computer tool advertises (screenshots scaled to it, coordinates mapped back)")
 	c.SessionIdle = 30 * time.Minute
 	fs.Var(seconds{&c.SessionIdle}, "session-idle-timeout", "end session-based HTTP sessions (and destroy their sandboxes) after this long without a request; 0 = never")
-	fs.StringVar(&c.StreamListen, "stream-listen", "127.0.0.1:6080", "listen address of the live-stream (noVNC) service")
+	fs.StringVar(&c.StreamListen, "stream-listen", defaultStreamListen, "listen address of the live-stream (noVNC) service; when the default is taken, a free loopback port")
 	fs.StringVar(&c.StreamPublicURL, "stream-public-url", "", "base URL put in stream_url (default http://<stream-listen>)")
 	fs.BoolVar(&c.NoStream, "no-stream", false, "do not start the live-stream service (start_stream answers BACKEND_UNAVAILABLE)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -305,27 +307,11 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 
 	var streams tools.Streams
 	if !c.NoStream {
-		svc, err := stream.New(stream.Config{Listen: c.StreamListen, PublicURL: c.StreamPublicURL,
-			Log: log.With().Str("component", "stream").Logger()})
-		if err != nil {
-			return fmt.Errorf("stream service: %v", err)
-		}
-		defer svc.Close()
-		errc := make(chan error, 1)
-		go func() { errc <- svc.ListenAndServe(ctx) }()
-		// Without its listener a stream URL would point at whatever else
-		// holds the port: then start_stream says streaming is unavailable.
-		select {
-		case <-svc.Listening():
+		svc := startStreams(ctx, c, log.With().Str("component", "stream").Logger())
+		if svc != nil {
+			defer svc.Close()
 			mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
 			streams = svc
-			go func() {
-				if err := <-errc; err != nil && ctx.Err() == nil {
-					log.Error().Err(err).Msg("stream service stopped")
-				}
-			}()
-		case err := <-errc:
-			log.Warn().Err(err).Str("stream_listen", c.StreamListen).Msg("live streaming disabled: the stream listener could not start (another vmservice on the port? set --stream-listen)")
 		}
 	}
 
@@ -375,6 +361,40 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 	defer scancel()
 	h.Shutdown(sctx)
 	_ = hs.Shutdown(sctx)
+	return nil
+}
+
+// startStreams starts the live-stream service. Without its listener a
+// stream URL would point at whatever else holds the port, so it returns nil
+// then (start_stream answers BACKEND_UNAVAILABLE). When the default port is
+// taken (a second stdio server, say) a free loopback port is used instead.
+func startStreams(ctx context.Context, c config, log zerolog.Logger) *stream.Service {
+	addrs := []string{c.StreamListen}
+	if c.StreamListen == defaultStreamListen && c.StreamPublicURL == "" {
+		addrs = append(addrs, "127.0.0.1:0")
+	}
+	for _, addr := range addrs {
+		svc, err := stream.New(stream.Config{Listen: addr, PublicURL: c.StreamPublicURL, Log: log})
+		if err != nil {
+			log.Warn().Err(err).Msg("live streaming disabled")
+			return nil
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- svc.ListenAndServe(ctx) }()
+		select {
+		case <-svc.Listening():
+			go func() {
+				if err := <-errc; err != nil && ctx.Err() == nil {
+					log.Error().Err(err).Msg("stream service stopped")
+				}
+			}()
+			return svc
+		case err := <-errc:
+			_ = svc.Close()
+			log.Warn().Err(err).Str("stream_listen", addr).Msg("the stream listener could not start")
+		}
+	}
+	log.Warn().Msg("live streaming disabled (set --stream-listen to a free address)")
 	return nil
 }
 
