@@ -138,6 +138,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := os.Mkdir(in.home, 0o700); err != nil {
 		return err
 	}
+	if err := mountHome(in.home, s.uid, in.p.quotaMB(in.cfg.MemoryMB)); err != nil {
+		return fmt.Errorf("home quota: %w", err)
+	}
 	if err := os.Mkdir(in.xdir, 0o755); err != nil {
 		return err
 	}
@@ -329,7 +332,7 @@ func (in *Instance) bwrapArgs() []string {
 		a = append(a, "--ro-bind", "/var/cache/fontconfig", "/var/cache/fontconfig")
 	}
 	a = append(a,
-		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
+		"--proc", "/proc", "--dev", "/dev", "--size", strconv.Itoa(in.p.quotaMB(in.cfg.MemoryMB)<<20), "--tmpfs", "/tmp", "--tmpfs", "/run",
 		"--ro-bind", in.xdir, "/tmp/.X11-unix",
 		"--bind", in.home, homeDir,
 		"--ro-bind", in.agentBin, agentPath,
@@ -593,6 +596,7 @@ func (in *Instance) teardown() error {
 	}
 	_ = os.Remove(xLockPath(in.slot.display))
 	_ = os.Remove(xSocketPath(in.slot.display))
+	unmountAll(in.home)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)
 	}

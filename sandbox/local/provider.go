@@ -57,6 +57,9 @@ type Options struct {
 	// CgroupParent is the cgroup under which sandbox cgroups are made
 	// (default "vmservice").
 	CgroupParent string
+	// DiskMB is the size of each sandbox's home and of its /tmp (tmpfs,
+	// default 1024), never more than half its memory limit (quota.go).
+	DiskMB int
 }
 
 func (o *Options) defaults() {
@@ -83,6 +86,9 @@ func (o *Options) defaults() {
 	}
 	if o.CgroupParent == "" {
 		o.CgroupParent = "vmservice"
+	}
+	if o.DiskMB == 0 {
+		o.DiskMB = 1024
 	}
 }
 
@@ -321,6 +327,7 @@ func (p *Provider) cleanSlot(s *slot) {
 			p.log.Warn().Err(err).Int("slot", s.n).Msg("stale cgroup not removed")
 		}
 	}
+	unmountAll(filepath.Join(p.slotDir(s), "home"))
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
 	}
