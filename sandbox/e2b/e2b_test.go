@@ -380,3 +380,24 @@ func TestSecureSandboxAndTimeout(t *testing.T) {
 	assert.Equal(t, sandbox.CodeNotFound, sandbox.CodeOf(err))
 	require.NoError(t, in.Destroy(ctx), "Destroy is idempotent")
 }
+
+// A create whose answer is lost (E2B made the sandbox, the client saw a
+// 503) leaves nothing behind: the sandboxes are found by label and killed.
+func TestLostCreateAnswerLeavesNothing(t *testing.T) {
+	e := startEmu(t, e2bemu.Options{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/sandboxes" {
+				h.ServeHTTP(httptest.NewRecorder(), r)
+				http.Error(w, `{"code":503,"message":"upstream timeout"}`, http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	o := e.options()
+	o.Attempts = 2
+	p := newProvider(t, o)
+	_, err := p.Create(context.Background(), testConfig(), map[string]string{LabelSandboxID: "sb_lost", LabelOwner: "x"})
+	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+	assert.Equal(t, 0, e.srv.Count())
+}

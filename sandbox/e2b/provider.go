@@ -88,6 +88,10 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 		if isCode(err, sandbox.CodeNotFound) {
 			return nil, sandbox.InvalidArgument("template", "E2B has no template %q", cfg.Template)
 		}
+		if c := sandbox.CodeOf(err); (c == sandbox.CodeBackendUnavailable || c == sandbox.CodeTimeout) && labels[LabelSandboxID] != "" {
+			// E2B may have made it and lost the answer: find it by label.
+			p.killLabelled(ctx, labels[LabelSandboxID])
+		}
 		return nil, err
 	}
 	domain := ""
@@ -114,6 +118,21 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 	p.mu.Unlock()
 	p.log.Info().Str("e2b_sandbox", sb.SandboxID).Str("input_path", in.inputPath).Msg("e2b sandbox ready")
 	return in, nil
+}
+
+// killLabelled best-effort kills the sandboxes carrying one Manager id.
+func (p *Provider) killLabelled(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	list, err := p.ListOwned(ctx, map[string]string{LabelSandboxID: id})
+	if err != nil {
+		return
+	}
+	for _, s := range list {
+		if p.api.kill(ctx, s.ID) == nil {
+			p.log.Warn().Str("e2b_sandbox", s.ID).Msg("killed a sandbox whose creation answer was lost")
+		}
+	}
 }
 
 // ListOwned returns the running E2B sandboxes this backend made whose
