@@ -104,8 +104,8 @@ func (r ComputerResult) Content() []mcp.Content {
 // scaler maps between the advertised size and the real screen.
 type scaler struct{ real, adv sandbox.Resolution }
 
-func (tb *Toolbox) scalerFor(sb *sandbox.Sandbox) scaler {
-	real, t := sb.Config().Resolution, tb.opts.ComputerSize
+func (tb *Toolbox) scalerFor(real sandbox.Resolution) scaler {
+	t := tb.opts.ComputerSize
 	// Never scale up: a small screen is advertised as it is.
 	if real.Width <= t.Width && real.Height <= t.Height {
 		return scaler{real: real, adv: real}
@@ -164,7 +164,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 	if err != nil {
 		return ComputerResult{}, err
 	}
-	sc := tb.scalerFor(sb)
+	sc := tb.scalerFor(sb.Config().Resolution)
 	res := ComputerResult{Action: string(a.Action), OK: true, DisplayWidth: sc.adv.Width, DisplayHeight: sc.adv.Height}
 	act := string(a.Action)
 	var point *sandbox.Point

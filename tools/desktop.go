@@ -273,18 +273,21 @@ func (tb *Toolbox) withInput(ctx context.Context, id string, fn func(sb *sandbox
 	return sb.Input(ctx, func(d sandbox.Desktop) error { return fn(sb, d) })
 }
 
-// splitKey turns "ctrl+c" into ["ctrl","c"]; a lone "+" stays a key.
+// splitKey turns "ctrl+c" into ["ctrl","c"]; a "+" written as a key
+// ("+", "ctrl++") stays a key.
 func splitKey(k string) []string {
-	k = strings.TrimSpace(k)
-	if k == "+" || !strings.Contains(k, "+") {
-		return []string{k}
-	}
+	parts := strings.Split(strings.TrimSpace(k), "+")
 	var out []string
-	for _, p := range strings.Split(k, "+") {
-		if p = strings.TrimSpace(p); p != "" {
+	for i := 0; i < len(parts); i++ {
+		p := strings.TrimSpace(parts[i])
+		if p != "" {
 			out = append(out, p)
-		} else {
+			continue
+		}
+		// Two empty parts in a row are one literal "+".
+		if i+1 < len(parts) && strings.TrimSpace(parts[i+1]) == "" {
 			out = append(out, "+")
+			i++
 		}
 	}
 	return out
