@@ -244,6 +244,10 @@ func TestEveryTool(t *testing.T) {
 	c.fails("INVALID_ARGUMENT", "click", map[string]any{"sandbox_id": id, "x": 1279, "y": 960})
 	c.fails("INVALID_ARGUMENT", "create_sandbox", map[string]any{"cpu_count": 9})
 	c.fails("INVALID_ARGUMENT", "launch_application", map[string]any{"sandbox_id": id, "application": "no-such-app"})
+	c.fails("INVALID_ARGUMENT", "press_key", map[string]any{"sandbox_id": id, "key": "no-such-key"})
+	c.fails("INVALID_ARGUMENT", "scroll", map[string]any{"sandbox_id": id, "direction": 2})
+	c.fails("INVALID_ARGUMENT", "write_file", map[string]any{"sandbox_id": id, "path": "x", "content": "!!", "encoding": "base64"})
+	c.fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": id, "scale_to": "5x5"})
 	c.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": "sb_doesnotexist"})
 	c.fails("PERMISSION_DENIED", "cleanup_user_sandboxes", map[string]any{"user_id": "bob"})
 
