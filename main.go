@@ -289,6 +289,13 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	tokens, err := loadTokens(c)
+	if err != nil {
+		return err
+	}
+	if c.Transport != "stdio" && tokens.Len() == 0 && !c.AllowUnauthenticated {
+		return fmt.Errorf("--transport %s needs bearer tokens (--tokens-file or VMSERVICE_TOKENS), or --allow-unauthenticated on a loopback address", c.Transport)
+	}
 	provider, err := newProvider(c, log)
 	if err != nil {
 		return fmt.Errorf("starting the %s backend: %v", c.Backend, sandbox.AsError(err).Message)
@@ -320,10 +327,6 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 		Log: log.With().Str("component", "tools").Logger()})
 	toolsets, _ := tools.ParseToolsets(c.Toolsets)
 
-	tokens, err := loadTokens(c)
-	if err != nil {
-		return err
-	}
 	mcfg := mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
 		StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
 		SessionIdleTimeout: c.SessionIdle, Version: version, Log: log.With().Str("component", "mcp").Logger()}
@@ -338,9 +341,6 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 		err := srv.ServeStdio(ctx, stdin, stdout)
 		log.Info().Msg("stdio client gone; shutting down")
 		return err
-	}
-	if tokens.Len() == 0 && !c.AllowUnauthenticated {
-		return fmt.Errorf("--transport %s needs bearer tokens (--tokens-file or VMSERVICE_TOKENS), or --allow-unauthenticated on a loopback address", c.Transport)
 	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
