@@ -207,9 +207,12 @@ try {
       const secs = (Date.now() - t0) / 1000;
       row[`${name}_kbytes_per_s`] = Math.round((v.counter.bytes - b0) / secs / 1024);
       row[`${name}_ws_messages_per_s`] = Math.round((v.counter.frames - f0) / secs);
+      if (name === 'photo') { // the last image stays on the root window
+        await sleep(500);
+        await v.page.screenshot({ path: path.join(outDir, `quality-${quality}-${fps}fps-photo.png`) });
+      }
       await sh(id, "xsetroot -solid '#1f7a3d'");
     }
-    await v.page.screenshot({ path: path.join(outDir, `quality-${quality}-${fps}fps.png`) });
     await v.page.close();
     await call('stop_stream', { sandbox_id: id });
     metrics.runs.push(row);
