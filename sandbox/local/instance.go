@@ -106,10 +106,6 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	if cfg.AllowInternetAccess {
 		in.network = "slirp4netns"
 	}
-	p.mu.Lock()
-	p.instances[in] = struct{}{}
-	p.mu.Unlock()
-
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -121,6 +117,17 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 		}
 		in.log.Error().Err(err).AnErr("cause", se.Unwrap()).Msg("sandbox creation failed")
 		return nil, se
+	}
+	// Registered only once booted, so Close never races a boot.
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.instances[in] = struct{}{}
+	}
+	p.mu.Unlock()
+	if closed {
+		_ = in.Destroy(context.Background())
+		return nil, unavailable("the local backend is closed")
 	}
 	in.log.Debug().Dur("took", time.Since(start)).Int("uid", s.uid).Int("display", s.display).Msg("sandbox created")
 	return in, nil

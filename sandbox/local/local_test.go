@@ -479,3 +479,29 @@ func TestNewChecksStateDir(t *testing.T) {
 	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
 	assert.Contains(t, sandbox.AsError(err).Message, "StateDir")
 }
+
+func TestConcurrentCreates(t *testing.T) {
+	p := newTestProvider(t)
+	const n = 6
+	ins := make([]*Instance, n)
+	errs := make([]error, n)
+	done := make(chan int)
+	for i := 0; i < n; i++ {
+		go func() {
+			ins[i], errs[i] = p.CreateLocal(context.Background(), testConfig(), nil)
+			done <- i
+		}()
+	}
+	for i := 0; i < n; i++ {
+		<-done
+	}
+	uids, displays := map[int]bool{}, map[int]bool{}
+	for i, in := range ins {
+		require.NoError(t, errs[i])
+		t.Cleanup(func() { _ = in.Destroy(context.Background()) })
+		uids[in.slot.uid], displays[in.slot.display] = true, true
+		assert.Equal(t, strconv.Itoa(i)+"\n", ok(t, in, "echo "+strconv.Itoa(i)))
+	}
+	assert.Len(t, uids, n)
+	assert.Len(t, displays, n)
+}
