@@ -1,18 +1,32 @@
 // Package local is the embedded backend: every sandbox is a desktop on this
 // machine made of its own Xvfb, an openbox window manager and an in-sandbox
 // agent, all running as a per-sandbox unprivileged uid, inside bubblewrap
-// namespaces (user, mount, pid, ipc, uts, network, cgroup) and a cgroup that
-// enforces memory, CPU and process limits.
+// namespaces and a cgroup that enforces memory, CPU and process limits.
 //
 // Isolation in short:
-//   - slot N (held with a flock, machine-wide) gives uid/gid UIDBase+N and
-//     display DisplayBase+N; the sandbox's processes never run as root nor as
-//     a uid that maps to root (bubblewrap starts after the uid drop, so its
-//     user namespace maps uid 1000 inside to UIDBase+N outside);
-//   - the launcher (this binary re-executed, see reexec.go) joins the cgroup
-//     before exec'ing Xvfb / bwrap / slirp4netns;
-//   - the agent (this binary re-executed inside bwrap) does every command and
-//     file operation in the sandbox's own view of the file system.
+//   - slot N (a flock under LockDir, machine-wide, so several servers can
+//     share the machine) gives uid/gid UIDBase+N and display DisplayBase+N.
+//     No sandbox process runs as root or as a uid that maps to root: every
+//     helper drops to UIDBase+N before bubblewrap creates its user namespace,
+//     so uid 1000 inside is UIDBase+N outside.
+//   - The sandbox: bubblewrap with new user, mount, pid, ipc, uts, network
+//     and cgroup namespaces; /usr, /etc, /opt read-only, a private /tmp, the
+//     home (StateDir/sb/sN/home, 0700, owned by the uid) at /home/user, the
+//     display's socket directory at /tmp/.X11-unix and its cookie.
+//   - Xvfb runs in a bubblewrap of its own (no network, private /tmp,
+//     read-only system directories) as display 0, its socket in
+//     StateDir/sb/sN/x11; on the host /tmp/.XN-lock and a symlink
+//     /tmp/.X11-unix/XN keep display :N claimed for host tools (x11vnc).
+//   - Network: always a fresh network namespace; with internet access,
+//     slirp4netns (as the uid, --disable-host-loopback) gives user-mode
+//     networking that cannot reach the host's loopback services.
+//   - The launcher (this binary re-executed, see reexec.go) joins the
+//     sandbox's cgroup before exec'ing Xvfb / bwrap / slirp4netns, so every
+//     process is limited from its first instruction; Destroy kills the whole
+//     cgroup.
+//   - The agent (this binary re-executed as the sandbox's first process, see
+//     agent.go and protocol.go) runs every command and file operation inside,
+//     so paths resolve in the sandbox's own view of the file system.
 package local
 
 import (
