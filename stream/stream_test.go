@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -275,4 +276,66 @@ func TestConfigValidation(t *testing.T) {
 	s, err := stream.New(stream.Config{PublicURL: "https://desk.example.com/base/"})
 	require.NoError(t, err)
 	_ = s
+}
+
+// Behind a reverse proxy: stream_url uses the public base URL, and the
+// WebSocket accepts the public origin (and the service's own), nothing else.
+func TestPublicURLAndOrigins(t *testing.T) {
+	m := newManager(t)
+	sb := newSandbox(t, m)
+	s, err := stream.New(stream.Config{Listen: "127.0.0.1:0", PublicURL: "https://desk.example.com/base/", Log: zerolog.New(zerolog.NewTestWriter(t))})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe(ctx) }()
+	<-s.Listening()
+	t.Cleanup(func() { _ = s.Close(); cancel(); <-done })
+
+	info, err := s.Start(ctx, sb, stream.Options{RequireAuth: true})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(info.URL, "https://desk.example.com/base/stream/"), info.URL)
+	path := strings.TrimPrefix(bare(info), "https://desk.example.com/base")
+	local := "ws://" + s.Addr() + path + "websockify?key=" + url.QueryEscape(info.AuthKey)
+	for origin, want := range map[string]int{
+		"https://desk.example.com": http.StatusSwitchingProtocols,
+		"https://evil.example":     http.StatusForbidden,
+		"":                         http.StatusSwitchingProtocols, // not a browser
+	} {
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+		c, resp, err := websocket.Dial(dctx, local, &websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"binary"}})
+		dcancel()
+		if want == http.StatusSwitchingProtocols {
+			require.NoError(t, err, origin)
+			_ = c.CloseNow()
+		} else {
+			require.Error(t, err, origin)
+			require.NotNil(t, resp, origin)
+			assert.Equal(t, want, resp.StatusCode, origin)
+		}
+	}
+}
+
+// Concurrent starts on one sandbox share one stream (one x11vnc).
+func TestConcurrentStarts(t *testing.T) {
+	m := newManager(t)
+	svc := newService(t)
+	sb := newSandbox(t, m)
+	const n = 6
+	infos := make(chan *stream.Info, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			info, err := svc.Start(context.Background(), sb, stream.Options{RequireAuth: true})
+			assert.NoError(t, err)
+			infos <- info
+		}()
+	}
+	first := <-infos
+	for i := 1; i < n; i++ {
+		assert.Equal(t, first, <-infos)
+	}
+	assert.Equal(t, 1, x11vncOn(sb.Instance().(*deskInstance).display))
 }
