@@ -1,0 +1,272 @@
+package securitytest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The built binary runs with the local backend's defaults (shared with any
+// other server on the machine), so leaks are judged by identity: a path
+// counts as left behind only if it is the very inode (or mount, or process)
+// the sandbox had, not one a neighbour made since in a reused slot.
+const (
+	defStateDir = "/run/vmservice/local"
+	defCgroup   = "vmservice"
+	defDisplay  = 100
+)
+
+// binServer is a running vmservice binary.
+type binServer struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+	mu   sync.Mutex
+	log  strings.Builder
+}
+
+func (s *binServer) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+func startBinary(t *testing.T) *binServer {
+	t.Helper()
+	bin := binary(t)
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte(aliceToken+" alice\n"), 0o600))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	s := &binServer{url: "http://" + addr, done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, "--transport", "http", "--listen", addr, "--tokens-file", tokens, "--stream-listen", "127.0.0.1:0",
+		"--log-format", "json", "--log-level", "debug", "--max-sandboxes", "4")
+	pr, pw := io.Pipe()
+	s.cmd.Stderr = pw
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+	}()
+	require.NoError(t, s.cmd.Start())
+	go func() { s.done <- s.cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-s.done:
+			case <-time.After(60 * time.Second):
+				_ = s.cmd.Process.Kill()
+			}
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.logText())
+		}
+	})
+	eventually(t, "/healthz of the binary", 30*time.Second, func() bool {
+		r, err := http.Get(s.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+	return s
+}
+
+// slots are the backend slots the server's sandboxes got (from its log).
+func (s *binServer) slots() map[int]bool {
+	out := map[int]bool{}
+	for _, l := range strings.Split(s.logText(), "\n") {
+		var m struct {
+			Message string `json:"message"`
+			Slot    *int   `json:"slot"`
+		}
+		if json.Unmarshal([]byte(l), &m) == nil && m.Message == "sandbox created" && m.Slot != nil {
+			out[*m.Slot] = true
+		}
+	}
+	return out
+}
+
+// proc identifies a process across pid reuse.
+type proc struct {
+	pid   int
+	start string
+	comm  string
+}
+
+func procStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 20 || f[0] == "Z" {
+		return "" // a zombie is gone enough
+	}
+	return f[19]
+}
+
+// trace is everything of some slots that must be gone.
+type trace struct {
+	procs  []proc
+	inodes map[string]uint64
+	mounts []string // mountinfo lines
+}
+
+func inode(p string) (uint64, bool) {
+	var st syscall.Stat_t
+	if syscall.Lstat(p, &st) != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
+func mountsUnder(dir string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func traceOf(slots map[int]bool) trace {
+	tr := trace{inodes: map[string]uint64{}}
+	uids := map[int]bool{}
+	for n := range slots {
+		uids[200000+n] = true
+		name := "s" + strconv.Itoa(n)
+		paths := []string{filepath.Join(defStateDir, "sb", name), filepath.Join(defStateDir, "sb", name, "home"),
+			fmt.Sprintf("/tmp/.X%d-lock", defDisplay+n), fmt.Sprintf("/tmp/.X11-unix/X%d", defDisplay+n)}
+		for _, c := range []string{"memory", "cpu", "pids"} {
+			paths = append(paths, filepath.Join("/sys/fs/cgroup", c, defCgroup, name))
+		}
+		for _, p := range paths {
+			if ino, ok := inode(p); ok {
+				tr.inodes[p] = ino
+			}
+		}
+		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+"/")...)
+		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+" ")...)
+	}
+	des, _ := os.ReadDir("/proc")
+	for _, de := range des {
+		pid, err := strconv.Atoi(de.Name())
+		if err != nil {
+			continue
+		}
+		if uids[procUID(pid)] {
+			tr.procs = append(tr.procs, proc{pid: pid, start: procStart(pid), comm: comm(pid)})
+		}
+	}
+	return tr
+}
+
+// left lists what of tr still exists.
+func (tr trace) left() []string {
+	var out []string
+	for _, p := range tr.procs {
+		if p.start != "" && procStart(p.pid) == p.start {
+			out = append(out, fmt.Sprintf("process %d (%s)", p.pid, p.comm))
+		}
+	}
+	for p, ino := range tr.inodes {
+		if now, ok := inode(p); ok && now == ino {
+			out = append(out, p)
+		}
+	}
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, m := range tr.mounts {
+		if strings.Contains(string(b), m) {
+			out = append(out, "mount "+strings.Fields(m)[4])
+		}
+	}
+	return out
+}
+
+// populate gives the server sandboxes with everything that can leak: a
+// stream (x11vnc), a background process, files.
+func populate(t *testing.T, url string, n int) {
+	alice := connectHTTP(t, url, aliceToken)
+	for i := 0; i < n; i++ {
+		id := alice.ok("create_sandbox", map[string]any{"memory_mb": 1024, "cpu_count": 1})["sandbox_id"].(string)
+		alice.ok("run_command", map[string]any{"sandbox_id": id, "command": "sleep 10000", "background": true})
+		alice.ok("write_file", map[string]any{"sandbox_id": id, "path": "f.txt", "content": "x"})
+		if i == 0 {
+			alice.ok("start_stream", map[string]any{"sandbox_id": id})
+		}
+	}
+}
+
+// TestSignalsLeaveNothing: SIGTERM and SIGINT of the server binary destroy
+// every sandbox: no process, cgroup, mount, directory or socket is left.
+func TestSignalsLeaveNothing(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := startBinary(t)
+			populate(t, s.url, 2)
+			slots := s.slots()
+			require.Len(t, slots, 2, "slots from the log")
+			tr := traceOf(slots)
+			require.NotEmpty(t, tr.procs)
+			require.NotEmpty(t, tr.mounts, "the homes are mounts")
+			require.NoError(t, s.cmd.Process.Signal(sig))
+			select {
+			case err := <-s.done:
+				assert.NoError(t, err, "clean exit on %s", sig)
+			case <-time.After(90 * time.Second):
+				t.Fatalf("the server did not exit on %s", sig)
+			}
+			eventually(t, "nothing left", 10*time.Second, func() bool { return len(tr.left()) == 0 })
+		})
+	}
+}
+
+// TestSIGKILLThenRestartCleans: a server killed outright leaves state
+// behind; the next start cleans it before it serves.
+func TestSIGKILLThenRestartCleans(t *testing.T) {
+	s := startBinary(t)
+	populate(t, s.url, 1)
+	slots := s.slots()
+	require.Len(t, slots, 1)
+	tr := traceOf(slots)
+	require.NoError(t, s.cmd.Process.Kill())
+	<-s.done
+	// What dies with the server (it is every sandbox process's parent or
+	// death-signal) is gone; the rest stays for the next start.
+	time.Sleep(time.Second)
+	leftover := tr.left()
+	t.Logf("left by SIGKILL: %v", leftover)
+	require.NotEmpty(t, leftover, "SIGKILL leaves state for the next start")
+
+	s2 := startBinary(t) // New() cleans stale slots before /healthz answers
+	assert.Empty(t, tr.left(), "after the next start")
+	alive := connectHTTP(t, s2.url, aliceToken)
+	alive.ok("list_sandboxes", nil)
+}
