@@ -1,10 +1,12 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -504,4 +506,96 @@ func TestConcurrentCreates(t *testing.T) {
 	}
 	assert.Len(t, uids, n)
 	assert.Len(t, displays, n)
+}
+
+// crashEnv makes the test binary a server that creates one sandbox, says
+// so and waits to be killed (TestServerKilled).
+const crashEnv = "VMSERVICE_LOCAL_TEST_CRASH_DIR"
+
+func TestCrashHelper(t *testing.T) {
+	dir := os.Getenv(crashEnv)
+	if dir == "" {
+		t.Skip("helper process for TestServerKilled")
+	}
+	p, err := New(crashOptions(dir))
+	require.NoError(t, err)
+	in, err := p.CreateLocal(context.Background(), testConfig(), nil)
+	require.NoError(t, err)
+	ok(t, in, "sleep 1000 & (setsid sleep 1000 &); true")
+	fmt.Println("READY", in.slot.n)
+	time.Sleep(time.Minute)
+}
+
+func crashOptions(dir string) Options {
+	return Options{StateDir: dir, LockDir: filepath.Join(dir, "locks"), UIDBase: 270000, DisplayBase: 2700,
+		CgroupParent: "vmservice-crashtest"}
+}
+
+// TestServerKilled kills a server with SIGKILL while it has a sandbox: the
+// sandbox's processes die with it, and the next New cleans up the rest.
+func TestServerKilled(t *testing.T) {
+	dir, err := os.MkdirTemp("", "vmservice-local-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o711))
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		for _, c := range v1Controllers {
+			_ = syscall.Rmdir(filepath.Join(cgroupRoot, c, "vmservice-crashtest"))
+		}
+		_ = syscall.Rmdir(filepath.Join(cgroupRoot, "vmservice-crashtest"))
+	})
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, "-test.run=^TestCrashHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	slotN := -1
+	for sc.Scan() {
+		if n, found := strings.CutPrefix(sc.Text(), "READY "); found {
+			slotN, _ = strconv.Atoi(n)
+			break
+		}
+	}
+	require.GreaterOrEqual(t, slotN, 0, "helper never got ready")
+	opts := crashOptions(dir)
+	opts.defaults()
+	cg := &cgroups{parent: opts.CgroupParent}
+	var st syscall.Statfs_t
+	require.NoError(t, syscall.Statfs(cgroupRoot, &st))
+	cg.v2 = st.Type == 0x63677270
+	g := &sandboxCgroup{v2: cg.v2, dirs: cg.dirs("s" + strconv.Itoa(slotN))}
+	pids := g.pids()
+	require.GreaterOrEqual(t, len(pids), 6)
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	// Every sandbox process dies with the server (parent-death signals,
+	// and the pid namespaces' init going away).
+	require.Eventually(t, func() bool { return len(g.pids()) == 0 }, 10*time.Second, 20*time.Millisecond,
+		"left running: %v", g.pids())
+	p, err := New(opts)
+	require.NoError(t, err)
+	defer p.Close()
+	footprint{paths: append(append([]string{}, g.dirs...), filepath.Join(dir, "sb", "s"+strconv.Itoa(slotN)),
+		xLockPath(opts.DisplayBase+slotN), xSocketPath(opts.DisplayBase+slotN))}.assertGone(t)
+}
+
+func TestCPULimitThrottles(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, func(c *sandbox.Config) { c.CPUCount = 1 })
+	// Two busy loops against a one-CPU quota: the cgroup gets throttled.
+	ok(t, in, "for i in 1 2; do timeout 1.5 sh -c 'while :; do :; done' & done; wait; true")
+	if in.cg.v2 {
+		b, err := os.ReadFile(filepath.Join(in.cg.dirs[0], "cpu.stat"))
+		require.NoError(t, err)
+		assert.Regexp(t, `nr_throttled [1-9]`, string(b))
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(in.cg.dirs[1], "cpu.stat"))
+	require.NoError(t, err)
+	assert.Regexp(t, `nr_throttled [1-9]`, string(b))
 }
