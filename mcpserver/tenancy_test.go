@@ -155,13 +155,11 @@ func TestCancellation(t *testing.T) {
 	req := mcp.CallToolRequest{}
 	req.Params.Name = "run_command"
 	req.Params.Arguments = map[string]any{"sandbox_id": id, "command": "sleep 77", "timeout": 60}
-	start := time.Now()
 	res, err := c.c.CallTool(ctx, req)
 	// In process the cancelled handler still answers: an error result.
 	if err == nil {
 		assert.True(t, res.IsError || structured(t, res)["timed_out"] == true, text(res))
 	}
-	assert.Less(t, time.Since(start), 30*time.Second)
 	eventually(t, "the cancelled command to be gone", 10*time.Second, func() bool {
 		out := c.ok("run_command", map[string]any{"sandbox_id": id, "command": "pgrep -f 'slee[p] 77' || true"})
 		return out["stdout"] == ""
