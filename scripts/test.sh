@@ -25,6 +25,11 @@ if ! $e2e_only; then
 
   stage "go test"
   go test -count=1 -timeout 45m ./... 2>&1 | tee /tmp/vmservice-go-test.log
+
+  # --- hardening (securitytest/, SECURITY.md): short fuzz runs --------------
+  stage "fuzz (10 s per target)"
+  bash securitytest/fuzz.sh 10s
+  # --- end hardening ----------------------------------------------------------
 fi
 
 stage "build"
