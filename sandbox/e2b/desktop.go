@@ -259,15 +259,40 @@ func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay
 			case <-time.After(delay):
 			}
 		}
-		// xdotool types a character missing from the keymap by remapping a
-		// spare keycode and restoring it; with --delay 0 the client reads
-		// the event after the restore and drops ö, €, 日本語.
-		if _, err := d.xdo(ctx, "type", "--delay", "12", "--", shq(string(runes[i:end]))); err != nil {
-			return typed, err
+		if _, err := d.in.sh(ctx, typeCommand(runes[i:end])); err != nil {
+			return typed, sandbox.Errorf(sandbox.CodeBackendUnavailable, "xdotool failed in the sandbox").WithCause(err)
 		}
 		typed = end
 	}
 	return typed, nil
+}
+
+// typeCommand is one xdotool `type` per run of ASCII and non-ASCII runes
+// (type takes every remaining argument as text, so they cannot be chained
+// inside one xdotool).
+// xdotool types a character missing from the keymap by remapping a spare
+// keycode and restoring it after the delay; when the client reads the event
+// after the restore, ö or 日 is lost. So non-ASCII gets a long delay (E2B's
+// SDK uses 75 ms for everything), ASCII a short one.
+func typeCommand(runes []rune) string {
+	var b strings.Builder
+	for i := 0; i < len(runes); {
+		ascii := runes[i] < 0x80
+		j := i
+		for j < len(runes) && (runes[j] < 0x80) == ascii {
+			j++
+		}
+		delay := "12"
+		if !ascii {
+			delay = "60"
+		}
+		if b.Len() > 0 {
+			b.WriteString(" && ")
+		}
+		b.WriteString("xdotool type --delay " + delay + " -- " + shq(string(runes[i:j])))
+		i = j
+	}
+	return b.String()
 }
 
 func (d *cmdDesktop) PressKeys(ctx context.Context, keys []string) error {

@@ -122,6 +122,8 @@ func machineErr(err error) *wire.Error {
 			return &wire.Error{Code: wire.CodePermissionDenied, Message: me.Msg}
 		case "is_dir", "not_dir", "invalid", "too_large":
 			return &wire.Error{Code: wire.CodeInvalidArgument, Message: me.Msg}
+		case "unavailable":
+			return &wire.Error{Code: wire.CodeUnavailable, Message: me.Msg}
 		}
 	}
 	return &wire.Error{Code: wire.CodeInternal, Message: err.Error()}

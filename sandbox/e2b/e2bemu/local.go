@@ -51,6 +51,8 @@ func localErr(err error) error {
 		kind = "not_dir"
 	case se.Details != nil && se.Details["field"] == "max_bytes":
 		kind = "too_large"
+	case se.Code == sandbox.CodeBackendUnavailable:
+		kind = "unavailable"
 	case se.Code != sandbox.CodeInvalidArgument:
 		return err
 	}

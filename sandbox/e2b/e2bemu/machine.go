@@ -57,7 +57,7 @@ type Entry struct {
 
 // Errors a Machine reports, mapped to Connect codes and HTTP statuses.
 type Error struct {
-	Kind string // "not_found", "exists", "is_dir", "not_dir", "permission", "invalid", "too_large", "no_process"
+	Kind string // "not_found", "exists", "is_dir", "not_dir", "permission", "invalid", "too_large", "no_process", "unavailable"
 	Msg  string
 }
 
