@@ -9,10 +9,14 @@ deps: ## install every Debian / npm package the server and the tests use (idempo
 	@bash scripts/deps.sh
 
 build:
-	go build -o $(BIN) .
+	@go build -o $(BIN) . >&2
 
-run: deps build ## start the MCP server on the local backend (stdio; pass ARGS=... for more)
-	$(BIN) $(ARGS)
+# Everything before the server writes to stderr: stdout is the stdio transport,
+# so `make run` can itself be the command an MCP client launches.
+run: ## start the MCP server on the local backend (stdio; pass ARGS=... for more)
+	@bash scripts/deps.sh >&2
+	@go build -o $(BIN) . >&2
+	@exec $(BIN) $(ARGS)
 
 test: ## the whole suite: format, vet, Go tests on real desktops, external clients, browsers
 	@bash scripts/test.sh
