@@ -53,6 +53,8 @@ type config struct {
 	ReadOnly             bool
 	ComputerSize         string
 	SessionIdle          time.Duration
+	RateLimit            float64
+	RateBurst            int
 	StreamListen         string
 	StreamPublicURL      string
 	NoStream             bool
@@ -114,6 +116,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ComputerSize, "computer-size", "1024x768", "screen size the computer tool advertises (screenshots scaled to it, coordinates mapped back)")
 	c.SessionIdle = 30 * time.Minute
 	fs.Var(seconds{&c.SessionIdle}, "session-idle-timeout", "end session-based HTTP sessions (and destroy their sandboxes) after this long without a request; 0 = never")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 50, "HTTP requests per second per principal (token bucket; 429 + Retry-After beyond it); 0 = no limit")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "requests a principal may send at once above --rate-limit (0 = max(10, 2 x rate))")
 	fs.StringVar(&c.StreamListen, "stream-listen", defaultStreamListen, "listen address of the live-stream (noVNC) service; when the default is taken, a free loopback port")
 	fs.StringVar(&c.StreamPublicURL, "stream-public-url", "", "base URL put in stream_url (default http://<stream-listen>)")
 	fs.BoolVar(&c.NoStream, "no-stream", false, "do not start the live-stream service (start_stream answers BACKEND_UNAVAILABLE)")
@@ -171,6 +175,8 @@ func (c config) validate() error {
 		return fmt.Errorf("--max-sandboxes-per-user must be >= 0 (0 = same as --max-sandboxes), got %d", c.MaxPerUser)
 	case c.WarmPool < 0 || c.WarmPool > 64:
 		return fmt.Errorf("--warm-pool must be between 0 and 64, got %d", c.WarmPool)
+	case c.RateLimit < 0 || c.RateBurst < 0:
+		return fmt.Errorf("--rate-limit and --rate-burst must not be negative")
 	case c.SessionIdle < 0:
 		return fmt.Errorf("--session-idle-timeout must not be negative")
 	}
@@ -329,7 +335,7 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 
 	mcfg := mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
 		StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
-		SessionIdleTimeout: c.SessionIdle, Version: version, Log: log.With().Str("component", "mcp").Logger()}
+		SessionIdleTimeout: c.SessionIdle, RateLimit: mcpserver.RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}, Version: version, Log: log.With().Str("component", "mcp").Logger()}
 	if c.AllowUnauthenticated {
 		mcfg.Anonymous = auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}
 	}

@@ -40,8 +40,10 @@ type Config struct {
 	// SessionIdleTimeout ends session-based streamable HTTP sessions (and
 	// destroys their sandboxes) after this long without a request.
 	SessionIdleTimeout time.Duration
-	Version            string
-	Log                zerolog.Logger
+	// RateLimit bounds each principal's HTTP request rate (ratelimit.go).
+	RateLimit RateLimit
+	Version   string
+	Log       zerolog.Logger
 }
 
 // Server is the assembled MCP server.

@@ -41,12 +41,13 @@ type HTTP struct {
 	streamable *server.StreamableHTTPServer
 	sse        *server.SSEServer
 	mux        *http.ServeMux
+	limit      *rateLimiter
 }
 
 // NewHTTP builds the HTTP handler.
 func (s *Server) NewHTTP() *HTTP {
 	sl := slog.New(zerolog.NewSlogHandler(s.log))
-	h := &HTTP{s: s, mux: http.NewServeMux()}
+	h := &HTTP{s: s, mux: http.NewServeMux(), limit: newRateLimiter(s.cfg.RateLimit)}
 	h.streamable = server.NewStreamableHTTPServer(s.MCP,
 		server.WithEndpointPath("/mcp"),
 		server.WithSessionIdleTTL(s.cfg.SessionIdleTimeout),
@@ -118,6 +119,9 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 					return
 				}
 			}
+		}
+		if !h.limit.admit(w, r, p.ID) {
+			return
 		}
 		// Bound request bodies (write_file content travels base64-encoded).
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
