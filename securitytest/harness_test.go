@@ -73,7 +73,7 @@ func testLog() zerolog.Logger {
 	return zerolog.New(io.Discard)
 }
 
-func newEnv() (*env, error) {
+func newEnv(mods ...func(*mcpserver.Config)) (*env, error) {
 	log := testLog()
 	o := localOpts
 	o.Log = log
@@ -95,7 +95,11 @@ func newEnv() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := mcpserver.New(mcpserver.Config{Tokens: tokens, StdioPrincipal: auth.Principal{ID: "local"}, Log: log}, tb)
+	mcfg := mcpserver.Config{Tokens: tokens, StdioPrincipal: auth.Principal{ID: "local"}, Log: log}
+	for _, m := range mods {
+		m(&mcfg)
+	}
+	srv := mcpserver.New(mcfg, tb)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -1,0 +1,52 @@
+package securitytest
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/mcpserver"
+)
+
+// TestRateLimitPerPrincipal: a principal flooding the HTTP transport gets
+// 429 + Retry-After while another principal's requests go through.
+func TestRateLimitPerPrincipal(t *testing.T) {
+	e, err := newEnv(func(c *mcpserver.Config) { c.RateLimit = mcpserver.RateLimit{PerSecond: 2, Burst: 5} })
+	require.NoError(t, err)
+	t.Cleanup(e.close)
+
+	var limited, passed atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body := modern(t, e.url, aliceToken, "tools/list", i, nil)
+			switch status {
+			case 429:
+				limited.Add(1)
+				assert.Contains(t, body, "QUOTA_EXCEEDED")
+			case 200:
+				passed.Add(1)
+			default:
+				t.Errorf("status %d: %s", status, body)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, passed.Load(), int64(8), "about the burst gets through")
+	assert.GreaterOrEqual(t, limited.Load(), int64(30))
+	status, body := modern(t, e.url, aliceToken, "tools/list", 99, nil)
+	if status == 429 {
+		assert.Contains(t, body, "retry after")
+	}
+	// Bob is not affected by alice's flood.
+	for i := 0; i < 4; i++ {
+		status, body := modern(t, e.url, bobToken, "tools/list", "b"+strconv.Itoa(i), nil)
+		assert.Equal(t, 200, status, body)
+	}
+}
