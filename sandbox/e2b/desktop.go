@@ -267,32 +267,39 @@ func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay
 	return typed, nil
 }
 
-// typeCommand is one xdotool `type` per run of ASCII and non-ASCII runes
-// (type takes every remaining argument as text, so they cannot be chained
-// inside one xdotool).
-// xdotool types a character missing from the keymap by remapping a spare
-// keycode and restoring it after the delay; when the client reads the event
-// after the restore, ö or 日 is lost. So non-ASCII gets a long delay (E2B's
-// SDK uses 75 ms for everything), ASCII a short one.
+// typeCommand types runes with xdotool. xdotool types a character missing
+// from the keymap by remapping one scratch keycode per character; a client
+// that reads its events late then sees the last such character for all of
+// them (日本語 arrives as 語語語). So the distinct non-ASCII characters are
+// first bound to spare keycodes of their own with xmodmap, typed, and
+// unbound after the client had time to read them.
 func typeCommand(runes []rune) string {
-	var b strings.Builder
-	for i := 0; i < len(runes); {
-		ascii := runes[i] < 0x80
-		j := i
-		for j < len(runes) && (runes[j] < 0x80) == ascii {
-			j++
+	text := shq(string(runes))
+	var uniq []rune
+	seen := map[rune]bool{}
+	for _, r := range runes {
+		if r >= 0x80 && !seen[r] {
+			seen[r] = true
+			uniq = append(uniq, r)
 		}
-		delay := "12"
-		if !ascii {
-			delay = "60"
-		}
-		if b.Len() > 0 {
-			b.WriteString(" && ")
-		}
-		b.WriteString("xdotool type --delay " + delay + " -- " + shq(string(runes[i:j])))
-		i = j
 	}
-	return b.String()
+	if len(uniq) == 0 {
+		return "xdotool type --delay 12 -- " + text
+	}
+	var bind, unbind strings.Builder
+	for i, r := range uniq {
+		ks := uint32(r)
+		if r > 0xff {
+			ks = 0x1000000 | uint32(r) // Unicode keysym; Latin-1 ones equal the code point
+		}
+		fmt.Fprintf(&bind, ` -e "keycode ${%d} = 0x%x"`, i+1, ks)
+		fmt.Fprintf(&unbind, ` -e "keycode ${%d} ="`, i+1)
+	}
+	n := strconv.Itoa(len(uniq))
+	return `set -- $(xmodmap -pke 2>/dev/null | awk 'NF==3 {print $2}' | tail -n ` + n + `); ` +
+		`if [ $# -ge ` + n + ` ] && xmodmap` + bind.String() + `; then ` +
+		`xdotool type --delay 12 -- ` + text + `; rc=$?; sleep 0.3; xmodmap` + unbind.String() + `; exit $rc; ` +
+		`else xdotool type --delay 60 -- ` + text + `; fi`
 }
 
 func (d *cmdDesktop) PressKeys(ctx context.Context, keys []string) error {
