@@ -25,10 +25,12 @@
 //	high     9                   1
 //	frame_rate f: x11vnc -wait 1000/f -defer 1000/f (poll and coalesce every 1/f s)
 //
-// Measured with e2e/stream/run.sh (full-screen noise images flipped 4 times a
-// second, 1024x768): low about 0.12 MB/s, medium 0.35 MB/s, high 2 MB/s;
-// medium at 5 fps 0.2 MB/s. A scrolling terminal costs 30-45 KB/s at 30 fps
-// and 6-10 KB/s at 5 fps.
+// Measured with e2e/stream/run.sh (1024x768; numbers vary with machine
+// load): one full-screen noise image costs about 48 KB at low, 118 KB at
+// medium and 750 KB at high; flipping such images 4 times a second streams
+// about 0.1, 0.33 and 2.2 MB/s (medium at 5 fps: 0.23 MB/s). A scrolling
+// terminal costs 30-50 KB/s at 30 fps and 5-10 KB/s at 5 fps. First frame
+// on the canvas: 0.3-0.6 s after start_stream returns.
 package stream
 
 import (
