@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +37,11 @@ const (
 )
 
 type agent struct {
+	// userCgroup are the user leaf's procs files (nil: no split); every
+	// process but the desktop's own moves itself there before it runs.
+	userCgroup []*os.File
+	joinScript string
+
 	outMu sync.Mutex
 	out   *bufio.Writer
 	enc   *json.Encoder
@@ -48,13 +55,31 @@ type agentProc struct {
 	stdin chan []byte // nil data = close
 }
 
-func agentMain() int {
+func agentMain(userFDs string) int {
 	runtime.GOMAXPROCS(2)
 	debug.SetGCPercent(50)
 	// Not dumpable: the sandbox's processes (same uid) can then neither
 	// ptrace the agent nor open its protocol pipes through /proc/PID/fd.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	a := &agent{procs: map[int]*agentProc{}}
+	if userFDs != "" {
+		var join, closeFDs strings.Builder
+		for i, f := range strings.Split(userFDs, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			child := 3 + i // where ExtraFiles puts it in the child
+			a.userCgroup = append(a.userCgroup, os.NewFile(uintptr(n), "user-cgroup"))
+			syscall.CloseOnExec(n)
+			fmt.Fprintf(&join, "echo $$ >&%d; ", child)
+			fmt.Fprintf(&closeFDs, " %d>&-", child)
+		}
+		// The shell moves itself into the user cgroup, closes the cgroup
+		// files and becomes the command: no instruction of the command
+		// runs outside the user leaf.
+		a.joinScript = "{ " + join.String() + "} 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
+	}
 	a.out = bufio.NewWriterSize(os.Stdout, 64<<10)
 	a.enc = json.NewEncoder(a.out)
 	dec := json.NewDecoder(bufio.NewReaderSize(os.Stdin, 64<<10))
@@ -133,9 +158,23 @@ func (a *agent) start(r request, started chan<- *message) *message {
 	if len(r.Argv) == 0 {
 		return fail(r.ID, errInvalid, "empty command")
 	}
+	prog := r.Argv[0]
+	if !strings.Contains(prog, "/") {
+		prog = lookPathIn(prog, r.Env)
+	}
+	if r.Cwd != "" {
+		if st, err := os.Stat(r.Cwd); err != nil || !st.IsDir() {
+			return fail(r.ID, errNotFound, "working directory does not exist: "+r.Cwd)
+		}
+	}
 	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
-	if !strings.Contains(r.Argv[0], "/") {
-		cmd.Path = lookPathIn(r.Argv[0], r.Env)
+	cmd.Path = prog
+	if a.userCgroup != nil && !r.Sys {
+		if st, err := os.Stat(prog); err != nil || st.IsDir() {
+			return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
+		}
+		cmd = exec.Command("/bin/sh", append([]string{"-c", a.joinScript, "vmservice-join"}, r.Argv...)...)
+		cmd.ExtraFiles = a.userCgroup
 	}
 	cmd.Env = r.Env
 	cmd.Dir = r.Cwd
@@ -312,6 +351,7 @@ func (a *agent) startWM(r request) *message {
 	defer f.Close()
 	r.Argv = append(r.Argv, "--startup", "/bin/sh -c 'echo > "+wmReady+"'")
 	r.Discard = true
+	r.Sys = true
 	started := make(chan *message, 1)
 	if m := a.start(r, started); m != nil {
 		return m

@@ -90,19 +90,47 @@ func (c *cgroups) existing() []string {
 	return names
 }
 
-// sandboxCgroup is one sandbox's cgroup (one directory per v1 controller).
+// sandboxCgroup is one sandbox's cgroup (one directory per v1 controller)
+// with two leaves: "sys" for the desktop's own processes (Xvfb, bubblewrap,
+// the agent, the window manager, slirp4netns) and "user" for everything the
+// user runs. The sandbox's cgroup carries the CPU quota and the totals; the
+// user leaf gets memory_mb and the process limit less a reserve, so a
+// memory hog or a fork bomb is stopped inside "user" and never takes the
+// desktop or the agent down with it.
 type sandboxCgroup struct {
 	v2   bool
 	dirs []string
-	fd   *os.File // v2: directory fd for CLONE_INTO_CGROUP
+	fd   *os.File // v2: the sys leaf, for CLONE_INTO_CGROUP
 }
+
+const (
+	sysLeaf  = "sys"
+	userLeaf = "user"
+	// What the desktop's own processes may use beyond the user's limits.
+	reserveMemoryMB = 256
+	reservePids     = 64
+)
 
 type limits struct {
 	memoryMB, cpus, pids int
 }
 
-// create makes the cgroup, sets the limits and hands its procs files to uid
-// (as systemd delegation does) so the launcher, running as uid, can join.
+func (g *sandboxCgroup) leaf(name string) []string {
+	var ds []string
+	for _, d := range g.dirs {
+		ds = append(ds, filepath.Join(d, name))
+	}
+	return ds
+}
+
+// all are every directory of the cgroup, leaves first.
+func (g *sandboxCgroup) all() []string {
+	return append(append(g.leaf(sysLeaf), g.leaf(userLeaf)...), g.dirs...)
+}
+
+// create makes the cgroup, sets the limits and hands the leaves' procs files
+// to uid (as systemd delegation does): the launcher, running as uid, joins
+// sys; the agent moves user processes into user.
 func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err error) {
 	g = &sandboxCgroup{v2: c.v2, dirs: c.dirs(name)}
 	defer func() {
@@ -115,17 +143,31 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 			return g, err
 		}
 	}
+	if c.v2 {
+		if err := os.WriteFile(filepath.Join(g.dirs[0], "cgroup.subtree_control"), []byte("+memory +cpu +pids"), 0); err != nil {
+			return g, err
+		}
+	}
+	for _, d := range append(g.leaf(sysLeaf), g.leaf(userLeaf)...) {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return g, err
+		}
+	}
 	if err := g.setLimits(l); err != nil {
 		return g, err
 	}
+	// v2 checks write access to the common ancestor's procs file too.
+	owned := append(g.leaf(sysLeaf), g.leaf(userLeaf)...)
 	if c.v2 {
-		if g.fd, err = os.Open(g.dirs[0]); err != nil {
+		owned = append(owned, g.dirs[0])
+	}
+	for _, d := range owned {
+		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
 			return g, err
 		}
-		return g, nil
 	}
-	for _, d := range g.dirs {
-		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
+	if c.v2 {
+		if g.fd, err = os.Open(g.leaf(sysLeaf)[0]); err != nil {
 			return g, err
 		}
 	}
@@ -135,10 +177,10 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 // setLimits writes memory, CPU and process limits (also on a live cgroup:
 // a pooled sandbox gets its owner's limits when handed out).
 func (g *sandboxCgroup) setLimits(l limits) error {
-	mem := strconv.FormatInt(int64(l.memoryMB)<<20, 10)
+	mb := func(n int) string { return strconv.FormatInt(int64(n)<<20, 10) }
 	const period = 100000
 	quota := strconv.Itoa(l.cpus * period)
-	pids := strconv.Itoa(l.pids)
+	userPids := strconv.Itoa(max(l.pids-reservePids, 16))
 	set := func(dir, file, v string, optional bool) error {
 		err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0)
 		if err != nil && optional && errors.Is(err, os.ErrNotExist) {
@@ -150,56 +192,80 @@ func (g *sandboxCgroup) setLimits(l limits) error {
 		return nil
 	}
 	if g.v2 {
-		d := g.dirs[0]
+		root, user := g.dirs[0], g.leaf(userLeaf)[0]
 		for _, s := range []struct {
-			file, v  string
-			optional bool
+			dir, file, v string
+			optional     bool
 		}{
-			{"memory.max", mem, false}, {"memory.swap.max", "0", true},
-			{"cpu.max", quota + " " + strconv.Itoa(period), false}, {"pids.max", pids, false},
+			{root, "memory.max", mb(l.memoryMB + reserveMemoryMB), false}, {root, "memory.swap.max", "0", true},
+			{root, "cpu.max", quota + " " + strconv.Itoa(period), false}, {root, "pids.max", strconv.Itoa(l.pids), false},
+			{user, "memory.max", mb(l.memoryMB), false}, {user, "memory.swap.max", "0", true},
+			{user, "pids.max", userPids, false},
 		} {
-			if err := set(d, s.file, s.v, s.optional); err != nil {
+			if err := set(s.dir, s.file, s.v, s.optional); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	setMem := func(d, v string) error {
+		// memsw must stay >= the memory limit: when raising, memsw goes
+		// first; when lowering, that first write fails and the second one
+		// applies.
+		_ = set(d, "memory.memsw.limit_in_bytes", v, true)
+		if err := set(d, "memory.limit_in_bytes", v, false); err != nil {
+			return err
+		}
+		return set(d, "memory.memsw.limit_in_bytes", v, true)
+	}
 	for i, d := range g.dirs {
+		user := filepath.Join(d, userLeaf)
+		var err error
 		switch v1Controllers[i] {
 		case "memory":
-			// memsw must stay >= the memory limit: when raising, memsw
-			// goes first; when lowering, that first write fails and the
-			// second one applies.
-			_ = set(d, "memory.memsw.limit_in_bytes", mem, true)
-			if err := set(d, "memory.limit_in_bytes", mem, false); err != nil {
-				return err
-			}
-			if err := set(d, "memory.memsw.limit_in_bytes", mem, true); err != nil {
-				return err
+			// Raising: the parent first; lowering: the leaf first.
+			if err = setMem(d, mb(l.memoryMB+reserveMemoryMB)); err == nil {
+				err = setMem(user, mb(l.memoryMB))
+			} else if err = setMem(user, mb(l.memoryMB)); err == nil {
+				err = setMem(d, mb(l.memoryMB+reserveMemoryMB))
 			}
 		case "cpu":
-			if err := set(d, "cpu.cfs_period_us", strconv.Itoa(period), false); err != nil {
-				return err
-			}
-			if err := set(d, "cpu.cfs_quota_us", quota, false); err != nil {
-				return err
+			if err = set(d, "cpu.cfs_period_us", strconv.Itoa(period), false); err == nil {
+				err = set(d, "cpu.cfs_quota_us", quota, false)
 			}
 		case "pids":
-			if err := set(d, "pids.max", pids, false); err != nil {
-				return err
+			if err = set(d, "pids.max", strconv.Itoa(l.pids), false); err == nil {
+				err = set(user, "pids.max", userPids, false)
 			}
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// procsFiles are what the launcher writes its pid into (v1 only).
+// procsFiles are what the launcher writes its pid into (v1 only): the sys
+// leaf of every controller.
 func (g *sandboxCgroup) procsFiles() string {
 	if g.v2 {
 		return ""
 	}
+	return procsList(g.leaf(sysLeaf))
+}
+
+// userProcsFiles are where user processes move themselves (every
+// controller's user leaf).
+func (g *sandboxCgroup) userProcsFiles() string {
+	if g.v2 {
+		return procsList(g.leaf(userLeaf)[:1])
+	}
+	return procsList(g.leaf(userLeaf))
+}
+
+func procsList(dirs []string) string {
 	var fs []string
-	for _, d := range g.dirs {
+	for _, d := range dirs {
 		fs = append(fs, filepath.Join(d, "cgroup.procs"))
 	}
 	return strings.Join(fs, string(os.PathListSeparator))
@@ -209,7 +275,7 @@ func (g *sandboxCgroup) procsFiles() string {
 func (g *sandboxCgroup) pids() []int {
 	seen := map[int]bool{}
 	var out []int
-	for _, d := range g.dirs {
+	for _, d := range g.all() {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, f := range strings.Fields(string(b)) {
 			if p, err := strconv.Atoi(f); err == nil && !seen[p] {
@@ -250,7 +316,7 @@ func (g *sandboxCgroup) destroy() error {
 		g.fd = nil
 	}
 	var errs []error
-	for _, d := range g.dirs {
+	for _, d := range g.all() {
 		var err error
 		// rmdir fails with EBUSY while the last killed tasks exit.
 		for i := 0; i < 200; i++ {

@@ -352,9 +352,20 @@ func (in *Instance) bwrapArgs() []string {
 	a = append(a, "--chdir", wd,
 		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
 		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
+		"--setenv", userFDsEnv, in.userFDs(),
 		"--info-fd", "3",
 		agentPath)
 	return a
+}
+
+// userFDs are the fd numbers the launcher gives the agent for the user
+// cgroup (see userProcsEnv).
+func (in *Instance) userFDs() string {
+	var fds []string
+	for i := range strings.Split(in.cg.userProcsFiles(), string(os.PathListSeparator)) {
+		fds = append(fds, strconv.Itoa(userFDBase+i))
+	}
+	return strings.Join(fds, ",")
 }
 
 // startAgent starts bubblewrap with the agent and returns the host pid of
@@ -366,6 +377,7 @@ func (in *Instance) startAgent(ctx context.Context) (int, error) {
 	}
 	defer pr.Close()
 	cmd := in.launcher(in.bwrapArgs()...)
+	cmd.Env = append(cmd.Env, userProcsEnv+"="+in.cg.userProcsFiles())
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
 	cmd.Stderr = stderr

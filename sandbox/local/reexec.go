@@ -29,6 +29,13 @@ const (
 	// namespace, for a /dev/net/tun that uid may open (the host's may be
 	// root-only); the command then drops to the uid itself (setpriv).
 	tunEnv = "VMSERVICE_LOCAL_TUN_UID"
+	// userProcsEnv lists the cgroup procs files of the user leaf; the
+	// launcher opens them (as the sandbox uid, before any namespace) onto
+	// fds userFDBase.. for the agent, which finds their numbers in
+	// userFDsEnv and moves every user process into that leaf.
+	userProcsEnv = "VMSERVICE_LOCAL_USER_PROCS"
+	userFDsEnv   = "VMSERVICE_LOCAL_USER_FDS"
+	userFDBase   = 10
 
 	modeLauncher = "launcher"
 	modeAgent    = "agent"
@@ -39,13 +46,30 @@ func init() {
 	case modeLauncher:
 		launcherMain()
 	case modeAgent:
+		fds := os.Getenv(userFDsEnv)
 		os.Unsetenv(reexecEnv)
-		os.Exit(agentMain())
+		os.Unsetenv(userFDsEnv)
+		os.Exit(agentMain(fds))
 	}
 }
 
 // launcherMain never returns: it execs os.Args[1:] or exits 126/127.
 func launcherMain() {
+	// First, before the runtime opens anything that could sit on these fds.
+	if up := os.Getenv(userProcsEnv); up != "" {
+		for i, p := range strings.Split(up, string(os.PathListSeparator)) {
+			fd, err := syscall.Open(p, syscall.O_WRONLY, 0)
+			if err == nil {
+				err = syscall.Dup3(fd, userFDBase+i, 0)
+				syscall.Close(fd)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "vmservice launcher: user cgroup: %v\n", err)
+				os.Exit(126)
+			}
+		}
+	}
+	os.Unsetenv(userProcsEnv)
 	procs := os.Getenv(cgroupsEnv)
 	tunUID := os.Getenv(tunEnv)
 	os.Unsetenv(reexecEnv)
