@@ -43,8 +43,8 @@ import (
 var localOpts = local.Options{
 	StateDir:     "/run/vmservice-sectest",
 	LockDir:      "/run/vmservice-sectest-slots",
-	UIDBase:      270000,
-	DisplayBase:  2700,
+	UIDBase:      310000,
+	DisplayBase:  6100,
 	MaxSlots:     16,
 	CgroupParent: "vmservice-sectest",
 }
@@ -344,15 +344,22 @@ func cgroupsUnder(parent string) []string {
 	return out
 }
 
-// cgroupPids lists the processes of a v1 sandbox cgroup (pids controller).
+// cgroupPids lists the processes of a v1 sandbox cgroup (pids controller),
+// its child groups included.
 func cgroupPids(parent, name string) []int {
-	b, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/pids", parent, name, "cgroup.procs"))
 	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	_ = filepath.WalkDir(filepath.Join("/sys/fs/cgroup/pids", parent, name), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.Name() != "cgroup.procs" {
+			return nil
 		}
-	}
+		b, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
 	return out
 }
 

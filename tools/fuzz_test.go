@@ -29,7 +29,7 @@ var (
 func fuzzToolbox() (*Toolbox, error) {
 	fuzzOnce.Do(func() {
 		p, err := local.New(local.Options{StateDir: "/run/vmservice-fuzz", LockDir: "/run/vmservice-fuzz-slots",
-			UIDBase: 280000, DisplayBase: 2800, MaxSlots: 4, CgroupParent: "vmservice-fuzz", Log: zerolog.Nop()})
+			UIDBase: 320000, DisplayBase: 6500, MaxSlots: 4, CgroupParent: "vmservice-fuzz", Log: zerolog.Nop()})
 		if err != nil {
 			fuzzErr = err
 			return
