@@ -33,6 +33,8 @@ async function core() {
 
     await sbx.files.write('/home/user/notes/hello.txt', 'hello from the SDK')
     assert.equal(await sbx.files.read('/home/user/notes/hello.txt'), 'hello from the SDK')
+    await sbx.files.write('/home/user/zipped.txt', 'gzip body '.repeat(100), { gzip: true })
+    assert.equal(await sbx.files.read('/home/user/zipped.txt'), 'gzip body '.repeat(100))
     await sbx.files.write('relative.txt', 'rel')
     assert.equal(await sbx.files.read('/home/user/relative.txt'), 'rel')
     const bytes = await sbx.files.read('/home/user/notes/hello.txt', { format: 'bytes' })

@@ -96,7 +96,7 @@ func (in *Instance) startHelper(ctx context.Context) (*helper, error) {
 	}
 	sum := sha256.Sum256(bin)
 	p := "/tmp/.vmhelper-" + hex.EncodeToString(sum[:6])
-	if err := in.envd.upload(ctx, p, bin); err != nil {
+	if err := in.envd.uploadGzip(ctx, p, bin); err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())

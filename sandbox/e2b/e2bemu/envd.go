@@ -1,6 +1,7 @@
 package e2bemu
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -635,6 +636,14 @@ func (s *Server) filesPost(w http.ResponseWriter, r *http.Request, b *sbx) {
 	q := r.URL.Query().Get("path")
 	var written []wire.FileEntry
 	put := func(p string, rd io.Reader) bool {
+		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+			zr, err := gzip.NewReader(rd)
+			if err != nil {
+				apiErr(w, http.StatusBadRequest, "the body is not gzip")
+				return false
+			}
+			rd = zr
+		}
 		data, err := io.ReadAll(io.LimitReader(rd, wire.MaxMessage+1))
 		if err != nil {
 			apiErr(w, http.StatusBadRequest, "could not read the upload")
