@@ -20,10 +20,14 @@
 //   - Network: always a fresh network namespace; with internet access,
 //     slirp4netns (as the uid, --disable-host-loopback) gives user-mode
 //     networking that cannot reach the host's loopback services.
-//   - The launcher (this binary re-executed, see reexec.go) joins the
-//     sandbox's cgroup before exec'ing Xvfb / bwrap / slirp4netns, so every
-//     process is limited from its first instruction; Destroy kills the whole
-//     cgroup.
+//   - cgroups (v1 memory/cpu/pids, or v2): the sandbox's cgroup holds the
+//     CPU quota and totals, with a "sys" leaf for the desktop's own
+//     processes and a "user" leaf (memory_mb, the process limit less a
+//     reserve) for everything the user runs, so a memory hog or fork bomb
+//     never takes the agent or the display down. The launcher (this binary
+//     re-executed, see reexec.go) joins "sys" before exec'ing Xvfb / bwrap /
+//     slirp4netns; user processes move themselves into "user" before their
+//     first instruction (agent.go). Destroy kills the whole cgroup.
 //   - The agent (this binary re-executed as the sandbox's first process, see
 //     agent.go and protocol.go) runs every command and file operation inside,
 //     so paths resolve in the sandbox's own view of the file system.
