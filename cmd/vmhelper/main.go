@@ -7,9 +7,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vmservice/vmservice/sandbox/e2b/helperproto"
@@ -18,7 +24,7 @@ import (
 )
 
 func main() {
-	conn, err := x11.DialEnv()
+	conn, err := dial()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmhelper: cannot connect to the X display:", err)
 		os.Exit(2)
@@ -31,3 +37,86 @@ func main() {
 }
 
 func encodePNG(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }
+
+// dial connects to $DISPLAY: through its socket file, else through the
+// abstract socket, which is all an X server has when started with
+// `-nolisten unix` (as E2B's desktop SDK starts Xvfb) or when it could not
+// create the file.
+func dial() (*x11.Conn, error) {
+	c, err := x11.DialEnv()
+	if err == nil {
+		return c, nil
+	}
+	n := displayNumber(os.Getenv("DISPLAY"))
+	if n == "" {
+		return nil, err
+	}
+	cookie := xauthCookie(n)
+	if cookie == nil {
+		// No cookie: a server with access control off (Xvfb -ac) lets
+		// anyone in, whatever the cookie.
+		cookie = make([]byte, 16)
+	}
+	c, err2 := x11.Dial("@/tmp/.X11-unix/X"+n, cookie)
+	if err2 != nil {
+		return nil, errors.Join(err, err2)
+	}
+	return c, nil
+}
+
+// displayNumber is N of ":N" or ":N.S" (local displays only).
+func displayNumber(d string) string {
+	if !strings.HasPrefix(d, ":") {
+		return ""
+	}
+	d = strings.TrimPrefix(d, ":")
+	if i := strings.IndexByte(d, '.'); i >= 0 {
+		d = d[:i]
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return d
+}
+
+// xauthCookie finds display n's MIT-MAGIC-COOKIE-1 in $XAUTHORITY (or
+// ~/.Xauthority): records of family, address, number, name and data, each
+// string 16-bit big-endian length-prefixed.
+func xauthCookie(n string) []byte {
+	file := os.Getenv("XAUTHORITY")
+	if file == "" {
+		home, _ := os.UserHomeDir()
+		file = filepath.Join(home, ".Xauthority")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	r := bytes.NewReader(data)
+	str := func() ([]byte, error) {
+		var l uint16
+		if err := binary.Read(r, binary.BigEndian, &l); err != nil {
+			return nil, err
+		}
+		b := make([]byte, l)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	for {
+		var family uint16
+		if binary.Read(r, binary.BigEndian, &family) != nil {
+			return nil
+		}
+		var fields [4][]byte
+		for i := range fields {
+			if fields[i], err = str(); err != nil {
+				return nil
+			}
+		}
+		if string(fields[1]) == n && string(fields[2]) == "MIT-MAGIC-COOKIE-1" && len(fields[3]) == 16 {
+			return fields[3]
+		}
+	}
+}

@@ -69,6 +69,9 @@ type Options struct {
 	// HTTPClient is used for every request (default: one with sane dial and
 	// header timeouts and no overall timeout, since process streams are long).
 	HTTPClient *http.Client
+	// Display is the X display inside the sandbox (default ":0", where
+	// E2B's desktop template and SDK put it).
+	Display string
 	// DesktopTimeout bounds bringing the desktop up (default 60 s).
 	DesktopTimeout time.Duration
 	Log            zerolog.Logger
@@ -115,6 +118,9 @@ func (o Options) withDefaults() Options {
 		t.ResponseHeaderTimeout = 60 * time.Second
 		t.MaxIdleConnsPerHost = 16
 		o.HTTPClient = &http.Client{Transport: t}
+	}
+	if o.Display == "" {
+		o.Display = ":0"
 	}
 	if o.DesktopTimeout <= 0 {
 		o.DesktopTimeout = 60 * time.Second

@@ -401,3 +401,44 @@ func TestLostCreateAnswerLeavesNothing(t *testing.T) {
 	assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
 	assert.Equal(t, 0, e.srv.Count())
 }
+
+// TestDesktopBringUp starts the desktop the way the desktop template
+// expects (Xvfb at the configured resolution, then the xfce4 session) on a
+// display the emulator's machine does not already have.
+func TestDesktopBringUp(t *testing.T) {
+	e := startEmu(t, e2bemu.Options{}, nil)
+	o := e.options()
+	o.Display = ":7"
+	p := newProvider(t, o)
+	cfg := testConfig()
+	cfg.Resolution = sandbox.Resolution{Width: 800, Height: 600}
+	ctx := context.Background()
+	inst, err := p.Create(ctx, cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = inst.Destroy(context.Background()) })
+	in := inst.(*Instance)
+	assert.Equal(t, "helper", in.Details()["input_path"])
+	assert.Equal(t, ":7", in.Details()["display"])
+	assert.False(t, in.foreignDisplay)
+
+	size, err := in.ScreenSize(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, cfg.Resolution, size)
+	require.Eventually(t, func() bool {
+		r, err := in.Run(ctx, sandbox.CommandRequest{Command: "pgrep -x xfce4-session && pgrep -x xfwm4"})
+		return err == nil && r.ExitCode == 0
+	}, 60*time.Second, 250*time.Millisecond, "the xfce4 session runs")
+	require.NoError(t, in.Click(ctx, &sandbox.Point{X: 700, Y: 500}, sandbox.ButtonLeft, 1, nil))
+	pos, err := in.CursorPosition(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.Point{X: 700, Y: 500}, pos)
+	img, err := in.Screenshot(ctx, image.Rectangle{})
+	require.NoError(t, err)
+	assert.Equal(t, image.Pt(800, 600), img.Bounds().Size())
+
+	// x11vnc may use MIT-SHM here: the X server is the sandbox's own.
+	ep, err := in.StartVNC(ctx, sandbox.StreamOptions{ViewOnly: true})
+	require.NoError(t, err)
+	assert.Contains(t, ep.URL, "view_only=true")
+	require.NoError(t, in.StopVNC(ctx))
+}

@@ -98,7 +98,7 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 	if sb.Domain != nil {
 		domain = *sb.Domain
 	}
-	in := &Instance{p: p, id: sb.SandboxID, domain: domain, cfg: cfg, display: ":0",
+	in := &Instance{p: p, id: sb.SandboxID, domain: domain, cfg: cfg, display: p.opts.Display,
 		envd: &envdClient{base: p.opts.envdURL(sb.SandboxID, domain), sandboxID: sb.SandboxID,
 			accessToken: sb.EnvdAccessToken, user: "user", hc: p.opts.HTTPClient}}
 	if err := in.boot(ctx); err != nil {
@@ -250,7 +250,8 @@ func (in *Instance) boot(ctx context.Context) error {
 	if !in.p.opts.NoHelper {
 		h, err := in.startHelper(ctx)
 		if err != nil {
-			in.p.log.Warn().Err(err).Str("e2b_sandbox", in.id).Msg("input helper did not start; using xdotool commands")
+			in.p.log.Warn().Err(err).AnErr("cause", errors.Unwrap(err)).Str("e2b_sandbox", in.id).
+				Msg("input helper did not start; using xdotool commands")
 		} else {
 			in.helper, in.desk, in.inputPath = h, h, "helper"
 		}
