@@ -31,7 +31,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	t.Run("handles", func(t *testing.T) {
 		for _, id := range []string{a, b} {
-			assert.Regexp(t, `^sb_[a-z2-7]{26}$`, id, "sandbox ids carry 130 random bits")
+			assert.Regexp(t, `^sb_[a-z2-7]{26}$`, id, "sandbox ids carry 128 random bits")
 		}
 	})
 
