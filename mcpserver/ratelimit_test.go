@@ -11,7 +11,7 @@ import (
 func TestRateLimiterBuckets(t *testing.T) {
 	assert.Nil(t, newRateLimiter(RateLimit{}))
 	now := time.Unix(1000, 0)
-	l := newRateLimiter(RateLimit{PerSecond: 2, Burst: 3})
+	l := newRateLimiter(RateLimit{PerSecond: 2, Burst: 3, MaxInFlight: 100})
 	l.now = func() time.Time { return now }
 	for i := 0; i < 3; i++ {
 		ok, _ := l.take("alice")
@@ -34,9 +34,27 @@ func TestRateLimiterBuckets(t *testing.T) {
 	assert.False(t, ok, "never more than the burst")
 
 	w := httptest.NewRecorder()
-	assert.False(t, l.admit(w, httptest.NewRequest("POST", "/mcp", nil), "alice"))
+	_, ok = l.admit(w, httptest.NewRequest("POST", "/mcp", nil), "alice")
+	assert.False(t, ok)
 	assert.Equal(t, 429, w.Code)
 	assert.Equal(t, "1", w.Header().Get("Retry-After"))
 	assert.Contains(t, w.Body.String(), "QUOTA_EXCEEDED")
-	assert.True(t, l.admit(httptest.NewRecorder(), httptest.NewRequest("DELETE", "/mcp", nil), "alice"), "ending a session is never limited")
+	_, ok = l.admit(httptest.NewRecorder(), httptest.NewRequest("DELETE", "/mcp", nil), "alice")
+	assert.True(t, ok, "ending a session is never limited")
+}
+
+func TestRateLimiterInFlight(t *testing.T) {
+	l := newRateLimiter(RateLimit{PerSecond: 1000, Burst: 1000, MaxInFlight: 2})
+	r1, ok1 := l.admit(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil), "alice")
+	_, ok2 := l.admit(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil), "alice")
+	w := httptest.NewRecorder()
+	_, ok3 := l.admit(w, httptest.NewRequest("POST", "/mcp", nil), "alice")
+	assert.True(t, ok1 && ok2)
+	assert.False(t, ok3, "a third request at once is refused")
+	assert.Equal(t, 429, w.Code)
+	_, okBob := l.admit(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil), "bob")
+	assert.True(t, okBob)
+	r1()
+	_, ok4 := l.admit(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil), "alice")
+	assert.True(t, ok4, "a finished request frees its place")
 }

@@ -120,9 +120,11 @@ func (h *HTTP) authenticate(next http.Handler, sessionOf func(*http.Request) str
 				}
 			}
 		}
-		if !h.limit.admit(w, r, p.ID) {
+		release, ok := h.limit.admit(w, r, p.ID)
+		if !ok {
 			return
 		}
+		defer release()
 		// Bound request bodies (write_file content travels base64-encoded).
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
