@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN   := ./vmservice
 ARGS  ?=
 
-.PHONY: deps build run serve test test-go test-e2e bench fuzz lint
+.PHONY: deps build run serve test test-go test-e2e bench fuzz soak lint
 
 deps: ## install every Debian / npm package the server and the tests use (idempotent)
 	@bash scripts/deps.sh
@@ -29,6 +29,12 @@ test-e2e: build
 
 bench:
 	@bash bench/run.sh
+
+fuzz: ## every go test -fuzz target for FUZZTIME each (default 10s); see SECURITY.md
+	@bash securitytest/fuzz.sh $(or $(FUZZTIME),10s)
+
+soak: ## load + faults for SOAKTIME (default 60s), then count leaks; see SECURITY.md
+	@bash cmd/soak/soak.sh $(or $(SOAKTIME),60s)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

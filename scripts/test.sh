@@ -29,6 +29,8 @@ if ! $e2e_only; then
   # --- hardening (securitytest/, SECURITY.md): short fuzz runs --------------
   stage "fuzz (10 s per target)"
   bash securitytest/fuzz.sh 10s
+  stage "soak (60 s: principals, random calls, faults; 0 leaks)"
+  bash cmd/soak/soak.sh 60s
   # --- end hardening ----------------------------------------------------------
 fi
 
