@@ -236,12 +236,16 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 	}
 	var stdout, stderr bytes.Buffer
 	spec.MaxOutput = maxOut
+	hostCut := false // the agent bounds output; a subverted one must not grow our buffers
 	spec.OnOutput = func(stream string, chunk []byte) {
+		buf := &stdout
 		if stream == "stderr" {
-			stderr.Write(chunk)
-		} else {
-			stdout.Write(chunk)
+			buf = &stderr
 		}
+		if room := maxOut - buf.Len(); len(chunk) > room {
+			chunk, hostCut = chunk[:max(0, room)], true
+		}
+		buf.Write(chunk)
 		if req.OnOutput != nil {
 			req.OnOutput(stream, chunk)
 		}
@@ -288,7 +292,7 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 		return nil, unavailable("the sandbox stopped while the command ran")
 	}
 	res := &sandbox.CommandResult{ExitCode: st.Code, Stdout: stdout.String(), Stderr: stderr.String(),
-		Truncated: st.Truncated, TimedOut: timedOut}
+		Truncated: st.Truncated || hostCut, TimedOut: timedOut}
 	if timedOut {
 		res.ExitCode = TimeoutExitCode
 	}
