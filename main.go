@@ -273,6 +273,16 @@ func newProvider(c config, log zerolog.Logger) (sandbox.Provider, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Sandboxes an earlier run of this server left (killed, crashed)
+		// still cost money on E2B: find them by label and end them first.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		n, err := ep.Cleanup(cctx)
+		cancel()
+		if err != nil {
+			log.Warn().Str("error_code", string(sandbox.CodeOf(err))).Msg("could not clean up sandboxes left by an earlier run")
+		} else if n > 0 {
+			log.Info().Int("destroyed", n).Msg("cleaned up sandboxes left by an earlier run")
+		}
 		p = ep
 	default:
 		lp, err := local.New(local.Options{Log: log.With().Str("backend", "local").Logger()})
