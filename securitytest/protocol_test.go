@@ -130,6 +130,29 @@ func TestProtocolAbuse(t *testing.T) {
 				map[string]string{"Mcp-Session-Id": sid})
 			assert.Contains(t, []int{401, 404}, status, "token %q: %s", tok, body)
 		}
+		// The same over SSE: alice's /message endpoint, bob's token.
+		sreq, _ := http.NewRequest("GET", e.url+"/sse", nil)
+		sreq.Header.Set("Authorization", "Bearer "+aliceToken)
+		sresp, err := http.DefaultClient.Do(sreq)
+		require.NoError(t, err)
+		defer sresp.Body.Close()
+		buf := make([]byte, 4096)
+		n, _ := sresp.Body.Read(buf)
+		ev := string(buf[:n])
+		i := strings.Index(ev, "sessionId=")
+		require.Positive(t, i, ev)
+		ssid := strings.Fields(ev[i+len("sessionId="):])[0]
+		for _, tok := range []string{bobToken, ""} {
+			req, _ := http.NewRequest("POST", e.url+"/message?sessionId="+ssid, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`))
+			req.Header.Set("Content-Type", "application/json")
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Contains(t, []int{401, 404}, resp.StatusCode, "SSE message with token %q", tok)
+		}
 		req, _ = http.NewRequest("DELETE", e.url+"/mcp", nil)
 		req.Header.Set("Mcp-Session-Id", sid)
 		req.Header.Set("Authorization", "Bearer "+bobToken)

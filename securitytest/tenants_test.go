@@ -101,6 +101,15 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := bob.c.ReadResource(bob.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: u}})
 			assert.Error(t, err, u)
 		}
+		// Completions of sandbox ids offer only one's own.
+		for _, tmpl := range []string{"vmservice://sandboxes/{sandbox_id}", "vmservice://sandboxes/{sandbox_id}/screen"} {
+			cr, err := bob.c.Complete(bob.ctx, mcp.CompleteRequest{Params: mcp.CompleteParams{
+				Ref:      mcp.ResourceReference{Type: "ref/resource", URI: tmpl},
+				Argument: mcp.CompleteArgument{Name: "sandbox_id", Value: "sb_"}}})
+			require.NoError(t, err)
+			assert.NotContains(t, cr.Completion.Values, a)
+			assert.Contains(t, cr.Completion.Values, b)
+		}
 		// A token alone picks the principal: a user_id-looking header or
 		// argument changes nothing.
 		modernHdr["X-User-Id"], modernHdr["X-Principal"] = "alice", "alice"
