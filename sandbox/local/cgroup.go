@@ -305,30 +305,38 @@ func (g *sandboxCgroup) kill() {
 	}
 }
 
-// destroy kills everything in the cgroup and removes its directories.
+// destroy kills everything in the cgroup and removes its directories. A
+// process that joins while this runs (a launcher that was just started)
+// makes rmdir fail with EBUSY: kill again and retry.
 func (g *sandboxCgroup) destroy() error {
 	if g == nil {
 		return nil
 	}
-	g.kill()
 	if g.fd != nil {
 		g.fd.Close()
 		g.fd = nil
 	}
-	var errs []error
-	for _, d := range g.all() {
-		var err error
-		// rmdir fails with EBUSY while the last killed tasks exit.
-		for i := 0; i < 200; i++ {
-			if err = syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
-				err = nil
-				break
+	var err error
+	for round := 0; round < 20; round++ {
+		g.kill()
+		err = nil
+		for _, d := range g.all() {
+			var rerr error
+			// rmdir also fails with EBUSY while the last killed tasks exit.
+			for i := 0; i < 20; i++ {
+				if rerr = syscall.Rmdir(d); rerr == nil || errors.Is(rerr, syscall.ENOENT) {
+					rerr = nil
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
-			time.Sleep(5 * time.Millisecond)
+			if rerr != nil {
+				err = errors.Join(err, fmt.Errorf("removing cgroup %s: %w", d, rerr))
+			}
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", d, err))
+		if err == nil {
+			return nil
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }

@@ -271,6 +271,7 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 		// --disable-gpu / software rendering anyway.
 		"-extension", "GLX",
 		"-auth", xauthPath, "-displayfd", "3")
+	args = append(args, testXvfbArgs...)
 	cmd := in.launcher(args...)
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
@@ -302,6 +303,9 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// testXvfbArgs lets tests make the X server fail.
+var testXvfbArgs []string
 
 // systemBinds are the read-only system directories every sandbox sees.
 func systemBinds() []string {
@@ -594,25 +598,41 @@ func (in *Instance) teardown() error {
 	if in.ag != nil {
 		in.ag.close()
 	}
-	if in.cg != nil {
-		errs = append(errs, in.cg.destroy())
-	}
-	// The cgroup is empty now; reap our direct children.
-	for _, c := range []*exec.Cmd{in.bwrap, in.slirp} {
+	// Our direct children first: a launcher that has not joined the cgroup
+	// yet (create failing right after starting it) is invisible to the
+	// cgroup but cannot have forked anything; one that has joined is caught
+	// by the cgroup kill below, with everything it started.
+	for _, c := range []*exec.Cmd{in.xvfb, in.bwrap, in.slirp} {
 		if c != nil && c.Process != nil {
 			_ = c.Process.Kill()
 		}
 	}
+	if in.cg != nil {
+		errs = append(errs, in.cg.destroy())
+	}
+	// Reap; never hang here: if something still holds the agent's pipe,
+	// force the end of its output.
+	wait := func(what string, done <-chan struct{}, force func()) {
+		if done == nil {
+			return
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			errs = append(errs, fmt.Errorf("%s did not exit", what))
+			if force != nil {
+				force()
+			}
+			<-done
+		}
+	}
 	if in.xvfb != nil {
-		_ = in.xvfb.Process.Kill()
-		<-in.xDone
+		wait("the X server", in.xDone, func() { _ = in.xvfb.Process.Kill() })
 	}
 	if in.ag != nil {
-		<-in.ag.dead
+		wait("the sandbox", in.ag.dead, func() { _ = in.ag.r.Close() })
 	}
-	if in.slirpDone != nil {
-		<-in.slirpDone
-	}
+	wait("slirp4netns", in.slirpDone, func() { _ = in.slirp.Process.Kill() })
 	_ = os.Remove(xLockPath(in.slot.display))
 	_ = os.Remove(xSocketPath(in.slot.display))
 	unmountAll(in.home)

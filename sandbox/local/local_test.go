@@ -611,3 +611,41 @@ func TestCPULimitThrottles(t *testing.T) {
 	t.Logf("4 busy loops for 2 s used %.2f s of CPU", used)
 	assert.Less(t, used, 2.3)
 }
+
+// TestDisplayFailureLeavesNothing: the X server fails while the sandbox's
+// bubblewrap is still starting (maybe before its launcher joined the
+// cgroup); nothing may survive.
+func TestDisplayFailureLeavesNothing(t *testing.T) {
+	p := newTestProvider(t)
+	testXvfbArgs = []string{"-no-such-option"}
+	t.Cleanup(func() { testXvfbArgs = nil })
+	for i := 0; i < 10; i++ {
+		_, err := p.Create(context.Background(), testConfig(), nil)
+		require.Error(t, err)
+		assert.Equal(t, sandbox.CodeBackendUnavailable, sandbox.CodeOf(err))
+	}
+	// Every process of the sandbox uids is gone (none of this test's slots
+	// is in use any more).
+	time.Sleep(200 * time.Millisecond)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
+		if strings.Contains(string(b), "/"+p.opts.CgroupParent+"/") && procUID(pid) >= p.opts.UIDBase && procUID(pid) < p.opts.UIDBase+p.opts.MaxSlots {
+			st, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if strings.Contains(string(st), ") Z ") {
+				continue
+			}
+			// Only processes of slots no one holds are leaks.
+			n := procUID(pid) - p.opts.UIDBase
+			if f := p.tryLock(n); f != nil {
+				f.Close()
+				cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+				t.Errorf("leaked process %d (slot %d): %q", pid, n, cmdline)
+			}
+		}
+	}
+}
