@@ -45,6 +45,7 @@ type Instance struct {
 	dir      string // host: the sandbox's state directory
 	home     string // host: bound at /home/user
 	xdir     string // host: the X server's socket directory (/tmp/.X11-unix inside)
+	claimed  bool   // the host's lock and socket of the display are ours
 	cookie   []byte
 	cg       *sandboxCgroup
 
@@ -169,6 +170,7 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := claimDisplay(s.display, filepath.Join(in.xdir, "X0")); err != nil {
 		return unavailable("display :%d is taken", s.display).WithCause(err)
 	}
+	in.claimed = true
 	// The X server and the sandbox start together: the sandbox binds the
 	// X server's socket directory, where the socket appears when ready.
 	t0 := time.Now()
@@ -633,8 +635,10 @@ func (in *Instance) teardown() error {
 		wait("the sandbox", in.ag.dead, func() { _ = in.ag.r.Close() })
 	}
 	wait("slirp4netns", in.slirpDone, func() { _ = in.slirp.Process.Kill() })
-	_ = os.Remove(xLockPath(in.slot.display))
-	_ = os.Remove(xSocketPath(in.slot.display))
+	if in.claimed { // never another X server's lock and socket
+		_ = os.Remove(xLockPath(in.slot.display))
+		_ = os.Remove(xSocketPath(in.slot.display))
+	}
 	unmountAll(in.home)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)
