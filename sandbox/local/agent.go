@@ -170,7 +170,11 @@ func (a *agent) start(r request, started chan<- *message) *message {
 	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
 	cmd.Path = prog
 	if a.userCgroup != nil && !r.Sys {
-		if st, err := os.Stat(prog); err != nil || st.IsDir() {
+		check := prog
+		if !path.IsAbs(check) && r.Cwd != "" { // ./script runs from the command's cwd
+			check = path.Join(r.Cwd, check)
+		}
+		if st, err := os.Stat(check); err != nil || st.IsDir() {
 			return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
 		}
 		cmd = exec.Command("/bin/sh", append([]string{"-c", a.joinScript, "vmservice-join"}, r.Argv...)...)

@@ -389,6 +389,18 @@ func TestProcessAPI(t *testing.T) {
 	assert.Equal(t, 143, st.Code)
 	assert.Error(t, proc.Write(ctx, []byte("x")))
 
+	// A relative program runs from the process's working directory.
+	require.NoError(t, in.WriteFile(ctx, "bin/hello.sh", []byte("#!/bin/sh\necho hello from $(pwd)\n")))
+	ok(t, in, "chmod +x bin/hello.sh")
+	var hello strings.Builder
+	proc, err = in.Start(ctx, ProcessSpec{Argv: []string{"./hello.sh"}, Cwd: "bin", OnOutput: func(_ string, b []byte) { hello.Write(b) }})
+	require.NoError(t, err)
+	_, err = proc.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "hello from /home/user/bin\n", hello.String())
+	_, err = in.Start(ctx, ProcessSpec{Argv: []string{"no-such-program"}})
+	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+
 	require.NoError(t, in.MakeDir(ctx, "a/b/c"))
 	fi, err := in.Stat(ctx, "a/b")
 	require.NoError(t, err)
