@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -191,6 +193,48 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 		assert.Greater(t, n, 4)
+		// On the host, as another slot's uid (what a subverted helper of
+		// another sandbox, x11vnc or Xvfb, would run as): bob's VNC and X
+		// sockets and files stay out of reach.
+		other := localOpts.UIDBase + localOpts.MaxSlots - 1
+		as := func(name string, args ...string) error {
+			cmd := exec.Command(name, args...)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "XAUTHORITY=/nonexistent", "HOME=/nonexistent"}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(other), Gid: uint32(other)}}
+			return cmd.Run()
+		}
+		nv := 0
+		for _, sock := range vncSocks {
+			if strings.Contains(sock, "/x11/") {
+				continue // the X socket: checked below
+			}
+			nv++
+			assert.Error(t, as("perl", "-MSocket", "-e", `socket(S,AF_UNIX,SOCK_STREAM,0) or exit 2; connect(S, pack_sockaddr_un($ARGV[0])) or exit 1; exit 0`, sock),
+				"uid %d connected to the VNC socket %s", other, sock)
+		}
+		assert.Positive(t, nv, "bob's stream socket was probed")
+		// X sockets accept connections, but not without the cookie.
+		xs, _ := filepath.Glob(fmt.Sprintf("/tmp/.X11-unix/X%d*", localOpts.DisplayBase/100))
+		nx := 0
+		for _, x := range xs {
+			d, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(x), "X"))
+			if err != nil || d < localOpts.DisplayBase || d >= localOpts.DisplayBase+localOpts.MaxSlots {
+				continue
+			}
+			nx++
+			assert.Error(t, as("xdpyinfo", "-display", ":"+strconv.Itoa(d)), "uid %d opened display :%d without its cookie", other, d)
+		}
+		assert.GreaterOrEqual(t, nx, 2, "both sandboxes' displays are claimed on the host")
+		for _, pat := range []string{"*/home", "*/Xauthority", "*/vnc-Xauthority", "*/vnc-*"} {
+			ms, _ := filepath.Glob(filepath.Join(localOpts.StateDir, "sb", pat))
+			for _, m := range ms {
+				if st, err := os.Stat(m); err == nil && st.IsDir() {
+					assert.Error(t, as("ls", m), "uid %d lists %s", other, m)
+				} else {
+					assert.Error(t, as("cat", m), "uid %d reads %s", other, m)
+				}
+			}
+		}
 		// Host processes are untouched: the test process lives, so does
 		// the server.
 		alive(t, e.url)
