@@ -69,6 +69,9 @@ func TestFaults(t *testing.T) {
 		}
 		res := alice.call("click", map[string]any{"sandbox_id": x, "x": 10, "y": 10})
 		assert.True(t, res.IsError, text(res))
+		info := alice.ok("get_sandbox_info", map[string]any{"sandbox_id": x})
+		assert.Equal(t, "broken", info["state"])
+		assert.Contains(t, info["problem"], "display")
 		// The neighbour is untouched.
 		bob.ok("screenshot", map[string]any{"sandbox_id": w})
 		assert.Equal(t, "ok\n", bob.sh(w, "echo ok", 10)["stdout"])
@@ -90,6 +93,10 @@ func TestFaults(t *testing.T) {
 		require.NoError(t, err)
 		assert.NoError(t, wb.Instance().Alive(ctx))
 		bob.ok("screenshot", map[string]any{"sandbox_id": w})
+		info := alice.ok("get_sandbox_info", map[string]any{"sandbox_id": y})
+		assert.Equal(t, "broken", info["state"])
+		assert.Contains(t, info["problem"], "window manager")
+		assert.Equal(t, "running", bob.ok("get_sandbox_info", map[string]any{"sandbox_id": w})["state"])
 	})
 
 	t.Run("client disconnects mid-call", func(t *testing.T) {

@@ -24,9 +24,12 @@ type CreateArgs struct {
 // InfoResult is a sandbox's description.
 type InfoResult struct {
 	sandbox.Info
+	// Problem says why a sandbox is broken (state "broken"); only
+	// get_sandbox_info checks.
+	Problem string `json:"problem,omitempty" jsonschema_description:"Set when the sandbox is broken (state \"broken\"), e.g. its display stopped: destroy it and create another."`
 }
 
-func infoResult(i sandbox.Info) InfoResult { return InfoResult{i} }
+func infoResult(i sandbox.Info) InfoResult { return InfoResult{Info: i} }
 
 // Text is the short text block.
 func (r InfoResult) Text() string {
@@ -120,14 +123,20 @@ func (tb *Toolbox) sandboxTools() {
 		})
 
 	define(tb, spec{name: "get_sandbox_info", toolset: SetSandbox, title: "Get sandbox info",
-		desc:  "Describe one sandbox: owner, state, template, resources, resolution, creation and expiry times.",
+		desc:  "Describe one sandbox: owner, state (running, or broken with the problem), template, resources, resolution, creation and expiry times.",
 		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (InfoResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return InfoResult{}, err
 			}
-			return infoResult(sb.Info()), nil
+			r := infoResult(sb.Info())
+			// A dead display or window manager is otherwise only seen as
+			// BACKEND_UNAVAILABLE from the desktop tools.
+			if err := sb.Instance().Alive(ctx); err != nil && r.State == sandbox.StateRunning {
+				r.State, r.Problem = "broken", sandbox.AsError(err).Message
+			}
+			return r, nil
 		})
 
 	define(tb, spec{name: "list_sandboxes", toolset: SetSandbox, title: "List sandboxes",
