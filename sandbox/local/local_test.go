@@ -349,6 +349,12 @@ func TestStaleStateCleanedByNew(t *testing.T) {
 	require.NoError(t, err)
 	ok(t, in, "sleep 1000 & true")
 	f := footprintOf(in)
+	// And a process of the slot's uid outside the cgroup.
+	stray := exec.Command("sleep", "1000")
+	stray.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.uid)}}
+	require.NoError(t, stray.Start())
+	go func() { _ = stray.Wait() }()
+	f.pids = append(f.pids, stray.Process.Pid)
 	// Pretend the server was killed: the slot lock is gone, the rest stays.
 	in.slot.release()
 	p2, err := New(opts)

@@ -345,11 +345,54 @@ func (p *Provider) cleanSlot(s *slot) {
 			p.log.Warn().Err(err).Int("slot", s.n).Msg("stale cgroup not removed")
 		}
 	}
+	// The uid belongs to whoever holds the slot: anything still running as
+	// it (left outside our cgroup, e.g. by a server with another cgroup
+	// parent) is a leftover too. Servers sharing a uid range must share the
+	// LockDir.
+	if n := killUID(s.uid); n > 0 {
+		p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
+	}
 	unmountAll(filepath.Join(p.slotDir(s), "home"))
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
 	}
 	cleanDisplay(s)
+}
+
+// killUID SIGKILLs every process whose real or effective uid is uid, until
+// none is left, and says how many it found.
+func killUID(uid int) int {
+	found := 0
+	for round := 0; round < 50; round++ {
+		des, _ := os.ReadDir("/proc")
+		n := 0
+		for _, de := range des {
+			pid, err := strconv.Atoi(de.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile("/proc/" + de.Name() + "/status")
+			if err != nil || strings.Contains(string(b), "\nState:\tZ") {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if f, ok := strings.CutPrefix(l, "Uid:"); ok {
+					ids := strings.Fields(f)
+					if len(ids) >= 2 && (ids[0] == strconv.Itoa(uid) || ids[1] == strconv.Itoa(uid)) {
+						_ = syscall.Kill(pid, syscall.SIGKILL)
+						n++
+					}
+					break
+				}
+			}
+		}
+		if n == 0 {
+			break
+		}
+		found += n
+		time.Sleep(10 * time.Millisecond)
+	}
+	return found
 }
 
 // claimDisplay marks display N as taken on the host the way X servers do,
