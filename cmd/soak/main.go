@@ -70,7 +70,7 @@ func main() {
 	flag.IntVar(&o.maxSandboxes, "max-sandboxes", 6, "server-wide sandbox limit")
 	flag.DurationVar(&o.faultEvery, "fault-every", 4*time.Second, "mean time between injected faults (0 = none)")
 	flag.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "random seed")
-	flag.BoolVar(&o.verbose, "v", false, "log the server at info level to stderr")
+	flag.BoolVar(&o.verbose, "v", false, "log the server at info level to stderr and print a sample message per error")
 	flag.Parse()
 	if o.principals < 1 || o.workers < 1 || o.perPrincipal < 1 || o.maxSandboxes < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "soak: every count must be >= 1 and the duration > 0")
@@ -81,21 +81,27 @@ func main() {
 
 // stats counts what the soak did.
 type stats struct {
-	mu       sync.Mutex
-	ops      map[string]int
-	errs     map[string]int
-	faults   map[string]int
-	breaches []string
-	total    atomic.Int64
+	mu         sync.Mutex
+	ops        map[string]int
+	errs       map[string]int
+	errsByTool map[string]int
+	samples    map[string]string // one message per code/tool
+	faults     map[string]int
+	breaches   []string
+	total      atomic.Int64
 }
 
-func (s *stats) op(tool, code string) {
+func (s *stats) op(tool, code, msg string) {
 	s.total.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ops[tool]++
 	if code != "" {
 		s.errs[code]++
+		s.errsByTool[code+"/"+tool]++
+		if _, ok := s.samples[code+"/"+tool]; !ok && msg != "" {
+			s.samples[code+"/"+tool] = msg
+		}
 	}
 }
 
@@ -180,7 +186,7 @@ func run(o options) int {
 	fmt.Printf("soak: %s, %d principals x %d workers, %d sandboxes each (server limit %d), a fault every ~%s, seed %d\n",
 		o.duration, o.principals, o.workers, o.perPrincipal, o.maxSandboxes, o.faultEvery, o.seed)
 
-	st := &stats{ops: map[string]int{}, errs: map[string]int{}, faults: map[string]int{}}
+	st := &stats{ops: map[string]int{}, errs: map[string]int{}, errsByTool: map[string]int{}, samples: map[string]string{}, faults: map[string]int{}}
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	reg := &registry{owned: map[int][]string{}}
@@ -219,7 +225,18 @@ func run(o options) int {
 		float64(st.total.Load())/elapsed.Seconds(), live)
 	printMap("by tool", st.ops)
 	printMap("errors by code", st.errs)
-	printMap("faults injected", st.faults)
+	printMap("errors by code/tool", st.errsByTool)
+	if o.verbose {
+		keys := make([]string, 0, len(st.samples))
+		for k := range st.samples {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Printf("  e.g. %s: %s\n", k, st.samples[k])
+		}
+	}
+	printMap("faults injected (and broken sandboxes replaced)", st.faults)
 	printMap("leaked after shutdown", leaks)
 	n := 0
 	for _, v := range leaks {
@@ -348,21 +365,22 @@ func (w *worker) call(ctx context.Context, tool string, args map[string]any, tim
 			code = "CANCELLED"
 		}
 		if ctx.Err() == nil {
-			w.st.op(tool, code)
+			w.st.op(tool, code, "")
 		}
 		return nil, code
 	}
 	b, _ := json.Marshal(res.StructuredContent)
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	code := ""
+	code, msg := "", ""
 	if res.IsError {
 		code, _ = m["error_code"].(string)
+		msg, _ = m["message"].(string)
 		if code == "" {
 			code = "UNKNOWN"
 		}
 	}
-	w.st.op(tool, code)
+	w.st.op(tool, code, msg)
 	return m, code
 }
 
@@ -497,8 +515,16 @@ func (w *worker) step(ctx context.Context, id string) {
 		}
 		return
 	}
-	if code == "SANDBOX_NOT_FOUND" {
+	switch code {
+	case "SANDBOX_NOT_FOUND":
 		w.reg.drop(w.p, id) // expired, destroyed by a fault or by a sibling worker
+	case "BACKEND_UNAVAILABLE":
+		// What an agent should do: ask, and replace a broken sandbox.
+		if m, c := w.call(ctx, "get_sandbox_info", sid, 30*time.Second); c == "" && m["state"] == "broken" {
+			w.st.fault("broken_replaced")
+			w.call(ctx, "destroy_sandbox", sid, 60*time.Second)
+			w.reg.drop(w.p, id)
+		}
 	}
 }
 
