@@ -213,6 +213,22 @@ func TestTenantIsolation(t *testing.T) {
 				"uid %d connected to the VNC socket %s", other, sock)
 		}
 		assert.Positive(t, nv, "bob's stream socket was probed")
+		// No host-side helper (Xvfb, x11vnc, slirp4netns) listens on any
+		// host TCP or UDP port.
+		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6"} {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			for _, l := range strings.Split(string(b), "\n")[1:] {
+				fs := strings.Fields(l)
+				if len(fs) < 8 {
+					continue
+				}
+				uid, _ := strconv.Atoi(fs[7])
+				listening := fs[3] == "0A" || strings.HasPrefix(f, "/proc/net/udp")
+				assert.False(t, listening && uid >= localOpts.UIDBase && uid < localOpts.UIDBase+localOpts.MaxSlots,
+					"%s: a sandbox uid %d listens on %s", f, uid, fs[1])
+			}
+		}
 		// X sockets accept connections, but not without the cookie.
 		xs, _ := filepath.Glob(fmt.Sprintf("/tmp/.X11-unix/X%d*", localOpts.DisplayBase/100))
 		nx := 0
