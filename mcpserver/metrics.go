@@ -45,6 +45,30 @@ func NewMetrics(m *sandbox.Manager) *Metrics {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_max_concurrent_sandboxes", Help: "Configured sandbox limit."},
 				func() float64 { return float64(m.Settings().MaxConcurrentSandboxes) }),
 		)
+		if m.Stats("").WarmPool != nil {
+			pool := func(f func(sandbox.PoolStats) int) func() float64 {
+				return func() float64 {
+					if ps := m.Stats("").WarmPool; ps != nil {
+						return float64(f(*ps))
+					}
+					return 0
+				}
+			}
+			reg.MustRegister(
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_warm_pool_size", Help: "Desktops the warm pool aims to keep booted (--warm-pool)."},
+					pool(func(s sandbox.PoolStats) int { return s.Size })),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_warm_pool_ready", Help: "Booted, unowned desktops ready for create_sandbox."},
+					pool(func(s sandbox.PoolStats) int { return s.Warm })),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_warm_pool_booting", Help: "Warm-pool desktops booting."},
+					pool(func(s sandbox.PoolStats) int { return s.Booting })),
+				prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vmservice_warm_pool_hits_total", Help: "Creates served from the warm pool."},
+					pool(func(s sandbox.PoolStats) int { return s.Hits })),
+				prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vmservice_warm_pool_misses_total", Help: "Creates booted cold while a warm pool exists."},
+					pool(func(s sandbox.PoolStats) int { return s.Misses })),
+				prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vmservice_warm_pool_discarded_total", Help: "Warm desktops destroyed unused (dead, not adoptable, evicted for room, shutdown)."},
+					pool(func(s sandbox.PoolStats) int { return s.Discarded })),
+			)
+		}
 	}
 	return x
 }

@@ -150,8 +150,20 @@ func NewManager(p Provider, s Settings, log zerolog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{provider: p, settings: s, log: log,
-		sandboxes: map[string]*Sandbox{}, pending: map[string]int{}}, nil
+	m := &Manager{provider: p, settings: s, log: log,
+		sandboxes: map[string]*Sandbox{}, pending: map[string]int{}}
+	if pl, ok := p.(*Pool); ok { // warm desktops count toward max_concurrent_sandboxes
+		pl.SetBudget(func() int {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.closed { // shutting down: boot nothing more
+				return 0
+			}
+			total, _ := m.countLocked("")
+			return m.settings.MaxConcurrentSandboxes - total
+		})
+	}
+	return m, nil
 }
 
 // Settings returns the effective settings.
@@ -373,6 +385,9 @@ func (m *Manager) destroy(ctx context.Context, s *Sandbox) error {
 	m.mu.Lock()
 	delete(m.sandboxes, s.id)
 	m.mu.Unlock()
+	if pl, ok := m.provider.(*Pool); ok {
+		pl.kick() // room for a warm desktop again
+	}
 	if err != nil {
 		m.log.Error().Err(err).Str("sandbox_id", s.id).Msg("sandbox destroy reported an error")
 	} else {
