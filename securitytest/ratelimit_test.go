@@ -1,6 +1,7 @@
 package securitytest
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,4 +50,25 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 		status, body := modern(t, e.url, bobToken, "tools/list", "b"+strconv.Itoa(i), nil)
 		assert.Equal(t, 200, status, body)
 	}
+}
+
+// TestInFlightPerPrincipal: a principal holding its allowance of requests
+// open (here: SSE streams) gets 429 for more; others are not affected.
+func TestInFlightPerPrincipal(t *testing.T) {
+	e, err := newEnv(func(c *mcpserver.Config) { c.RateLimit = mcpserver.RateLimit{PerSecond: 100, MaxInFlight: 2} })
+	require.NoError(t, err)
+	t.Cleanup(e.close)
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("GET", e.url+"/sse", nil)
+		req.Header.Set("Authorization", "Bearer "+aliceToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	status, body := modern(t, e.url, aliceToken, "tools/list", 1, nil)
+	assert.Equal(t, 429, status, body)
+	assert.Contains(t, body, "at once")
+	status, body = modern(t, e.url, bobToken, "tools/list", 2, nil)
+	assert.Equal(t, 200, status, body)
 }
