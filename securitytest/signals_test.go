@@ -212,16 +212,20 @@ func (tr trace) left() []string {
 
 // populate gives the server sandboxes with everything that can leak: a
 // stream (x11vnc), a background process, files.
-func populate(t *testing.T, url string, n int) {
+// It returns the secrets it saw (stream keys), which must never be logged.
+func populate(t *testing.T, url string, n int) []string {
+	var secrets []string
 	alice := connectHTTP(t, url, aliceToken)
 	for i := 0; i < n; i++ {
 		id := alice.ok("create_sandbox", map[string]any{"memory_mb": 1024, "cpu_count": 1})["sandbox_id"].(string)
 		alice.ok("run_command", map[string]any{"sandbox_id": id, "command": "sleep 10000", "background": true})
 		alice.ok("write_file", map[string]any{"sandbox_id": id, "path": "f.txt", "content": "x"})
 		if i == 0 {
-			alice.ok("start_stream", map[string]any{"sandbox_id": id})
+			st := alice.ok("start_stream", map[string]any{"sandbox_id": id})
+			secrets = append(secrets, st["auth_key"].(string))
 		}
 	}
+	return secrets
 }
 
 // TestSignalsLeaveNothing: SIGTERM and SIGINT of the server binary destroy
@@ -230,7 +234,7 @@ func TestSignalsLeaveNothing(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := startBinary(t)
-			populate(t, s.url, 2)
+			secrets := populate(t, s.url, 2)
 			slots := s.slots()
 			require.Len(t, slots, 2, "slots from the log")
 			tr := traceOf(slots)
@@ -244,6 +248,10 @@ func TestSignalsLeaveNothing(t *testing.T) {
 				t.Fatalf("the server did not exit on %s", sig)
 			}
 			eventually(t, "nothing left", 10*time.Second, func() bool { return len(tr.left()) == 0 })
+			// The debug log of the whole run holds no token and no stream key.
+			for _, secret := range append(secrets, aliceToken) {
+				assert.NotContains(t, s.logText(), secret)
+			}
 		})
 	}
 }
