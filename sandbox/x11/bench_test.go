@@ -156,3 +156,28 @@ func BenchmarkScreenshot(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClick: a click on a bare display (the pointer over the root
+// window), and under openbox on two managed windows in turn, where each
+// press goes through openbox's click-to-focus grab and Click waits until
+// the server let the click through:
+//
+//	go test -run XXX -bench Click -benchtime 200x ./sandbox/x11/
+func BenchmarkClick(b *testing.B) {
+	b.Run("bare", func(b *testing.B) {
+		d := newDisplay(b, 1024, 768)
+		timed(b, func(i int) error { return d.c.Click(bg, &sandbox.Point{X: 100 + i%500, Y: 100}, sandbox.ButtonLeft, 1, nil) })
+	})
+	b.Run("openbox", func(b *testing.B) {
+		d := newDisplay(b, 1024, 768)
+		startOpenbox(b, d)
+		r1 := newManagedRecorder(b, d, 40, 60, 400, 300)
+		r2 := newManagedRecorder(b, d, 500, 60, 400, 300)
+		var pts []sandbox.Point
+		for _, r := range []*recorder{r1, r2} {
+			x, y := r.origin(b)
+			pts = append(pts, sandbox.Point{X: x + 100, Y: y + 100})
+		}
+		timed(b, func(i int) error { return d.c.Click(bg, &pts[i%2], sandbox.ButtonLeft, 1, nil) })
+	})
+}

@@ -93,7 +93,7 @@ func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, co
 		c.fake(evButtonRelease, btn)
 	}
 	c.release(mods)
-	return c.sync(ctx)
+	return c.settle(ctx, btn)
 }
 
 // MouseDown presses a button where the pointer is.
@@ -116,6 +116,9 @@ func (c *Conn) button(ctx context.Context, b sandbox.Button, typ byte) error {
 		return err
 	}
 	c.fake(typ, btn)
+	if typ == evButtonRelease {
+		return c.settle(ctx, btn)
+	}
 	return c.sync(ctx)
 }
 
@@ -164,7 +167,7 @@ func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Butto
 	}
 	c.fake(evButtonRelease, btn)
 	released = true
-	return c.sync(ctx)
+	return c.settle(ctx, btn)
 }
 
 // Scroll turns the wheel (buttons 4 up, 5 down, 6 left, 7 right) amount
@@ -212,7 +215,85 @@ func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollD
 		c.fake(evButtonRelease, btn)
 	}
 	c.release(mods)
-	return c.sync(ctx)
+	return c.settle(ctx, btn)
+}
+
+// settleMax bounds how long settle waits for a frozen pointer: a window
+// manager replays a press within about a millisecond; one that hangs with
+// the pointer frozen must not hang every click.
+const settleMax = 50 * time.Millisecond
+
+// settle returns once the server has processed the release of button btn
+// sent before it. Under a window manager that focuses on click (openbox,
+// xfwm4, ...), a press activates the manager's passive grab in synchronous
+// mode: the server freezes the pointer and queues the button events that
+// follow until the manager replays the press, while XTEST motion moves the
+// pointer at once. Without waiting, the motion of the next call overtakes
+// this call's queued release (and the next press), which then reach the
+// application at the new point. The pointer state QueryPointer reports is
+// updated only when the server processes a queued event, so the button's
+// bit is clear once the release went through. The first QueryPointer is
+// the round trip sync would make, so with no grab in the way this costs
+// nothing extra.
+func (c *Conn) settle(ctx context.Context, btn byte) error {
+	bit := buttonMask(btn)
+	if bit == 0 {
+		return c.settleByGrab(ctx)
+	}
+	deadline := time.Now().Add(settleMax)
+	for {
+		r, err := await(ctx, xproto.QueryPointer(c.xc, c.root).Reply)
+		if err != nil {
+			return c.xerr(err)
+		}
+		if r.Mask&bit == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			c.logger().Debug().Int("button", int(btn)).Uint16("mask", r.Mask).
+				Msg("pointer still frozen after a click; not waiting longer")
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Microsecond); err != nil {
+			return err
+		}
+	}
+}
+
+// settleByGrab is settle for buttons the core pointer state has no bit for
+// (6 and 7, the horizontal wheel): a frozen pointer belongs to the window
+// manager's grab, so taking a grab of our own (and dropping it at once)
+// succeeds only after the manager let the events go. It costs the window
+// under the pointer a pair of grab crossing events, and a menu's grab
+// (legitimately held) makes it wait the whole settleMax.
+func (c *Conn) settleByGrab(ctx context.Context) error {
+	deadline := time.Now().Add(settleMax)
+	for {
+		r, err := await(ctx, xproto.GrabPointer(c.xc, false, c.root, 0, xproto.GrabModeAsync, xproto.GrabModeAsync,
+			xproto.WindowNone, xproto.CursorNone, xproto.TimeCurrentTime).Reply)
+		if err != nil {
+			return c.xerr(err)
+		}
+		if r.Status == xproto.GrabStatusSuccess {
+			xproto.UngrabPointer(c.xc, xproto.TimeCurrentTime)
+			return c.sync(ctx)
+		}
+		if time.Now().After(deadline) {
+			c.logger().Debug().Uint8("status", r.Status).Msg("pointer still grabbed after a click; not waiting longer")
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Microsecond); err != nil {
+			return err
+		}
+	}
+}
+
+// buttonMask is a button's bit in the core pointer state (buttons 1-5).
+func buttonMask(btn byte) uint16 {
+	if btn < 1 || btn > 5 {
+		return 0
+	}
+	return uint16(xproto.ButtonMask1) << (btn - 1)
 }
 
 func (c *Conn) modifierKeys(ctx context.Context, modifiers []string) ([]keyLoc, error) {

@@ -2,6 +2,7 @@ package x11
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -467,4 +468,85 @@ func TestTypeTextGTK(t *testing.T) {
 		got = string(out)
 		return err == nil && got == text
 	}, 10*time.Second, 100*time.Millisecond, "clipboard holds %q, got %q", text, got)
+}
+
+// TestRapidInputUnderWM: under openbox, whose click-to-focus grabs freeze
+// the pointer at each press until it replays the press, back-to-back
+// calls on different windows must each land at their own point (the
+// motion of the next call must not overtake the queued button events).
+func TestRapidInputUnderWM(t *testing.T) {
+	d := newDisplay(t, 1024, 768)
+	startOpenbox(t, d)
+	const w, h = 260, 220
+	var recs []*recorder
+	for _, p := range [][2]int{{40, 60}, {380, 60}, {720, 60}, {40, 420}, {380, 420}} {
+		recs = append(recs, newManagedRecorder(t, d, p[0], p[1], w, h))
+	}
+	type origin struct{ x, y int }
+	origins := make([]origin, len(recs))
+	require.Eventually(t, func() bool { // framed and placed where asked
+		for i, r := range recs {
+			x, y := r.origin(t)
+			origins[i] = origin{x, y}
+			if x < 30 || y < 50 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "openbox framed the windows")
+
+	type click struct {
+		win    int
+		p      sandbox.Point
+		button sandbox.Button
+		btn    byte
+		count  int
+	}
+	var clicks []click
+	buttons := []struct {
+		b   sandbox.Button
+		btn byte
+	}{{sandbox.ButtonLeft, 1}, {sandbox.ButtonRight, 3}, {sandbox.ButtonMiddle, 2}}
+	for round := 0; round < 3; round++ {
+		for i := range recs {
+			b := buttons[(round+i)%len(buttons)]
+			p := sandbox.Point{X: origins[i].x + 20 + 70*round + i, Y: origins[i].y + 30 + 50*round + i}
+			clicks = append(clicks, click{i, p, b.b, b.btn, 1 + (round+i)%2})
+		}
+	}
+	want := make([][]string, len(recs))
+	for _, c := range clicks {
+		require.NoError(t, d.c.Click(bg, &c.p, c.button, c.count, nil))
+		for n := 0; n < c.count; n++ {
+			want[c.win] = append(want[c.win],
+				fmt.Sprintf("press b%d (%d,%d)", c.btn, c.p.X, c.p.Y),
+				fmt.Sprintf("release b%d (%d,%d)", c.btn, c.p.X, c.p.Y))
+		}
+	}
+	// Wheel and a press held across calls, on windows in turn.
+	for i := range recs {
+		p := sandbox.Point{X: origins[i].x + 200, Y: origins[i].y + 180}
+		require.NoError(t, d.c.Scroll(bg, &p, sandbox.ScrollDown, 2, nil))
+		for n := 0; n < 2; n++ {
+			want[i] = append(want[i], fmt.Sprintf("press b5 (%d,%d)", p.X, p.Y), fmt.Sprintf("release b5 (%d,%d)", p.X, p.Y))
+		}
+		p.X -= 20 // the horizontal wheel has no bit in the pointer state
+		require.NoError(t, d.c.Scroll(bg, &p, sandbox.ScrollRight, 1, nil))
+		want[i] = append(want[i], fmt.Sprintf("press b7 (%d,%d)", p.X, p.Y), fmt.Sprintf("release b7 (%d,%d)", p.X, p.Y))
+		q := sandbox.Point{X: p.X - 100, Y: p.Y - 10}
+		require.NoError(t, d.c.MoveMouse(bg, q))
+		require.NoError(t, d.c.MouseDown(bg, sandbox.ButtonLeft))
+		require.NoError(t, d.c.MouseUp(bg, sandbox.ButtonLeft))
+		want[i] = append(want[i], fmt.Sprintf("press b1 (%d,%d)", q.X, q.Y), fmt.Sprintf("release b1 (%d,%d)", q.X, q.Y))
+	}
+	for i, r := range recs {
+		evs := r.waitFor(t, fmt.Sprintf("window %d's button events", i), func(e []recEvent) bool {
+			return len(only(e, "press", "release")) >= len(want[i])
+		})
+		var got []string
+		for _, e := range only(evs, "press", "release") {
+			got = append(got, fmt.Sprintf("%s b%d (%d,%d)", e.kind, e.button, e.x, e.y))
+		}
+		require.Equal(t, want[i], got, "window %d", i)
+	}
 }

@@ -64,6 +64,28 @@ type recorder struct {
 
 func newRecorder(t testing.TB, d *display, x, y, w, h int) *recorder {
 	t.Helper()
+	return startRecorder(t, d, x, y, w, h, false)
+}
+
+// newManagedRecorder is a recorder whose window a window manager manages
+// (no override-redirect; it asks for its position with USPosition). The
+// window manager frames it, so its place on screen is r.origin.
+func newManagedRecorder(t testing.TB, d *display, x, y, w, h int) *recorder {
+	t.Helper()
+	return startRecorder(t, d, x, y, w, h, true)
+}
+
+// origin is where the recorder's window sits on the root window.
+func (r *recorder) origin(t testing.TB) (int, int) {
+	t.Helper()
+	setup := xproto.Setup(r.xc)
+	tr, err := xproto.TranslateCoordinates(r.xc, r.win, setup.DefaultScreen(r.xc).Root, 0, 0).Reply()
+	require.NoError(t, err)
+	return int(tr.DstX), int(tr.DstY)
+}
+
+func startRecorder(t testing.TB, d *display, x, y, w, h int, managed bool) *recorder {
+	t.Helper()
 	nc, err := net.Dial("unix", d.sock)
 	require.NoError(t, err)
 	xc, err := xgb.NewConnNet(&cookieConn{Conn: nc, cookie: d.cookie})
@@ -79,10 +101,26 @@ func newRecorder(t testing.TB, d *display, x, y, w, h int) *recorder {
 	r.win = win
 	mask := uint32(xproto.EventMaskKeyPress | xproto.EventMaskKeyRelease | xproto.EventMaskButtonPress |
 		xproto.EventMaskButtonRelease | xproto.EventMaskPointerMotion | xproto.EventMaskExposure)
+	overrideRedirect := uint32(1)
+	if managed {
+		overrideRedirect = 0
+	}
 	require.NoError(t, xproto.CreateWindowChecked(xc, scr.RootDepth, win, scr.Root, int16(x), int16(y), uint16(w), uint16(h), 0,
 		xproto.WindowClassInputOutput, scr.RootVisual,
 		xproto.CwBackPixel|xproto.CwOverrideRedirect|xproto.CwEventMask,
-		[]uint32{0x00ff00, 1, mask}).Check())
+		[]uint32{0x00ff00, overrideRedirect, mask}).Check())
+	if managed {
+		// WM_NORMAL_HINTS: USPosition|USSize, so the window manager puts it
+		// where asked instead of placing it.
+		hints := make([]byte, 18*4)
+		xgb.Put32(hints, 1|2)
+		xgb.Put32(hints[4:], uint32(x))
+		xgb.Put32(hints[8:], uint32(y))
+		xgb.Put32(hints[12:], uint32(w))
+		xgb.Put32(hints[16:], uint32(h))
+		require.NoError(t, xproto.ChangePropertyChecked(xc, xproto.PropModeReplace, win,
+			xproto.AtomWmNormalHints, xproto.AtomWmSizeHints, 32, 18, hints).Check())
+	}
 	require.NoError(t, xproto.MapWindowChecked(xc, win).Check())
 	go r.loop(setup.MaxKeycode)
 	select {
@@ -90,7 +128,9 @@ func newRecorder(t testing.TB, d *display, x, y, w, h int) *recorder {
 	case <-time.After(5 * time.Second):
 		t.Fatal("recorder window never exposed")
 	}
-	require.NoError(t, xproto.SetInputFocusChecked(xc, xproto.InputFocusPointerRoot, win, xproto.TimeCurrentTime).Check())
+	if !managed { // a managed window gets the focus from the window manager
+		require.NoError(t, xproto.SetInputFocusChecked(xc, xproto.InputFocusPointerRoot, win, xproto.TimeCurrentTime).Check())
+	}
 	return r
 }
 

@@ -13,7 +13,7 @@ import (
 
 // startOpenbox runs openbox and waits until it manages the screen
 // (_NET_SUPPORTING_WM_CHECK on the root window).
-func startOpenbox(t *testing.T, d *display) {
+func startOpenbox(t testing.TB, d *display) {
 	t.Helper()
 	x11test.Start(t, d.name, d.auth, "openbox", "--sm-disable")
 	require.NoError(t, d.c.internAtoms("_NET_SUPPORTING_WM_CHECK"))
