@@ -166,7 +166,9 @@ func BenchmarkScreenshot(b *testing.B) {
 func BenchmarkClick(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		d := newDisplay(b, 1024, 768)
-		timed(b, func(i int) error { return d.c.Click(bg, &sandbox.Point{X: 100 + i%500, Y: 100}, sandbox.ButtonLeft, 1, nil) })
+		timed(b, func(i int) error {
+			return d.c.Click(bg, &sandbox.Point{X: 100 + i%500, Y: 100}, sandbox.ButtonLeft, 1, nil)
+		})
 	})
 	b.Run("openbox", func(b *testing.B) {
 		d := newDisplay(b, 1024, 768)
