@@ -263,7 +263,19 @@ func TestSIGKILLThenRestartCleans(t *testing.T) {
 	populate(t, s.url, 1)
 	slots := s.slots()
 	require.Len(t, slots, 1)
+	// A viewer on the stream: x11vnc then holds MIT-SHM segments.
+	alice := connectHTTP(t, s.url, aliceToken)
+	ids := alice.ok("list_sandboxes", nil)["sandboxes"].([]any)
+	watchStream(t, alice, ids[0].(map[string]any)["sandbox_id"].(string))
 	tr := traceOf(slots)
+	vnc := map[int]bool{}
+	for _, p := range tr.procs {
+		if p.comm == "x11vnc" {
+			vnc[p.pid] = true
+		}
+	}
+	require.NotEmpty(t, vnc)
+	require.NotEmpty(t, shmByCreator(t, vnc), "x11vnc holds MIT-SHM segments")
 	require.NoError(t, s.cmd.Process.Kill())
 	<-s.done
 	// What dies with the server (it is every sandbox process's parent or
@@ -275,6 +287,7 @@ func TestSIGKILLThenRestartCleans(t *testing.T) {
 
 	s2 := startBinary(t) // New() cleans stale slots before /healthz answers
 	assert.Empty(t, tr.left(), "after the next start")
+	assert.Empty(t, shmByCreator(t, vnc), "shared memory of the killed server's x11vnc")
 	alive := connectHTTP(t, s2.url, aliceToken)
 	alive.ok("list_sandboxes", nil)
 }

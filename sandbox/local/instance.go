@@ -640,6 +640,7 @@ func (in *Instance) teardown() error {
 		_ = os.Remove(xSocketPath(in.slot.display))
 	}
 	unmountAll(in.home)
+	removeShm(in.slot.uid)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)
 	}

@@ -353,6 +353,7 @@ func (p *Provider) cleanSlot(s *slot) {
 		p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
 	}
 	unmountAll(filepath.Join(p.slotDir(s), "home"))
+	removeShm(s.uid)
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
 	}
