@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -42,6 +44,7 @@ import (
 	"github.com/vmservice/vmservice/mcpserver/auth"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/local"
+	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools"
 )
@@ -477,7 +480,15 @@ func (w *worker) step(ctx context.Context, id string) {
 			"coordinate", []int{x, y}, "screenshot_after", false), 60*time.Second)
 	case 12:
 		if r.IntN(2) == 0 {
-			_, code = w.call(ctx, "start_stream", sid, 60*time.Second)
+			var m map[string]any
+			m, code = w.call(ctx, "start_stream", sid, 60*time.Second)
+			if code == "" && r.IntN(2) == 0 {
+				if err := view(ctx, m["stream_url"].(string)); err != nil {
+					w.st.op("stream_viewer", "VIEWER_FAILED", err.Error())
+				} else {
+					w.st.op("stream_viewer", "", "")
+				}
+			}
 		} else {
 			_, code = w.call(ctx, "stop_stream", sid, 60*time.Second)
 		}
@@ -526,6 +537,34 @@ func (w *worker) step(ctx context.Context, id string) {
 			w.reg.drop(w.p, id)
 		}
 	}
+}
+
+// view connects to a stream as a viewer (websocket + RFB with the key) and
+// reads one pixel, so the VNC server grabs the screen.
+func view(ctx context.Context, streamURL string) error {
+	u, err := url.Parse(streamURL)
+	if err != nil {
+		return err
+	}
+	key := u.Query().Get("key")
+	u.RawQuery = "key=" + url.QueryEscape(key)
+	u.Scheme = "ws"
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/websockify"
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{Subprotocols: []string{"binary"}})
+	if err != nil {
+		return err
+	}
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	cl, _, err := vnctest.Handshake(nc, key)
+	if err != nil {
+		return err
+	}
+	_, err = cl.Pixel(1, 1)
+	return err
 }
 
 // faults injects a random fault about every `every`.
@@ -656,7 +695,19 @@ func countLeaks() map[string]int {
 			}
 		}
 	}
-	for _, k := range []string{"processes", "cgroups", "dirs", "mounts", "x_locks_sockets"} {
+	// SysV shared memory created by the slot uids (x11vnc's MIT-SHM).
+	if b, err := os.ReadFile("/proc/sysvipc/shm"); err == nil {
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(l)
+			if len(f) < 10 {
+				continue
+			}
+			if cuid, err := strconv.Atoi(f[9]); err == nil && cuid >= slotOpts.UIDBase && cuid < slotOpts.UIDBase+slotOpts.MaxSlots {
+				leaks["shm_segments"]++
+			}
+		}
+	}
+	for _, k := range []string{"processes", "cgroups", "dirs", "mounts", "x_locks_sockets", "shm_segments"} {
 		leaks[k] += 0
 	}
 	return leaks
