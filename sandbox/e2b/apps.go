@@ -2,26 +2,11 @@ package e2b
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/apps"
 )
-
-// e2bApps maps the common application names to the programs that provide
-// them on E2B's desktop template (and on Debian desktops), best first.
-// TODO: share one table with sandbox/local once it exports its own.
-var e2bApps = []struct {
-	names    []string
-	programs []string
-}{
-	{[]string{"firefox", "firefox-esr"}, []string{"firefox", "firefox-esr"}},
-	{[]string{"google-chrome", "chrome", "chromium"}, []string{"google-chrome", "chromium", "chromium-browser"}},
-	{[]string{"vscode", "code"}, []string{"code"}},
-	{[]string{"terminal", "xterm"}, []string{"xfce4-terminal", "xterm", "x-terminal-emulator"}},
-	{[]string{"text-editor", "editor", "gedit", "mousepad"}, []string{"gedit", "mousepad"}},
-	{[]string{"file-manager", "files", "thunar", "pcmanfm"}, []string{"thunar", "pcmanfm", "nautilus"}},
-}
 
 // installedPrograms asks the sandbox which of programs exist (one command).
 func (in *Instance) installedPrograms(ctx context.Context, programs []string) (map[string]bool, error) {
@@ -40,59 +25,45 @@ func (in *Instance) installedPrograms(ctx context.Context, programs []string) (m
 	return have, nil
 }
 
-// Applications lists the names Launch accepts on this sandbox.
-func (in *Instance) Applications(ctx context.Context) ([]string, error) {
-	var all []string
-	for _, a := range e2bApps {
-		all = append(all, a.programs...)
-	}
-	have, err := in.installedPrograms(ctx, all)
+// homeDir is the home of E2B's sandbox user.
+const homeDir = "/home/user"
+
+// installedFunc asks the sandbox once which of the table's programs it has.
+func (in *Instance) installedFunc(ctx context.Context) (func(string) bool, error) {
+	have, err := in.installedPrograms(ctx, apps.Programs())
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, a := range e2bApps {
-		for _, p := range a.programs {
-			if have[p] {
-				out = append(out, a.names...)
-				break
-			}
-		}
+	return func(p string) bool { return have[p] }, nil
+}
+
+// Applications lists the names Launch accepts on this sandbox.
+func (in *Instance) Applications(ctx context.Context) ([]string, error) {
+	installed, err := in.installedFunc(ctx)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(out)
-	return out, nil
+	return apps.Available(installed), nil
 }
 
 // Launch starts an application by common name, with uri when given.
 func (in *Instance) Launch(ctx context.Context, app, uri string) (*sandbox.LaunchResult, error) {
-	key := strings.ToLower(strings.TrimSpace(app))
-	for _, a := range e2bApps {
-		for _, n := range a.names {
-			if n != key {
-				continue
-			}
-			have, err := in.installedPrograms(ctx, a.programs)
-			if err != nil {
-				return nil, err
-			}
-			for _, p := range a.programs {
-				if !have[p] {
-					continue
-				}
-				cmd := p
-				if uri != "" {
-					cmd += " " + shq(uri)
-				}
-				res, err := in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "exec " + cmd + " >/dev/null 2>&1"})
-				if err != nil {
-					return nil, err
-				}
-				return &sandbox.LaunchResult{Command: cmd, PID: res.PID}, nil
-			}
-			return nil, sandbox.InvalidArgument("application", "%s is not installed in this sandbox", app)
-		}
+	installed, err := in.installedFunc(ctx)
+	if err != nil {
+		return nil, err
 	}
-	names, _ := in.Applications(ctx)
-	return nil, sandbox.InvalidArgument("application", "unknown application %q; available: %s", app, strings.Join(names, ", ")).
-		WithDetail("available", names)
+	argv, err := apps.Command(app, uri, homeDir, installed)
+	if err != nil {
+		return nil, err
+	}
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = shq(a)
+	}
+	cmd := strings.Join(q, " ")
+	res, err := in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "exec " + cmd + " >/dev/null 2>&1"})
+	if err != nil {
+		return nil, err
+	}
+	return &sandbox.LaunchResult{Command: cmd, PID: res.PID}, nil
 }

@@ -4,105 +4,36 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/apps"
 )
 
-// app is one launchable application: the names callers use and the
-// programs that provide it, best first.
-type app struct {
-	names    []string
-	programs []string
-	args     func(program string) []string
-}
-
-var chromiumArgs = func(string) []string {
-	return []string{"--no-first-run", "--disable-gpu", "--no-default-browser-check",
-		"--disable-background-networking", "--disable-component-update", "--password-store=basic",
-		"--user-data-dir=" + homeDir + "/.config/chromium-sandbox"}
-}
-
-var apps = []app{
-	{names: []string{"firefox", "firefox-esr"}, programs: []string{"firefox-esr", "firefox"}},
-	{names: []string{"google-chrome", "chrome", "chromium", "chromium-browser"},
-		programs: []string{"google-chrome", "chromium", "chromium-browser"}, args: chromiumArgs},
-	{names: []string{"vscode", "code"}, programs: []string{"code"},
-		args: func(string) []string { return []string{"--no-sandbox", "--disable-gpu"} }},
-	{names: []string{"terminal", "xterm"}, programs: []string{"xterm", "xfce4-terminal", "x-terminal-emulator"}},
-	{names: []string{"text-editor", "editor", "mousepad", "gedit"}, programs: []string{"mousepad", "gedit"}},
-	{names: []string{"file-manager", "files", "pcmanfm"}, programs: []string{"pcmanfm", "thunar", "nautilus"}},
-}
-
-// installed finds the program on the sandbox's PATH. The sandbox's /usr is
-// the host's, read-only, so the host's answer is the sandbox's.
-func installed(program string) string {
+// installed reports whether the program is on the sandbox's PATH. The
+// sandbox's /usr is the host's, read-only, so the host's answer is the
+// sandbox's.
+func installed(program string) bool {
 	for _, dir := range filepath.SplitList(sandboxPath) {
 		p := filepath.Join(dir, program)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p
+			return true
 		}
 	}
-	return ""
-}
-
-func (a app) program() string {
-	for _, p := range a.programs {
-		if installed(p) != "" {
-			return p
-		}
-	}
-	return ""
-}
-
-func availableApps() []string {
-	var out []string
-	for _, a := range apps {
-		if a.program() != "" {
-			out = append(out, a.names...)
-		}
-	}
-	sort.Strings(out)
-	return out
+	return false
 }
 
 // Applications lists the names Launch accepts here.
 func (in *Instance) Applications(context.Context) ([]string, error) {
-	return availableApps(), nil
+	return apps.Available(installed), nil
 }
 
 // Launch starts an application by common name in the background, with uri
 // (a URL or a sandbox path) when given.
 func (in *Instance) Launch(ctx context.Context, name, uri string) (*sandbox.LaunchResult, error) {
-	key := strings.ToLower(strings.TrimSpace(name))
-	var found *app
-	for i := range apps {
-		for _, n := range apps[i].names {
-			if n == key {
-				found = &apps[i]
-			}
-		}
-	}
-	avail := availableApps()
-	if found == nil {
-		return nil, sandbox.InvalidArgument("app", "unknown application %q; available: %s", name, strings.Join(avail, ", ")).
-			WithDetail("available", avail)
-	}
-	prog := found.program()
-	if prog == "" {
-		return nil, sandbox.InvalidArgument("app", "%s is not installed in this sandbox; available: %s", name, strings.Join(avail, ", ")).
-			WithDetail("available", avail)
-	}
-	if strings.ContainsRune(uri, 0) || strings.HasPrefix(uri, "-") {
-		return nil, sandbox.InvalidArgument("uri", "uri must be a URL or a path, not an option")
-	}
-	argv := []string{prog}
-	if found.args != nil {
-		argv = append(argv, found.args(prog)...)
-	}
-	if uri != "" {
-		argv = append(argv, uri)
+	argv, err := apps.Command(name, uri, homeDir, installed)
+	if err != nil {
+		return nil, err
 	}
 	p, err := in.Start(ctx, ProcessSpec{Argv: argv, Discard: true})
 	if err != nil {

@@ -433,7 +433,7 @@ func TestApplications(t *testing.T) {
 	for _, n := range []string{"firefox", "google-chrome", "chromium", "terminal", "text-editor", "file-manager"} {
 		assert.Contains(t, names, n)
 	}
-	if installed("code") == "" {
+	if !installed("code") {
 		_, err := in.Launch(ctx, "vscode", "")
 		se := sandbox.AsError(err)
 		require.NotNil(t, se)
