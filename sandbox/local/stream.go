@@ -14,7 +14,9 @@ import (
 // Streams: x11vnc runs on the host as the sandbox's uid, attached to the
 // sandbox's Xvfb, and serves RFB only on a unix socket under the sandbox's
 // state directory, which is never bound into the sandbox: nothing inside
-// can reach it, whatever its network.
+// can reach it, whatever its network. It starts through the launcher, so
+// it sits in the sandbox's sys cgroup like Xvfb: its CPU and memory count
+// against the sandbox, and Destroy's cgroup kill ends it whatever happens.
 
 var (
 	vncMu    sync.Mutex
@@ -56,7 +58,7 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 		}
 	}
 	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), AuthFile: auth, Dir: in.dir,
-		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid)}
+		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.launcher}
 	return s.Start(ctx, base, o, in.log)
 }
 

@@ -90,6 +90,12 @@ type Spec struct {
 	// UID / GID run x11vnc unprivileged. Zero runs it as the server's own
 	// user (only when the server itself is not root).
 	UID, GID uint32
+	// Command, when set, makes the process that runs argv (x11vnc and its
+	// arguments): a backend's launcher that puts it into the sandbox's
+	// cgroup, so it counts against the sandbox and dies with it. The
+	// process must start as UID/GID; Start adds the environment, working
+	// directory, output, its own process group and the parent-death signal.
+	Command func(argv ...string) *exec.Cmd
 
 	WindowID  sandbox.WindowID // 0 = whole display
 	Password  string           // VNC password; "" = no RFB authentication
@@ -203,18 +209,27 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 			}
 		}
 	}
-	cmd := exec.Command(Binary, Args(spec, s.sock, pw)...)
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "LANG=C.UTF-8"}
+	argv := append([]string{Binary}, Args(spec, s.sock, pw)...)
+	var cmd *exec.Cmd
+	if spec.Command != nil {
+		cmd = spec.Command(argv...)
+	} else {
+		cmd = exec.Command(argv[0], argv[1:]...)
+		if asOther {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}}
+		}
+	}
+	// Added to what a launcher needs in its environment (the last of a
+	// duplicated variable wins).
+	cmd.Env = append(cmd.Env, "PATH=/usr/local/bin:/usr/bin:/bin", "HOME="+dir, "LANG=C.UTF-8")
 	cmd.Dir = dir
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // its own group, so Stop reaches any helper it forks
-		Pdeathsig: syscall.SIGKILL, // never outlive the server
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	if asOther {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: spec.UID, Gid: spec.GID, Groups: []uint32{}}
-	}
+	cmd.SysProcAttr.Setpgid = true              // its own group, so Stop reaches any helper it forks
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // never outlive the server
 	if err := cmd.Start(); err != nil {
 		log.Error().Err(err).Msg("x11vnc did not start")
 		return fail(internal("start x11vnc", err))
