@@ -592,7 +592,7 @@ func (in *Instance) Destroy(ctx context.Context) error {
 }
 
 func (in *Instance) teardown() error {
-	in.closeVNC() // stream: x11vnc runs outside the cgroup (stream.go)
+	in.closeVNC() // stream: a clean stop first (the cgroup kill below would end x11vnc too)
 	var errs []error
 	if in.desk != nil {
 		_ = in.desk.Close()
