@@ -38,9 +38,10 @@ func shmOf(t *testing.T, lo, hi int) int {
 }
 
 // TestStreamLeavesNoSharedMemory: a watched stream's VNC server (on the
-// host, as the sandbox's uid, in the host's IPC namespace) uses MIT-SHM;
-// when the stream stops or the sandbox goes, none of its segments may stay
-// behind in the host's memory.
+// host, as the sandbox's uid) grabs the screen with MIT-SHM; its segments
+// must never be the host's (they live in the X server's IPC namespace), and
+// none may stay behind in the host's memory when the stream stops, the
+// display crashes or the sandbox goes.
 func TestStreamLeavesNoSharedMemory(t *testing.T) {
 	e := server(t)
 	alice := connectHTTP(t, e.url, aliceToken)
@@ -48,7 +49,8 @@ func TestStreamLeavesNoSharedMemory(t *testing.T) {
 	before := shmOf(t, lo, hi)
 	watch := func(id string) {
 		watchStream(t, alice, id)
-		assert.Greater(t, shmOf(t, lo, hi), before, "x11vnc uses MIT-SHM (else this test proves nothing)")
+		assert.Equal(t, before, shmOf(t, lo, hi), "x11vnc's segments are not in the host's IPC namespace")
+		assert.True(t, vncUsesSHM(), "x11vnc uses MIT-SHM (else this test proves little)")
 	}
 	id := alice.create(nil)
 	watch(id)
@@ -108,4 +110,23 @@ func shmByCreator(t *testing.T, pids map[int]bool) []string {
 		}
 	}
 	return out
+}
+
+// vncUsesSHM reports whether some x11vnc of a sectest slot has SysV shared
+// memory mapped.
+func vncUsesSHM() bool {
+	des, _ := os.ReadDir("/proc")
+	for _, de := range des {
+		pid, err := strconv.Atoi(de.Name())
+		if err != nil || comm(pid) != "x11vnc" {
+			continue
+		}
+		if uid := procUID(pid); uid < localOpts.UIDBase || uid >= localOpts.UIDBase+localOpts.MaxSlots {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + de.Name() + "/maps"); err == nil && strings.Contains(string(b), "SYSV") {
+			return true
+		}
+	}
+	return false
 }

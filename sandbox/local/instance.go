@@ -54,6 +54,7 @@ type Instance struct {
 	slirp     *exec.Cmd
 	slirpDone chan struct{}
 	xDone     chan struct{} // closed when Xvfb exits
+	xNSPid    int           // host pid of a process in the X server's namespaces
 	ag        *agentClient
 	desk      *x11.Conn
 	wmPID     int
@@ -258,8 +259,11 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	}
 	defer pr.Close()
 	r := in.cfg.Resolution
+	// Its own IPC namespace too: in the host's, any client could make it
+	// attach (MIT-SHM) and copy out any host segment the slot uid may read.
+	// x11vnc joins this namespace (stream.go); screenshots use GetImage.
 	args := []string{in.p.tools["bwrap"],
-		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup-try",
 		"--die-with-parent", "--new-session"}
 	args = append(args, systemBinds()...)
 	args = append(args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -297,6 +301,10 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 			<-in.xDone
 			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb: %s", stderr))
 		}
+		// bubblewrap's child is in the X server's namespaces.
+		pid := strconv.Itoa(cmd.Process.Pid)
+		b, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+		in.xNSPid, _ = strconv.Atoi(strings.Fields(string(b) + " 0")[0])
 		return nil
 	case <-in.xDone:
 		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb exited: %s", stderr))

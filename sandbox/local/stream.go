@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/vnc"
@@ -58,7 +60,7 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 		}
 	}
 	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), AuthFile: auth, Dir: in.dir,
-		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.launcher}
+		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.vncLauncher}
 	return s.Start(ctx, base, o, in.log)
 }
 
@@ -79,4 +81,27 @@ func (in *Instance) closeVNC() {
 	if s != nil {
 		_ = s.Close()
 	}
+}
+
+// vncLauncher starts x11vnc through the launcher inside the X server's IPC
+// namespace, so its MIT-SHM segments are the X server's and never the
+// host's. It joins the user namespace owning that IPC namespace first (the
+// slot uid owns it; bubblewrap's processes sit in a nested one).
+func (in *Instance) vncLauncher(argv ...string) *exec.Cmd {
+	ipc, err := os.Open("/proc/" + strconv.Itoa(in.xNSPid) + "/ns/ipc")
+	if err != nil {
+		return in.launcher("false") // the X server is gone: x11vnc could not start anyway
+	}
+	const nsGetUserns = 0xb701 // NS_GET_USERNS
+	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, ipc.Fd(), nsGetUserns, 0)
+	if errno != 0 {
+		ipc.Close()
+		return in.launcher("false")
+	}
+	userns := os.NewFile(ufd, "userns")
+	cmd := in.launcher(append([]string{"nsenter", "--user=/proc/self/fd/3", "--ipc=/proc/self/fd/4", "--preserve-credentials", "--"}, argv...)...)
+	// Closed by their finalizers once the process started (vnc.Start owns
+	// the command).
+	cmd.ExtraFiles = []*os.File{userns, ipc}
+	return cmd
 }
