@@ -291,3 +291,55 @@ func TestPoolClose(t *testing.T) {
 		require.Eventually(t, func() bool { return e.pool.Stats().Booting == 1 }, 10*time.Second, time.Millisecond)
 	})
 }
+
+// TestPoolClasses: one pool keeps desktops of several resolutions; each
+// request is served from its own class.
+func TestPoolClasses(t *testing.T) {
+	state, err := os.MkdirTemp("", "vmservice-pool-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(state, 0o711))
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	lp, err := local.New(local.Options{StateDir: state, CgroupParent: poolCgroupParent, Log: log})
+	require.NoError(t, err)
+	classes, err := sandbox.ParsePoolClasses("800x600=1", sandbox.DefaultTemplate)
+	require.NoError(t, err)
+	base := sandbox.Config{}.WithDefaults(sandbox.DefaultSettings())
+	pool := sandbox.NewPool(lp, sandbox.PoolOptions{Size: 1, Classes: classes, Base: base, Log: log})
+	m, err := sandbox.NewManager(pool, sandbox.Settings{}, log)
+	require.NoError(t, err)
+	e := &poolEnv{state: state, pool: pool, m: m}
+	t.Cleanup(func() {
+		require.NoError(t, m.Close())
+		e.assertNothingLeft(t)
+		require.NoError(t, os.RemoveAll(state))
+	})
+	e.waitWarm(t, 2)
+	assert.Equal(t, "1 x desktop@1024x768, 1 x desktop@800x600", pool.String())
+
+	small := e.create(t, "alice", sandbox.Config{Resolution: sandbox.Resolution{Width: 800, Height: 600}})
+	size, err := small.Instance().ScreenSize(ctxT(t))
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.Resolution{Width: 800, Height: 600}, size)
+	e.create(t, "bob", sandbox.Config{})
+	st := pool.Stats()
+	assert.Equal(t, 2, st.Hits, "%+v", st)
+	assert.Zero(t, st.Misses)
+	for _, c := range st.Classes {
+		assert.Equal(t, 1, c.Hits, "%+v", c)
+	}
+	e.waitWarm(t, 2)
+}
+
+func TestParsePoolClasses(t *testing.T) {
+	got, err := sandbox.ParsePoolClasses("2, 1920x1080=1,kiosk@1280x800=3", "desktop")
+	require.NoError(t, err)
+	assert.Equal(t, []sandbox.PoolClass{
+		{Template: "desktop", Resolution: sandbox.DefaultResolution, Size: 2},
+		{Template: "desktop", Resolution: sandbox.Resolution{Width: 1920, Height: 1080}, Size: 1},
+		{Template: "kiosk", Resolution: sandbox.Resolution{Width: 1280, Height: 800}, Size: 3},
+	}, got)
+	for _, bad := range []string{"x", "1920x1080", "1920x1080=-1", "99", "10x10=1", "a b@800x600=1"} {
+		_, err := sandbox.ParsePoolClasses(bad, "desktop")
+		assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err), bad)
+	}
+}
