@@ -49,6 +49,7 @@ type config struct {
 	DefaultCPU           int
 	DefaultMemoryMB      int
 	WarmPool             int
+	WarmPoolClasses      string
 	Toolsets             string
 	ReadOnly             bool
 	ComputerSize         string
@@ -110,7 +111,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.DefaultTemplate, "default-template", sandbox.DefaultTemplate, "template when create_sandbox gives none")
 	fs.IntVar(&c.DefaultCPU, "default-cpu", 2, "CPU cores when create_sandbox gives none (1-8)")
 	fs.IntVar(&c.DefaultMemoryMB, "default-memory-mb", 2048, "memory limit in MiB when create_sandbox gives none (512-8192)")
-	fs.IntVar(&c.WarmPool, "warm-pool", 0, "desktops kept booted for instant create_sandbox (0 = none)")
+	fs.IntVar(&c.WarmPool, "warm-pool", 0, "desktops (default template and resolution) kept booted for instant create_sandbox (0 = none); warm desktops count toward --max-sandboxes and only fill its headroom")
+	fs.StringVar(&c.WarmPoolClasses, "warm-pool-classes", "", "more warm desktops per template / resolution: comma-separated WxH=N or TEMPLATE@WxH=N (e.g. 1920x1080=2)")
 	fs.StringVar(&c.Toolsets, "toolsets", "all", "comma-separated toolsets: "+strings.Join(tools.AllToolsets, ",")+" or all (admin tools are listed only to admin principals)")
 	fs.BoolVar(&c.ReadOnly, "read-only", false, "expose only tools that change nothing (screenshots, info, reading files)")
 	fs.StringVar(&c.ComputerSize, "computer-size", "1024x768", "screen size the computer tool advertises (screenshots scaled to it, coordinates mapped back)")
@@ -179,6 +181,9 @@ func (c config) validate() error {
 		return fmt.Errorf("--rate-limit and --rate-burst must not be negative")
 	case c.SessionIdle < 0:
 		return fmt.Errorf("--session-idle-timeout must not be negative")
+	}
+	if _, err := sandbox.ParsePoolClasses(c.WarmPoolClasses, c.DefaultTemplate); err != nil {
+		return fmt.Errorf("--warm-pool-classes: %s", sandbox.AsError(err).Message)
 	}
 	if _, err := tools.ParseToolsets(c.Toolsets); err != nil {
 		return fmt.Errorf("--toolsets: %v", err)
@@ -291,8 +296,9 @@ func newProvider(c config, log zerolog.Logger) (sandbox.Provider, error) {
 		}
 		p = lp
 	}
-	if c.WarmPool > 0 {
-		p = sandbox.NewPool(p, sandbox.PoolOptions{Size: c.WarmPool, Template: c.DefaultTemplate,
+	classes, _ := sandbox.ParsePoolClasses(c.WarmPoolClasses, c.DefaultTemplate) // validated
+	if c.WarmPool > 0 || len(classes) > 0 {
+		p = sandbox.NewPool(p, sandbox.PoolOptions{Size: c.WarmPool, Template: c.DefaultTemplate, Classes: classes,
 			Base: sandbox.Config{CPUCount: sandbox.MaxCPU, MemoryMB: sandbox.MaxMemoryMB, WorkingDirectory: sandbox.DefaultWorkdir,
 				Timeout: c.MaxTimeout}, Log: log.With().Str("component", "pool").Logger()})
 	}
