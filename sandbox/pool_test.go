@@ -29,7 +29,7 @@ type poolEnv struct {
 	m     *sandbox.Manager
 }
 
-func newPoolEnv(t *testing.T, size int, st sandbox.Settings) *poolEnv {
+func newPoolEnv(t testing.TB, size int, st sandbox.Settings) *poolEnv {
 	t.Helper()
 	state, err := os.MkdirTemp("", "vmservice-pool-")
 	require.NoError(t, err)
@@ -51,20 +51,20 @@ func newPoolEnv(t *testing.T, size int, st sandbox.Settings) *poolEnv {
 	return e
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // waitWarm waits until the pool holds n ready desktops.
-func (e *poolEnv) waitWarm(t *testing.T, n int) {
+func (e *poolEnv) waitWarm(t testing.TB, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return e.pool.Stats().Warm == n }, 90*time.Second, 20*time.Millisecond,
 		"pool never reached %d warm: %+v", n, e.pool.Stats())
 }
 
-func (e *poolEnv) create(t *testing.T, owner string, cfg sandbox.Config) *sandbox.Sandbox {
+func (e *poolEnv) create(t testing.TB, owner string, cfg sandbox.Config) *sandbox.Sandbox {
 	t.Helper()
 	sb, err := e.m.Create(ctxT(t), sandbox.CreateRequest{Owner: owner, Config: cfg})
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func cgroupLimit(t *testing.T, pid int, controller, file, unset string) string {
 }
 
 // assertNothingLeft: no sandbox cgroup, state directory or process of ours.
-func (e *poolEnv) assertNothingLeft(t *testing.T) {
+func (e *poolEnv) assertNothingLeft(t testing.TB) {
 	t.Helper()
 	for _, root := range []string{"/sys/fs/cgroup/memory/" + poolCgroupParent, "/sys/fs/cgroup/" + poolCgroupParent} {
 		ents, _ := os.ReadDir(root)
