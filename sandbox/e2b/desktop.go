@@ -94,24 +94,15 @@ func (d *cmdDesktop) xdo(ctx context.Context, args ...string) (string, error) {
 	return out, nil
 }
 
+// buttonNumber is xdotool's argument for a button (the x11 driver's checks).
 func buttonNumber(b sandbox.Button) (string, error) {
-	switch b {
-	case sandbox.ButtonLeft, "":
-		return "1", nil
-	case sandbox.ButtonMiddle:
-		return "2", nil
-	case sandbox.ButtonRight:
-		return "3", nil
-	}
-	return "", sandbox.InvalidArgument("button", "button must be left, right or middle, got %q", b)
+	n, err := x11.ButtonNumber(b)
+	return strconv.Itoa(int(n)), err
 }
 
 func (d *cmdDesktop) checkPoint(ctx context.Context, p sandbox.Point, field string) error {
 	r := d.in.cfg.Resolution
-	if p.X < 0 || p.Y < 0 || p.X >= r.Width || p.Y >= r.Height {
-		return sandbox.InvalidArgument(field, "%s (%d,%d) is outside the %s screen", field, p.X, p.Y, r)
-	}
-	return nil
+	return x11.CheckPoint(p, r.Width, r.Height, field)
 }
 
 func pointArgs(p sandbox.Point) string { return strconv.Itoa(p.X) + " " + strconv.Itoa(p.Y) }
@@ -164,13 +155,16 @@ func (d *cmdDesktop) Click(ctx context.Context, p *sandbox.Point, b sandbox.Butt
 	if err != nil {
 		return err
 	}
-	if count == 0 {
-		count = 1
+	if count, err = x11.ClickCount(count); err != nil {
+		return err
 	}
-	if count < 1 || count > 3 {
-		return sandbox.InvalidArgument("count", "click count %d: use 1 (single), 2 (double) or 3 (triple)", count)
-	}
-	action := "click --repeat " + strconv.Itoa(count) + " " + btn
+	return d.clickAt(ctx, p, btn, count, mods)
+}
+
+// clickAt moves to p (when non-nil) and clicks button btn n times with the
+// modifier keys held: a click, or wheel notches.
+func (d *cmdDesktop) clickAt(ctx context.Context, p *sandbox.Point, btn string, n int, mods []string) error {
+	action := "click --repeat " + strconv.Itoa(n) + " " + btn
 	if p != nil {
 		if err := d.checkPoint(ctx, *p, "point"); err != nil {
 			return err
@@ -219,29 +213,14 @@ func (d *cmdDesktop) Drag(ctx context.Context, from, to sandbox.Point, b sandbox
 }
 
 func (d *cmdDesktop) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
-	btn := map[sandbox.ScrollDirection]string{sandbox.ScrollUp: "4", sandbox.ScrollDown: "5", sandbox.ScrollLeft: "6", sandbox.ScrollRight: "7"}[dir]
-	if btn == "" {
-		return sandbox.InvalidArgument("direction", "direction must be up, down, left or right, got %q", dir)
-	}
-	if amount == 0 {
-		amount = 1
-	}
-	if amount < 1 || amount > 1000 {
-		return sandbox.InvalidArgument("amount", "scroll amount %d: use 1 to 1000 notches", amount)
-	}
-	action := "click --repeat " + strconv.Itoa(amount) + " " + btn
-	if p != nil {
-		if err := d.checkPoint(ctx, *p, "point"); err != nil {
-			return err
-		}
-		action = "mousemove " + pointArgs(*p) + " " + action
-	}
-	cmd, err := d.withMods(mods, action)
+	btn, err := x11.WheelButton(dir)
 	if err != nil {
 		return err
 	}
-	_, err = d.xdo(ctx, cmd)
-	return err
+	if amount, err = x11.ScrollAmount(amount); err != nil {
+		return err
+	}
+	return d.clickAt(ctx, p, strconv.Itoa(int(btn)), amount, mods)
 }
 
 func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {

@@ -24,25 +24,7 @@ const (
 )
 
 func (c *Conn) checkPoint(p sandbox.Point, field string) error {
-	if p.X < 0 || p.Y < 0 || p.X >= c.width || p.Y >= c.height {
-		return sandbox.InvalidArgument(field, "point (%d, %d) is outside the %dx%d screen", p.X, p.Y, c.width, c.height).
-			WithDetail("x", p.X).WithDetail("y", p.Y).
-			WithDetail("width", c.width).WithDetail("height", c.height)
-	}
-	return nil
-}
-
-func buttonNumber(b sandbox.Button) (byte, error) {
-	switch b {
-	case sandbox.ButtonLeft, "":
-		return 1, nil
-	case sandbox.ButtonMiddle:
-		return 2, nil
-	case sandbox.ButtonRight:
-		return 3, nil
-	}
-	return 0, sandbox.InvalidArgument("button", "unknown button %q: use left, right or middle", string(b)).
-		WithDetail("allowed", []string{"left", "right", "middle"})
+	return CheckPoint(p, c.width, c.height, field)
 }
 
 // MoveMouse moves the pointer to p.
@@ -65,16 +47,19 @@ func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, co
 		return err
 	}
 	defer c.end()
-	btn, err := buttonNumber(b)
+	btn, err := ButtonNumber(b)
 	if err != nil {
 		return err
 	}
-	if count == 0 {
-		count = 1
+	if count, err = ClickCount(count); err != nil {
+		return err
 	}
-	if count < 1 || count > 3 {
-		return sandbox.InvalidArgument("count", "click count %d: use 1 (single), 2 (double) or 3 (triple)", count)
-	}
+	return c.clickAt(ctx, p, btn, count, modifiers)
+}
+
+// clickAt moves to p (when non-nil) and presses and releases button btn n
+// times with the modifier keys held: a click, or wheel notches.
+func (c *Conn) clickAt(ctx context.Context, p *sandbox.Point, btn byte, n int, modifiers []string) error {
 	if p != nil {
 		if err := c.checkPoint(*p, "point"); err != nil {
 			return err
@@ -88,7 +73,7 @@ func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, co
 		c.fakeMotion(p.X, p.Y)
 	}
 	c.press(mods)
-	for i := 0; i < count; i++ {
+	for i := 0; i < n; i++ {
 		c.fake(evButtonPress, btn)
 		c.fake(evButtonRelease, btn)
 	}
@@ -111,7 +96,7 @@ func (c *Conn) button(ctx context.Context, b sandbox.Button, typ byte) error {
 		return err
 	}
 	defer c.end()
-	btn, err := buttonNumber(b)
+	btn, err := ButtonNumber(b)
 	if err != nil {
 		return err
 	}
@@ -129,7 +114,7 @@ func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Butto
 		return err
 	}
 	defer c.end()
-	btn, err := buttonNumber(b)
+	btn, err := ButtonNumber(b)
 	if err != nil {
 		return err
 	}
@@ -177,45 +162,14 @@ func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollD
 		return err
 	}
 	defer c.end()
-	var btn byte
-	switch dir {
-	case sandbox.ScrollUp:
-		btn = 4
-	case sandbox.ScrollDown:
-		btn = 5
-	case sandbox.ScrollLeft:
-		btn = 6
-	case sandbox.ScrollRight:
-		btn = 7
-	default:
-		return sandbox.InvalidArgument("direction", "unknown scroll direction %q: use up, down, left or right", string(dir)).
-			WithDetail("allowed", []string{"up", "down", "left", "right"})
-	}
-	if amount == 0 {
-		amount = 1
-	}
-	if amount < 1 || amount > 1000 {
-		return sandbox.InvalidArgument("amount", "scroll amount %d: use 1 to 1000 notches", amount)
-	}
-	if p != nil {
-		if err := c.checkPoint(*p, "point"); err != nil {
-			return err
-		}
-	}
-	mods, err := c.modifierKeys(ctx, modifiers)
+	btn, err := WheelButton(dir)
 	if err != nil {
 		return err
 	}
-	if p != nil {
-		c.fakeMotion(p.X, p.Y)
+	if amount, err = ScrollAmount(amount); err != nil {
+		return err
 	}
-	c.press(mods)
-	for i := 0; i < amount; i++ {
-		c.fake(evButtonPress, btn)
-		c.fake(evButtonRelease, btn)
-	}
-	c.release(mods)
-	return c.settle(ctx, btn)
+	return c.clickAt(ctx, p, btn, amount, modifiers)
 }
 
 // settleMax bounds how long settle waits for a frozen pointer: a window
