@@ -3,9 +3,6 @@ package stream_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +12,7 @@ import (
 
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/vnc"
-	"github.com/vmservice/vmservice/sandbox/x11/x11test"
+	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
 	"github.com/vmservice/vmservice/stream"
 )
 
@@ -37,25 +34,13 @@ type deskInstance struct {
 	log              zerolog.Logger
 }
 
-const nobody = 65534
-
 func (p *deskProvider) Name() string { return "desk" }
 func (p *deskProvider) Close() error { return nil }
 func (p *deskProvider) Create(ctx context.Context, cfg sandbox.Config, labels map[string]string) (sandbox.Instance, error) {
 	t := p.t
-	_, _, display, auth := x11test.StartXvfb(t, cfg.Resolution.Width, cfg.Resolution.Height)
-	dir, err := os.MkdirTemp("", "streamtest-")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o711))
-	data, err := os.ReadFile(auth)
-	require.NoError(t, err)
-	a := filepath.Join(dir, "Xauthority")
-	require.NoError(t, os.WriteFile(a, data, 0o600))
-	require.NoError(t, os.Chown(a, nobody, nobody))
-	in := &deskInstance{id: fmt.Sprintf("desk%d", p.n.Add(1)), display: display, auth: a,
-		base: vnc.Spec{Display: display, AuthFile: a, Dir: filepath.Join(dir, "run"), UID: nobody, GID: nobody},
-		log:  zerolog.New(zerolog.NewTestWriter(t))}
+	base := vnctest.Desktop(t, cfg.Resolution.Width, cfg.Resolution.Height)
+	in := &deskInstance{id: fmt.Sprintf("desk%d", p.n.Add(1)), display: base.Display, auth: base.AuthFile,
+		base: base, log: zerolog.New(zerolog.NewTestWriter(t))}
 	return in, nil
 }
 
@@ -105,27 +90,4 @@ func newService(t *testing.T) *stream.Service {
 }
 
 // x11vncOn counts x11vnc processes serving display.
-func x11vncOn(display string) int {
-	n := 0
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if len(args) < 3 || filepath.Base(args[0]) != "x11vnc" {
-			continue
-		}
-		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
-			continue
-		}
-		for j, a := range args {
-			if a == "-display" && j+1 < len(args) && args[j+1] == display {
-				n++
-			}
-		}
-	}
-	return n
-}
+func x11vncOn(display string) int { return len(vnctest.X11vnc(display, 0)) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,24 +22,7 @@ import (
 
 // ourX11vnc lists the live x11vnc processes this test process started
 // (other tests on the machine may run their own).
-func ourX11vnc() []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
-			continue
-		}
-		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil || !strings.Contains(string(st), "Name:\tx11vnc\n") || strings.Contains(string(st), "State:\tZ") {
-			continue
-		}
-		if m := regexp.MustCompile(`(?m)^PPid:\s+(\d+)`).FindStringSubmatch(string(st)); m != nil && m[1] == fmt.Sprint(os.Getpid()) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func ourX11vnc() []int { return vnctest.X11vnc("", os.Getpid()) }
 
 func newLocalSandbox(t *testing.T) (*sandbox.Manager, *sandbox.Sandbox) {
 	p, err := local.New(local.Options{Log: zerolog.New(zerolog.NewTestWriter(t))})

@@ -15,28 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
 )
 
 // x11vncOf is the pid of the x11vnc serving the instance's display (0 if
 // none is alive).
-func x11vncOf(t *testing.T, in *Instance) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	display := ":" + strconv.Itoa(in.slot.display)
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil || !strings.Contains(string(st), "Name:\tx11vnc\n") || strings.Contains(string(st), "State:\tZ") {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(cmdline), "\x00-display\x00"+display+"\x00") {
-			return pid
-		}
+func x11vncOf(in *Instance) int {
+	if pids := vnctest.X11vnc(":"+strconv.Itoa(in.slot.display), 0); len(pids) > 0 {
+		return pids[0]
 	}
 	return 0
 }
@@ -70,7 +56,7 @@ func TestStreamInSandboxCgroup(t *testing.T) {
 	ctx := context.Background()
 	_, err = in.StartVNC(ctx, sandbox.StreamOptions{Password: "k3y"})
 	require.NoError(t, err)
-	pid := x11vncOf(t, in)
+	pid := x11vncOf(in)
 	require.NotZero(t, pid)
 	assert.True(t, inCgroup(t, pid, in.cg.leaf(sysLeaf)), "x11vnc in the sys leaf %v", in.cg.leaf(sysLeaf))
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -79,10 +65,10 @@ func TestStreamInSandboxCgroup(t *testing.T) {
 
 	// Stop and start: the new one is in the cgroup too.
 	require.NoError(t, in.StopVNC(ctx))
-	assert.Zero(t, x11vncOf(t, in))
+	assert.Zero(t, x11vncOf(in))
 	_, err = in.StartVNC(ctx, sandbox.StreamOptions{ViewOnly: true})
 	require.NoError(t, err)
-	pid = x11vncOf(t, in)
+	pid = x11vncOf(in)
 	require.NotZero(t, pid)
 	assert.True(t, inCgroup(t, pid, in.cg.leaf(sysLeaf)))
 
@@ -95,7 +81,7 @@ func TestStreamInSandboxCgroup(t *testing.T) {
 	require.NotNil(t, slot)
 	destroyed = true
 	require.NoError(t, in.Destroy(ctx))
-	require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || x11vncOf(t, in) == 0 },
+	require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || x11vncOf(in) == 0 },
 		5*time.Second, 20*time.Millisecond, "x11vnc outlived its sandbox")
 	_ = slot.Close()
 }

@@ -22,33 +22,17 @@ import (
 	"github.com/vmservice/vmservice/sandbox/x11/x11test"
 )
 
-// nobody runs x11vnc in these tests, as a sandbox uid would.
-const nobody = 65534
-
 type desk struct {
 	display, auth, dir string
+	base               vnc.Spec
 }
 
-// newDesk starts an Xvfb and copies its cookie where an unprivileged x11vnc
-// can read it.
 func newDesk(t *testing.T) desk {
-	_, _, display, auth := x11test.StartXvfb(t, 640, 480)
-	// Not t.TempDir: its parent is 0700 and the sandbox user must traverse.
-	dir, err := os.MkdirTemp("", "vnctest-")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o711))
-	data, err := os.ReadFile(auth)
-	require.NoError(t, err)
-	a := filepath.Join(dir, "Xauthority")
-	require.NoError(t, os.WriteFile(a, data, 0o600))
-	require.NoError(t, os.Chown(a, nobody, nobody))
-	return desk{display: display, auth: a, dir: filepath.Join(dir, "run")}
+	s := vnctest.Desktop(t, 640, 480)
+	return desk{display: s.Display, auth: s.AuthFile, dir: s.Dir, base: s}
 }
 
-func (d desk) spec() vnc.Spec {
-	return vnc.Spec{Display: d.display, AuthFile: d.auth, Dir: d.dir, UID: nobody, GID: nobody}
-}
+func (d desk) spec() vnc.Spec { return d.base }
 
 func start(t *testing.T, s vnc.Spec) *vnc.Server {
 	t.Helper()
