@@ -7,12 +7,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,8 +79,7 @@ func displayNumber(d string) string {
 }
 
 // xauthCookie finds display n's MIT-MAGIC-COOKIE-1 in $XAUTHORITY (or
-// ~/.Xauthority): records of family, address, number, name and data, each
-// string 16-bit big-endian length-prefixed.
+// ~/.Xauthority).
 func xauthCookie(n string) []byte {
 	file := os.Getenv("XAUTHORITY")
 	if file == "" {
@@ -94,29 +90,5 @@ func xauthCookie(n string) []byte {
 	if err != nil {
 		return nil
 	}
-	r := bytes.NewReader(data)
-	str := func() ([]byte, error) {
-		var l uint16
-		if err := binary.Read(r, binary.BigEndian, &l); err != nil {
-			return nil, err
-		}
-		b := make([]byte, l)
-		_, err := io.ReadFull(r, b)
-		return b, err
-	}
-	for {
-		var family uint16
-		if binary.Read(r, binary.BigEndian, &family) != nil {
-			return nil
-		}
-		var fields [4][]byte
-		for i := range fields {
-			if fields[i], err = str(); err != nil {
-				return nil
-			}
-		}
-		if string(fields[1]) == n && string(fields[2]) == "MIT-MAGIC-COOKIE-1" && len(fields[3]) == 16 {
-			return fields[3]
-		}
-	}
+	return x11.XauthorityCookie(data, n)
 }

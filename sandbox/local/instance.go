@@ -153,7 +153,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := os.Mkdir(in.xdir, 0o755); err != nil {
 		return err
 	}
-	if err := writeXauth(filepath.Join(in.dir, "Xauthority"), in.cookie); err != nil {
+	// For display 0 (as seen inside; the wildcard family matches the
+	// sandbox's own host name); Xvfb reads the same file.
+	if err := x11.WriteXauthority(filepath.Join(in.dir, "Xauthority"), 0, in.cookie); err != nil {
 		return err
 	}
 	if err := in.seedHome(); err != nil {

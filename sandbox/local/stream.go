@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/vnc"
+	"github.com/vmservice/vmservice/sandbox/x11"
 )
 
 // Streams: x11vnc runs on the host as the sandbox's uid, attached to the
@@ -52,7 +53,7 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 	// host-side x11vnc connects to :N and needs an entry for N.
 	auth := filepath.Join(in.dir, "vnc-Xauthority")
 	if _, err := os.Stat(auth); err != nil {
-		if err := vnc.WriteXauthority(auth, in.slot.display, in.cookie); err != nil {
+		if err := x11.WriteXauthority(auth, in.slot.display, in.cookie); err != nil {
 			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
 		}
 		if err := os.Chown(auth, in.slot.uid, in.slot.uid); err != nil {

@@ -1,24 +1,8 @@
 package vnc
 
-import (
-	"encoding/binary"
-	"os"
-	"strconv"
-)
+import "github.com/vmservice/vmservice/sandbox/x11"
 
-// WriteXauthority writes an Xauthority file with one MIT-MAGIC-COOKIE-1
-// entry for display number n with the wildcard family (any host name), for
-// an x11vnc that connects from the host to ":n".
+// WriteXauthority is x11.WriteXauthority, for callers that know it here.
 func WriteXauthority(path string, n int, cookie []byte) error {
-	var b []byte
-	field := func(v []byte) {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
-		b = append(b, v...)
-	}
-	b = binary.BigEndian.AppendUint16(b, 0xffff) // FamilyWild
-	field(nil)
-	field([]byte(strconv.Itoa(n)))
-	field([]byte("MIT-MAGIC-COOKIE-1"))
-	field(cookie)
-	return os.WriteFile(path, b, 0o600)
+	return x11.WriteXauthority(path, n, cookie)
 }
