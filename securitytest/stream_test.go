@@ -1,13 +1,18 @@
 package securitytest
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/stream"
 )
 
 // TestStreamAccess: a live stream opens only with its key (unless started
@@ -57,4 +62,41 @@ func TestStreamAccess(t *testing.T) {
 	assert.Equal(t, 200, get(open["stream_url"].(string), nil))
 	alice.ok("destroy_sandbox", map[string]any{"sandbox_id": id})
 	assert.Equal(t, 404, get(open["stream_url"].(string), nil))
+}
+
+// TestStreamViewerFlood: whoever holds a stream's URL and key cannot open
+// viewers without bound (each holds server connections and goroutines);
+// beyond the cap they are refused with 429, and viewers of other streams
+// are unaffected.
+func TestStreamViewerFlood(t *testing.T) {
+	e := server(t)
+	alice := connectHTTP(t, e.url, aliceToken)
+	bob := connectHTTP(t, e.url, bobToken)
+	id := alice.create(nil)
+	st := alice.ok("start_stream", map[string]any{"sandbox_id": id})
+	u, err := url.Parse(st["stream_url"].(string))
+	require.NoError(t, err)
+	key := u.Query().Get("key")
+	u.RawQuery = "key=" + url.QueryEscape(key)
+	u.Scheme = "ws"
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/websockify"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opened, refused := 0, 0
+	for i := 0; i < stream.MaxViewers+8; i++ {
+		c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{Subprotocols: []string{"binary"}})
+		if err != nil {
+			require.NotNil(t, resp, "dial: %v", err)
+			assert.Equal(t, 429, resp.StatusCode)
+			refused++
+			continue
+		}
+		opened++
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	assert.Equal(t, stream.MaxViewers, opened)
+	assert.Equal(t, 8, refused)
+	// Another tenant's stream still serves a viewer.
+	b := bob.create(nil)
+	watchStream(t, bob, b)
 }

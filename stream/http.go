@@ -41,6 +41,7 @@ type entry struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
+	open    int            // viewers connected now (limits.go)
 	viewers sync.WaitGroup // handlers still running (Close waits for them)
 	bytes   atomic.Int64   // RFB bytes sent to viewers, all viewers together
 }
@@ -297,6 +298,11 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request, e *entry) {
 	if !s.authorize(w, r, e, false) {
 		return
 	}
+	if !e.admit() {
+		http.Error(w, "too many viewers on this stream", http.StatusTooManyRequests)
+		return
+	}
+	defer e.leave()
 	if !e.join() {
 		http.Error(w, "no such stream (it may have been stopped)", http.StatusNotFound)
 		return
