@@ -179,3 +179,29 @@ func TestResourceAbuse(t *testing.T) {
 		assert.Contains(t, out["stdout"], "No such file")
 	})
 }
+
+// TestRunActionsAnswerIsBounded: run_actions keeps every step's screenshot
+// for its answer; on a screen of noise (PNG barely compresses it) 200 of
+// them would be gigabytes in the server's memory. The run stops with a
+// clear error once the images pass the bound.
+func TestRunActionsAnswerIsBounded(t *testing.T) {
+	e := server(t)
+	alice := connectHTTP(t, e.url, aliceToken)
+	id := alice.create(map[string]any{"resolution": "1920x1080", "memory_mb": 1024})
+	out := alice.sh(id, "head -c $((1920*1080*3)) /dev/urandom > /tmp/n.rgb && "+
+		"(display -size 1920x1080 -depth 8 -geometry +0+0 -backdrop rgb:/tmp/n.rgb >/dev/null 2>&1 &); "+
+		"for i in $(seq 50); do xwininfo -root -tree | grep -q ImageMagick && break; sleep 0.2; done; echo shown", 60)
+	require.Contains(t, out["stdout"], "shown")
+	one := alice.ok("screenshot", map[string]any{"sandbox_id": id})
+	require.Greater(t, one["bytes"].(float64), 2e6, "the screen is noise (else this proves nothing)")
+	steps := make([]any, 200)
+	for i := range steps {
+		steps[i] = map[string]any{"action": "screenshot"}
+	}
+	res := alice.ok("run_actions", map[string]any{"sandbox_id": id, "steps": steps, "screenshot_after": false})
+	require.NotNil(t, res["stopped_at"], "the run stops at the bound")
+	results := res["results"].([]any)
+	last := results[len(results)-1].(map[string]any)
+	assert.Equal(t, "INVALID_ARGUMENT", last["error"].(map[string]any)["error_code"])
+	assert.Less(t, len(results), 60)
+}

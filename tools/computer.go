@@ -416,6 +416,9 @@ func (r RunActionsResult) Text() string {
 // Content carries step and final screenshots.
 func (r RunActionsResult) Content() []mcp.Content { return r.images }
 
+// maxRunImageBytes bounds the (base64) images of one run_actions answer.
+const maxRunImageBytes = 64 << 20
+
 func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunActionsResult, error) {
 	if len(a.Steps) == 0 || len(a.Steps) > tb.opts.MaxSteps {
 		return RunActionsResult{}, sandbox.InvalidArgument("steps", "steps must hold 1 to %d steps, got %d", tb.opts.MaxSteps, len(a.Steps)).
@@ -430,6 +433,7 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 		allowed[n] = true
 	}
 	out := RunActionsResult{Results: make([]StepResult, 0, len(a.Steps))}
+	imageBytes := 0 // base64 of the step images kept so far
 	fail := func(i int, action string, err error) {
 		out.Results = append(out.Results, StepResult{Index: i, Action: action, Error: sandbox.AsError(err).ToDict()})
 		out.StoppedAt = &i
@@ -487,13 +491,24 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 			out.StoppedAt = &i
 			break
 		}
-		out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true, Result: r.StructuredContent})
-		out.Completed++
+		var stepImages []mcp.Content
 		for _, c := range r.Content {
-			if _, isImg := c.(mcp.ImageContent); isImg {
-				out.images = append(out.images, c)
+			if img, isImg := c.(mcp.ImageContent); isImg {
+				stepImages = append(stepImages, c)
+				imageBytes += len(img.Data)
 			}
 		}
+		// Every step's image is kept for the answer: bound their sum, or
+		// 200 full-size screenshots of a busy 4K screen make gigabytes.
+		if imageBytes > maxRunImageBytes {
+			fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d", i),
+				"the run's screenshots passed %d MiB: take fewer, smaller (scale_to, region) or JPEG ones", maxRunImageBytes>>20).
+				WithDetail("max_bytes", maxRunImageBytes))
+			break
+		}
+		out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true, Result: r.StructuredContent})
+		out.Completed++
+		out.images = append(out.images, stepImages...)
 	}
 	progress(ctx, float64(len(a.Steps)), float64(len(a.Steps)), "done")
 	if a.ScreenshotAfter == nil || *a.ScreenshotAfter {
