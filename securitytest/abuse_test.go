@@ -205,3 +205,19 @@ func TestRunActionsAnswerIsBounded(t *testing.T) {
 	assert.Equal(t, "INVALID_ARGUMENT", last["error"].(map[string]any)["error_code"])
 	assert.Less(t, len(results), 60)
 }
+
+// TestListFilesIsBounded: a directory of very many files (cheap to make on
+// a tmpfs) is refused by list_files with a clear error instead of becoming
+// hundreds of megabytes in the server; smaller ones list in full.
+func TestListFilesIsBounded(t *testing.T) {
+	e := server(t)
+	alice := connectHTTP(t, e.url, aliceToken)
+	id := alice.create(nil)
+	alice.sh(id, "mkdir -p /tmp/many /tmp/some && cd /tmp/many && seq -f 'f%07g' 1 12000 | xargs touch && cd /tmp/some && seq 1 500 | xargs touch", 120)
+	res := alice.fails("INVALID_ARGUMENT", "list_files", map[string]any{"sandbox_id": id, "path": "/tmp/many"})
+	assert.Contains(t, res["message"], "more than")
+	some := alice.ok("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/some"})
+	assert.Len(t, some["entries"], 500)
+	empty := alice.ok("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/runtime-user"})
+	assert.Empty(t, empty["entries"])
+}

@@ -485,10 +485,17 @@ func (a *agent) file(r request) *message {
 		if err != nil {
 			return fsFail(r.ID, p, err)
 		}
-		des, err := d.ReadDir(-1)
+		n := -1
+		if r.Max > 0 { // max entries: read one more to know
+			n = int(r.Max) + 1
+		}
+		des, err := d.ReadDir(n)
 		d.Close()
-		if err != nil {
+		if err != nil && !(n > 0 && errors.Is(err, io.EOF)) {
 			return fsFail(r.ID, p, err)
+		}
+		if n > 0 && len(des) == n {
+			return fail(r.ID, errInvalid, fmt.Sprintf("%s has more than %d entries: list a subdirectory, or use run_command (ls | head)", p, r.Max))
 		}
 		sort.Slice(des, func(i, j int) bool { return des[i].Name() < des[j].Name() })
 		m := &message{ID: r.ID, Entries: make([]wireEntry, 0, len(des))}

@@ -12,6 +12,10 @@ import (
 // DefaultMaxRead bounds ReadFile when the caller gives no bound.
 const DefaultMaxRead = 64 << 20
 
+// MaxListEntries bounds ListFiles: a directory of millions of files would
+// otherwise be hundreds of megabytes in the server's memory.
+const MaxListEntries = 10000
+
 // File operations run in the agent, inside the sandbox: a path (also one
 // with "..", also a symlink planted in the home) resolves in the sandbox's
 // own view, where host files outside the read-only system directories do not
@@ -122,7 +126,7 @@ func (in *Instance) ListFiles(ctx context.Context, p string) ([]sandbox.FileEntr
 	if err != nil {
 		return nil, err
 	}
-	m, err := in.fileCall(ctx, &request{Op: opList, Path: p})
+	m, err := in.fileCall(ctx, &request{Op: opList, Path: p, Max: MaxListEntries})
 	if err != nil {
 		return nil, err
 	}
