@@ -237,6 +237,8 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 	s.cmd = cmd
 	go func() {
 		s.waitErr = cmd.Wait()
+		pid := cmd.Process.Pid // its segments carry its pid as their creator
+		RemoveSegments(func(cpid, _ int) bool { return cpid == pid })
 		close(s.done)
 	}()
 	if err := s.waitReady(ctx); err != nil {
