@@ -180,6 +180,10 @@ func BenchmarkClick(b *testing.B) {
 			x, y := r.origin(b)
 			pts = append(pts, sandbox.Point{X: x + 100, Y: y + 100})
 		}
-		timed(b, func(i int) error { return d.c.Click(bg, &pts[i%2], sandbox.ButtonLeft, 1, nil) })
+		for _, count := range []int{1, 2} {
+			b.Run(fmt.Sprintf("count%d", count), func(b *testing.B) {
+				timed(b, func(i int) error { return d.c.Click(bg, &pts[i%2], sandbox.ButtonLeft, count, nil) })
+			})
+		}
 	})
 }

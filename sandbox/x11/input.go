@@ -74,6 +74,18 @@ func (c *Conn) clickAt(ctx context.Context, p *sandbox.Point, btn byte, n int, m
 	}
 	c.press(mods)
 	for i := 0; i < n; i++ {
+		// Each click of a double (triple) click, and each notch, after the
+		// previous one went through: openbox sometimes swallows a second
+		// press that reaches its click-to-focus grab in the same batch as
+		// the first (never replayed to the application). Between clicks
+		// this is one round trip; the horizontal wheel, which settle can
+		// only probe with a grab, goes in one batch.
+		if i > 0 && buttonMask(btn) != 0 {
+			if err := c.settle(ctx, btn); err != nil {
+				c.release(mods)
+				return err
+			}
+		}
 		c.fake(evButtonPress, btn)
 		c.fake(evButtonRelease, btn)
 	}
@@ -173,9 +185,15 @@ func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollD
 }
 
 // settleMax bounds how long settle waits for a frozen pointer: a window
-// manager replays a press within about a millisecond; one that hangs with
-// the pointer frozen must not hang every click.
-const settleMax = 50 * time.Millisecond
+// manager replays a press within about a millisecond, but a busy machine
+// may not run it for a while (a click delivered at the wrong point is
+// worse than a slow one); one that hangs with the pointer frozen must not
+// hang every click for long. grabProbeMax bounds settleByGrab, which a
+// menu's grab (held legitimately) keeps waiting.
+const (
+	settleMax    = time.Second
+	grabProbeMax = 50 * time.Millisecond
+)
 
 // settle returns once the server has processed the release of button btn
 // sent before it. Under a window manager that focuses on click (openbox,
@@ -219,9 +237,9 @@ func (c *Conn) settle(ctx context.Context, btn byte) error {
 // manager's grab, so taking a grab of our own (and dropping it at once)
 // succeeds only after the manager let the events go. It costs the window
 // under the pointer a pair of grab crossing events, and a menu's grab
-// (legitimately held) makes it wait the whole settleMax.
+// (legitimately held) makes it wait the whole grabProbeMax.
 func (c *Conn) settleByGrab(ctx context.Context) error {
-	deadline := time.Now().Add(settleMax)
+	deadline := time.Now().Add(grabProbeMax)
 	for {
 		r, err := await(ctx, xproto.GrabPointer(c.xc, false, c.root, 0, xproto.GrabModeAsync, xproto.GrabModeAsync,
 			xproto.WindowNone, xproto.CursorNone, xproto.TimeCurrentTime).Reply)

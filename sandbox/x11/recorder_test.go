@@ -125,7 +125,7 @@ func startRecorder(t testing.TB, d *display, x, y, w, h int, managed bool) *reco
 	go r.loop(setup.MaxKeycode)
 	select {
 	case <-r.exposed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second): // a window manager maps it: slow on a busy machine
 		t.Fatal("recorder window never exposed")
 	}
 	if !managed { // a managed window gets the focus from the window manager

@@ -1,6 +1,8 @@
 package x11
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,16 +13,18 @@ import (
 	"github.com/vmservice/vmservice/sandbox/x11/x11test"
 )
 
-// startOpenbox runs openbox and waits until it manages the screen
-// (_NET_SUPPORTING_WM_CHECK on the root window).
+// startOpenbox runs openbox and waits until it has started up: its
+// --startup command runs once it manages the screen and handles requests
+// (_NET_SUPPORTING_WM_CHECK shows earlier: a window mapped then could be
+// left unmanaged and unmapped).
 func startOpenbox(t testing.TB, d *display) {
 	t.Helper()
-	x11test.Start(t, d.name, d.auth, "openbox", "--sm-disable")
-	require.NoError(t, d.c.internAtoms("_NET_SUPPORTING_WM_CHECK"))
+	ready := filepath.Join(t.TempDir(), "openbox-ready")
+	x11test.Start(t, d.name, d.auth, "openbox", "--sm-disable", "--startup", "touch "+ready)
 	require.Eventually(t, func() bool {
-		ids, err := d.c.windowList(bg, d.c.root, d.c.atoms["_NET_SUPPORTING_WM_CHECK"])
-		return err == nil && len(ids) > 0
-	}, 10*time.Second, 50*time.Millisecond, "openbox up")
+		_, err := os.Stat(ready)
+		return err == nil
+	}, 20*time.Second, 20*time.Millisecond, "openbox up")
 }
 
 func xterm(t *testing.T, d *display, class, name, title string) {
