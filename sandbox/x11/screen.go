@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"runtime"
 
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
@@ -219,35 +220,50 @@ func (c *Conn) shmReady() bool {
 func (c *Conn) shmOpen() error {
 	// A segment id names a segment in the caller's IPC namespace. Across
 	// namespaces the server would attach whatever segment has that id there
-	// (and write screen pixels into it), so MIT-SHM is used only when the
-	// server is known to share ours (Dial learns its pid; DialEnv does not).
+	// (and write screen pixels into it), so the segment is made in the X
+	// server's own namespace: ours when it shares it, else (an X server
+	// with an IPC namespace of its own, as the local backend runs it) its
+	// namespace entered for the segment calls, which needs root.
+	ns := func(fn func() error) error { return fn() }
 	if !sameIPCNamespace(c.serverPID) {
-		return errors.New("the X server's IPC namespace is unknown or not ours")
+		if c.serverPID <= 0 || os.Geteuid() != 0 {
+			return errors.New("the X server's IPC namespace is unknown or not ours")
+		}
+		pid := c.serverPID
+		ns = func(fn func() error) error { return inIPCNamespace(pid, fn) }
 	}
 	if err := shm.Init(c.xc); err != nil {
 		return err
 	}
 	size := c.width * c.height * 4
-	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|0o600)
+	var id int
+	var data []byte
+	err := ns(func() error {
+		var err error
+		if id, err = unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|0o600); err != nil {
+			return err
+		}
+		if uid := c.serverUID; uid >= 0 && uid != os.Getuid() {
+			// An X server running as another (unprivileged) user may only
+			// attach a 0600 segment it owns; the server lets root clients
+			// use any segment, and as root we may hand the segment over.
+			var desc unix.SysvShmDesc
+			if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err == nil {
+				desc.Perm.Uid = uint32(uid)
+				_, _ = unix.SysvShmCtl(id, unix.IPC_SET, &desc)
+			}
+		}
+		data, err = unix.SysvShmAttach(id, 0, 0)
+		if err != nil {
+			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	// Marked for removal once both sides detach, so nothing outlives us.
-	defer func() { _, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) }()
-	if uid := c.serverUID; uid >= 0 && uid != os.Getuid() {
-		// An X server running as another (unprivileged) user may only
-		// attach a 0600 segment it owns; the server lets root clients use
-		// any segment, and as root we may hand the segment over.
-		var desc unix.SysvShmDesc
-		if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err == nil {
-			desc.Perm.Uid = uint32(uid)
-			_, _ = unix.SysvShmCtl(id, unix.IPC_SET, &desc)
-		}
-	}
-	data, err := unix.SysvShmAttach(id, 0, 0)
-	if err != nil {
-		return err
-	}
+	defer func() { _ = ns(func() error { _, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil); return err }) }()
 	seg, err := shm.NewSegId(c.xc)
 	if err != nil {
 		_ = unix.SysvShmDetach(data)
@@ -259,6 +275,35 @@ func (c *Conn) shmOpen() error {
 	}
 	c.shm = &shmSegment{seg: seg, data: data}
 	return nil
+}
+
+// inIPCNamespace runs fn on this thread inside the IPC namespace of pid
+// (System V calls name segments in the caller's namespace; the mapping
+// shmat makes stays valid after the thread returns to ours).
+func inIPCNamespace(pid int, fn func() error) error {
+	target, err := os.Open(fmt.Sprintf("/proc/%d/ns/ipc", pid))
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	self, err := os.Open("/proc/thread-self/ns/ipc")
+	if err != nil {
+		return err
+	}
+	defer self.Close()
+	runtime.LockOSThread()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWIPC); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	ferr := fn()
+	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWIPC); err != nil {
+		// Stuck in the other namespace: the thread stays locked to this
+		// goroutine and is never reused for anything else.
+		return errors.Join(ferr, err)
+	}
+	runtime.UnlockOSThread()
+	return ferr
 }
 
 func sameIPCNamespace(pid int) bool {
