@@ -263,7 +263,8 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	r := in.cfg.Resolution
 	// Its own IPC namespace too: in the host's, any client could make it
 	// attach (MIT-SHM) and copy out any host segment the slot uid may read.
-	// x11vnc joins this namespace (stream.go); screenshots use GetImage.
+	// x11vnc joins this namespace (stream.go); so does the server, for each
+	// screenshot segment (x11.inIPCNamespace).
 	args := []string{in.p.tools["bwrap"],
 		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup-try",
 		"--die-with-parent", "--new-session"}
