@@ -102,7 +102,7 @@ func buttonNumber(b sandbox.Button) (string, error) {
 
 func (d *cmdDesktop) checkPoint(ctx context.Context, p sandbox.Point, field string) error {
 	r := d.in.cfg.Resolution
-	return x11.CheckPoint(p, r.Width, r.Height, field)
+	return sandbox.CheckPoint(p, r.Width, r.Height, field)
 }
 
 func pointArgs(p sandbox.Point) string { return strconv.Itoa(p.X) + " " + strconv.Itoa(p.Y) }
@@ -155,7 +155,7 @@ func (d *cmdDesktop) Click(ctx context.Context, p *sandbox.Point, b sandbox.Butt
 	if err != nil {
 		return err
 	}
-	if count, err = x11.ClickCount(count); err != nil {
+	if count, err = sandbox.ClickCount(count); err != nil {
 		return err
 	}
 	return d.clickAt(ctx, p, btn, count, mods)
@@ -217,7 +217,7 @@ func (d *cmdDesktop) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.S
 	if err != nil {
 		return err
 	}
-	if amount, err = x11.ScrollAmount(amount); err != nil {
+	if amount, err = sandbox.ScrollAmount(amount); err != nil {
 		return err
 	}
 	return d.clickAt(ctx, p, strconv.Itoa(int(btn)), amount, mods)
@@ -231,11 +231,9 @@ func (d *cmdDesktop) TypeText(ctx context.Context, text string, chunk int, delay
 	typed := 0
 	for i := 0; i < len(runes); i += chunk {
 		end := min(i+chunk, len(runes))
-		if i > 0 && delay > 0 {
-			select {
-			case <-ctx.Done():
-				return typed, sandbox.AsError(ctx.Err())
-			case <-time.After(delay):
+		if i > 0 {
+			if err := sandbox.Sleep(ctx, delay); err != nil {
+				return typed, err
 			}
 		}
 		if _, err := d.in.sh(ctx, typeCommand(runes[i:end])); err != nil {

@@ -315,18 +315,3 @@ func (c *Conn) xerr(err error) error {
 func unavailable(msg string) *sandbox.Error {
 	return sandbox.Errorf(sandbox.CodeBackendUnavailable, "%s", msg)
 }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return sandbox.AsError(ctx.Err())
-	}
-}

@@ -24,7 +24,7 @@ const (
 )
 
 func (c *Conn) checkPoint(p sandbox.Point, field string) error {
-	return CheckPoint(p, c.width, c.height, field)
+	return sandbox.CheckPoint(p, c.width, c.height, field)
 }
 
 // MoveMouse moves the pointer to p.
@@ -51,7 +51,7 @@ func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, co
 	if err != nil {
 		return err
 	}
-	if count, err = ClickCount(count); err != nil {
+	if count, err = sandbox.ClickCount(count); err != nil {
 		return err
 	}
 	return c.clickAt(ctx, p, btn, count, modifiers)
@@ -149,7 +149,7 @@ func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Butto
 		return err
 	}
 	for i := 1; i <= dragSteps; i++ {
-		if err := sleep(ctx, dragStepDelay); err != nil {
+		if err := sandbox.Sleep(ctx, dragStepDelay); err != nil {
 			return err
 		}
 		x := from.X + (to.X-from.X)*i/dragSteps
@@ -159,7 +159,7 @@ func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Butto
 			return err
 		}
 	}
-	if err := sleep(ctx, dragStepDelay); err != nil {
+	if err := sandbox.Sleep(ctx, dragStepDelay); err != nil {
 		return err
 	}
 	c.fake(evButtonRelease, btn)
@@ -178,7 +178,7 @@ func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollD
 	if err != nil {
 		return err
 	}
-	if amount, err = ScrollAmount(amount); err != nil {
+	if amount, err = sandbox.ScrollAmount(amount); err != nil {
 		return err
 	}
 	return c.clickAt(ctx, p, btn, amount, modifiers)
@@ -226,7 +226,7 @@ func (c *Conn) settle(ctx context.Context, btn byte) error {
 				Msg("pointer still frozen after a click; not waiting longer")
 			return nil
 		}
-		if err := sleep(ctx, 200*time.Microsecond); err != nil {
+		if err := sandbox.Sleep(ctx, 200*time.Microsecond); err != nil {
 			return err
 		}
 	}
@@ -254,7 +254,7 @@ func (c *Conn) settleByGrab(ctx context.Context) error {
 			c.logger().Debug().Uint8("status", r.Status).Msg("pointer still grabbed after a click; not waiting longer")
 			return nil
 		}
-		if err := sleep(ctx, 200*time.Microsecond); err != nil {
+		if err := sandbox.Sleep(ctx, 200*time.Microsecond); err != nil {
 			return err
 		}
 	}
@@ -312,7 +312,7 @@ func (c *Conn) TypeText(ctx context.Context, text string, chunkSize int, delay t
 			}
 			typed += inChunk
 			inChunk = 0
-			if err := sleep(ctx, delay); err != nil {
+			if err := sandbox.Sleep(ctx, delay); err != nil {
 				return typed, err
 			}
 			if err := ctx.Err(); err != nil {

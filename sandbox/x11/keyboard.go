@@ -180,7 +180,7 @@ func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
 		if err := c.sync(ctx); err != nil {
 			return 0, err
 		}
-		if err := sleep(ctx, remapSettle); err != nil {
+		if err := sandbox.Sleep(ctx, remapSettle); err != nil {
 			return 0, err
 		}
 		kb.batch++
