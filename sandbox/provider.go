@@ -89,8 +89,10 @@ type Desktop interface {
 	TypeText(ctx context.Context, text string, chunkSize int, delay time.Duration) (int, error)
 	// PressKeys presses the keys together (in order) and releases them in
 	// reverse order: one key is a plain press, ["ctrl","c"] a combination.
+	// A key may itself be a combination ("ctrl+c", "ctrl++"), split the
+	// way x11.ParseKey does, so callers pass agents' key strings through.
 	PressKeys(ctx context.Context, keys []string) error
-	// KeyDown / KeyUp hold and release one key (hold_key).
+	// KeyDown / KeyUp hold and release one key or combination (hold_key).
 	KeyDown(ctx context.Context, key string) error
 	KeyUp(ctx context.Context, key string) error
 	CursorPosition(ctx context.Context) (Point, error)

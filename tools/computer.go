@@ -137,22 +137,13 @@ func scaleCoord(v, from, to int) int {
 	return max(0, min(r, to-1))
 }
 
+// modifiers are the keys a click or scroll holds ("shift", "ctrl+alt"):
+// one Desktop key argument, which the backend splits on '+'.
 func modifiers(text string) []string {
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	return splitKey(text)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return sandbox.AsError(ctx.Err())
-	}
+	return []string{text}
 }
 
 // settle is how long the computer tool waits after an action before its
@@ -217,7 +208,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		if err := need(a.Duration >= 0 && a.Duration <= 100, "duration", "duration must be 0-100 seconds"); err != nil {
 			return res, err
 		}
-		if err := sleepCtx(ctx, time.Duration(a.Duration*float64(time.Second))); err != nil {
+		if err := sandbox.Sleep(ctx, time.Duration(a.Duration*float64(time.Second))); err != nil {
 			return res, err
 		}
 		pause = 0
@@ -227,7 +218,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		}
 		err = input(func(d sandbox.Desktop) error {
 			for _, k := range strings.Fields(a.Text) {
-				if err := d.PressKeys(ctx, splitKey(k)); err != nil {
+				if err := d.PressKeys(ctx, []string{k}); err != nil {
 					return err
 				}
 			}
@@ -237,21 +228,14 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		if err := need(strings.TrimSpace(a.Text) != "" && a.Duration > 0 && a.Duration <= 100, "text", "text names the key and duration (0-100 s) how long to hold it"); err != nil {
 			return res, err
 		}
-		keys := splitKey(a.Text)
 		err = input(func(d sandbox.Desktop) error {
-			var held []string
-			defer func() {
-				for i := len(held) - 1; i >= 0; i-- {
-					_ = d.KeyUp(context.WithoutCancel(ctx), held[i])
-				}
-			}()
-			for _, k := range keys {
-				if err := d.KeyDown(ctx, k); err != nil {
-					return err
-				}
-				held = append(held, k)
+			// KeyDown takes a "ctrl+shift" combination whole; KeyUp
+			// releases it in reverse order, even after a cancel.
+			if err := d.KeyDown(ctx, a.Text); err != nil {
+				return err
 			}
-			return sleepCtx(ctx, time.Duration(a.Duration*float64(time.Second)))
+			defer func() { _ = d.KeyUp(context.WithoutCancel(ctx), a.Text) }()
+			return sandbox.Sleep(ctx, time.Duration(a.Duration*float64(time.Second)))
 		})
 	case "type":
 		if err := need(a.Text != "", "text", "text is required"); err != nil {
@@ -326,7 +310,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		return res, nil
 	}
 	if pause > 0 {
-		if err := sleepCtx(ctx, pause); err != nil {
+		if err := sandbox.Sleep(ctx, pause); err != nil {
 			return res, err
 		}
 	}
@@ -461,7 +445,7 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 				fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d", i), "a wait step takes only seconds"))
 				break
 			}
-			if err := sleepCtx(ctx, time.Duration(secs*float64(time.Second))); err != nil {
+			if err := sandbox.Sleep(ctx, time.Duration(secs*float64(time.Second))); err != nil {
 				fail(i, action, err)
 				break
 			}

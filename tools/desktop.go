@@ -24,17 +24,7 @@ func (Button) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{Type: "string", Enum: []any{"left", "right", "middle"}, Default: "left"}
 }
 
-func (b Button) value() (sandbox.Button, error) {
-	switch strings.ToLower(string(b)) {
-	case "", "left":
-		return sandbox.ButtonLeft, nil
-	case "right":
-		return sandbox.ButtonRight, nil
-	case "middle":
-		return sandbox.ButtonMiddle, nil
-	}
-	return "", sandbox.InvalidArgument("button", "button must be left, right or middle, got %q", string(b))
-}
+func (b Button) value() (sandbox.Button, error) { return sandbox.ParseButton(string(b)) }
 
 // ScrollDirection accepts the seed's 1 (down) / -1 (up) or a word.
 type ScrollDirection string
@@ -73,14 +63,16 @@ func (d *ScrollDirection) UnmarshalJSON(b []byte) error {
 
 func (d ScrollDirection) value() (sandbox.ScrollDirection, error) {
 	switch d {
-	case "up", "down", "left", "right":
-		return sandbox.ScrollDirection(d), nil
 	case "1":
 		return sandbox.ScrollDown, nil
 	case "-1":
 		return sandbox.ScrollUp, nil
 	}
-	return "", sandbox.InvalidArgument("direction", "direction must be 1 (down), -1 (up), \"up\", \"down\", \"left\" or \"right\", got %q", string(d))
+	dir, err := sandbox.ParseScrollDirection(string(d))
+	if err != nil {
+		return "", sandbox.InvalidArgument("direction", "direction must be 1 (down), -1 (up), \"up\", \"down\", \"left\" or \"right\", got %q", string(d))
+	}
+	return dir, nil
 }
 
 // ClickArgs are click's arguments.
@@ -254,14 +246,11 @@ func (tb *Toolbox) Capture(ctx context.Context, sb *sandbox.Sandbox, s Shot) (Sc
 	return out, nil
 }
 
-// inScreen checks that a point lies on sb's screen.
+// inScreen checks that a point lies on sb's screen, before the backend
+// does, so that the error names the tool's own argument.
 func inScreen(sb *sandbox.Sandbox, field string, x, y int) error {
 	r := sb.Config().Resolution
-	if x < 0 || y < 0 || x >= r.Width || y >= r.Height {
-		return sandbox.InvalidArgument(field, "point (%d,%d) is outside the %s screen", x, y, r).
-			WithDetail("width", r.Width).WithDetail("height", r.Height)
-	}
-	return nil
+	return sandbox.CheckPoint(sandbox.Point{X: x, Y: y}, r.Width, r.Height, field)
 }
 
 // withInput looks up the caller's sandbox and runs fn with its desktop.
@@ -271,26 +260,6 @@ func (tb *Toolbox) withInput(ctx context.Context, id string, fn func(sb *sandbox
 		return err
 	}
 	return sb.Input(ctx, func(d sandbox.Desktop) error { return fn(sb, d) })
-}
-
-// splitKey turns "ctrl+c" into ["ctrl","c"]; a "+" written as a key
-// ("+", "ctrl++") stays a key.
-func splitKey(k string) []string {
-	parts := strings.Split(strings.TrimSpace(k), "+")
-	var out []string
-	for i := 0; i < len(parts); i++ {
-		p := strings.TrimSpace(parts[i])
-		if p != "" {
-			out = append(out, p)
-			continue
-		}
-		// Two empty parts in a row are one literal "+".
-		if i+1 < len(parts) && strings.TrimSpace(parts[i+1]) == "" {
-			out = append(out, "+")
-			i++
-		}
-	}
-	return out
 }
 
 func (tb *Toolbox) desktopTools() {
@@ -405,7 +374,7 @@ func (tb *Toolbox) desktopTools() {
 		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
 		func(ctx context.Context, a *KeyArgs) (OK, error) {
 			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				return d.PressKeys(ctx, splitKey(a.Key))
+				return d.PressKeys(ctx, []string{a.Key}) // the backend splits "ctrl+c"
 			})
 		})
 
