@@ -94,12 +94,7 @@ func (tb *Toolbox) appTools() {
 		desc:  "Return the id of the window that has the keyboard focus.",
 		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (WindowResult, error) {
-			var w sandbox.WindowID
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				var err error
-				w, err = d.CurrentWindow(ctx)
-				return err
-			})
+			w, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.WindowID, error) { return d.CurrentWindow(ctx) })
 			return WindowResult{WindowID: uint32(w)}, err
 		})
 
@@ -122,11 +117,8 @@ func (tb *Toolbox) appTools() {
 		desc:  "Return the title of a window.",
 		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
 		func(ctx context.Context, a *WindowArgs) (TitleResult, error) {
-			var t string
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				var err error
-				t, err = d.WindowTitle(ctx, sandbox.WindowID(a.WindowID))
-				return err
+			t, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (string, error) {
+				return d.WindowTitle(ctx, sandbox.WindowID(a.WindowID))
 			})
 			return TitleResult{WindowID: a.WindowID, Title: t}, err
 		})

@@ -77,9 +77,7 @@ func (d ScrollDirection) value() (sandbox.ScrollDirection, error) {
 
 // ClickArgs are click's arguments.
 type ClickArgs struct {
-	SandboxRef
-	X      int    `json:"x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Horizontal screen pixel, 0 at the left edge."`
-	Y      int    `json:"y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Vertical screen pixel, 0 at the top edge."`
+	PointArgs
 	Button Button `json:"button,omitempty" jsonschema_description:"Mouse button: left (default), right or middle."`
 	Double bool   `json:"double,omitempty" jsonschema_description:"Double-click instead of a single click."`
 }
@@ -262,6 +260,17 @@ func (tb *Toolbox) withInput(ctx context.Context, id string, fn func(sb *sandbox
 	return sb.Input(ctx, func(d sandbox.Desktop) error { return fn(sb, d) })
 }
 
+// fromDesktop reads one value from the caller's desktop (under withInput).
+func fromDesktop[T any](ctx context.Context, tb *Toolbox, id string, get func(d sandbox.Desktop) (T, error)) (T, error) {
+	var v T
+	err := tb.withInput(ctx, id, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+		var err error
+		v, err = get(d)
+		return err
+	})
+	return v, err
+}
+
 func (tb *Toolbox) desktopTools() {
 	define(tb, spec{name: "click", toolset: SetDesktop, title: "Click",
 		desc:  "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
@@ -357,11 +366,8 @@ func (tb *Toolbox) desktopTools() {
 			if chunk < 1 || delay < 0 || delay > 5000 {
 				return TypeResult{}, sandbox.InvalidArgument("chunk_size", "chunk_size must be >= 1 and delay_ms between 0 and 5000")
 			}
-			var n int
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				var err error
-				n, err = d.TypeText(ctx, a.Text, chunk, time.Duration(delay)*time.Millisecond)
-				return err
+			n, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (int, error) {
+				return d.TypeText(ctx, a.Text, chunk, time.Duration(delay)*time.Millisecond)
 			})
 			if err != nil {
 				return TypeResult{}, err
@@ -394,12 +400,7 @@ func (tb *Toolbox) desktopTools() {
 		desc:  "Return the pointer's position in screen pixels.",
 		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (PointResult, error) {
-			var p sandbox.Point
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				var err error
-				p, err = d.CursorPosition(ctx)
-				return err
-			})
+			p, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Point, error) { return d.CursorPosition(ctx) })
 			return PointResult(p), err
 		})
 
@@ -407,12 +408,7 @@ func (tb *Toolbox) desktopTools() {
 		desc:  "Return the sandbox screen's width and height in pixels.",
 		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (SizeResult, error) {
-			var r sandbox.Resolution
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
-				var err error
-				r, err = d.ScreenSize(ctx)
-				return err
-			})
+			r, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Resolution, error) { return d.ScreenSize(ctx) })
 			return SizeResult{Width: r.Width, Height: r.Height}, err
 		})
 
