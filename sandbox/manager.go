@@ -506,10 +506,8 @@ func Retry[T any](ctx context.Context, attempts int, fn func(context.Context) (T
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < sleep {
 			break
 		}
-		select {
-		case <-time.After(sleep):
-		case <-ctx.Done():
-			return zero, AsError(ctx.Err())
+		if err := Sleep(ctx, sleep); err != nil {
+			return zero, err
 		}
 	}
 	return zero, err
