@@ -16,16 +16,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,19 +29,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
-	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
-	"github.com/vmservice/vmservice/stream"
-	"github.com/vmservice/vmservice/tools"
 )
 
 type options struct {
@@ -120,55 +108,6 @@ func (s *stats) breach(format string, a ...any) {
 	s.mu.Unlock()
 }
 
-// server is the in-process vmservice.
-type server struct {
-	url   string
-	mgr   *sandbox.Manager
-	close func()
-}
-
-func startServer(o options, tokens string, log zerolog.Logger) (*server, error) {
-	lo := slotOpts
-	lo.Log = log
-	p, err := local.New(lo)
-	if err != nil {
-		return nil, err
-	}
-	mgr, err := sandbox.NewManager(p, sandbox.Settings{MaxConcurrentSandboxes: o.maxSandboxes, MaxSandboxesPerUser: o.perPrincipal + 1}, log)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := stream.New(stream.Config{Listen: "127.0.0.1:0", Log: log})
-	if err != nil {
-		return nil, err
-	}
-	mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
-	tk, err := auth.ParseTokens(strings.NewReader(tokens))
-	if err != nil {
-		return nil, err
-	}
-	tb := tools.New(tools.Options{Manager: mgr, Streams: svc, Log: log})
-	srv := mcpserver.New(mcpserver.Config{Tokens: tk, Log: log, StdioPrincipal: auth.Principal{ID: "local"}}, tb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = svc.ListenAndServe(ctx) }()
-	h := srv.NewHTTP()
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	return &server{url: "http://" + ln.Addr().String(), mgr: mgr, close: func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer scancel()
-		h.Shutdown(sctx)
-		_ = hs.Shutdown(sctx)
-		_ = mgr.Close()
-		cancel()
-		_ = svc.Close()
-	}}, nil
-}
-
 func token(i int) string { return fmt.Sprintf("soak-principal-%02d-token-0123456789", i) }
 
 func run(o options) int {
@@ -181,7 +120,9 @@ func run(o options) int {
 		fmt.Fprintf(&tokens, "%s p%d\n", token(i), i)
 	}
 	fmt.Fprintf(&tokens, "soak-admin-token-0123456789abc ops admin\n")
-	srv, err := startServer(o, tokens.String(), log)
+	srv, err := mcptest.Start(mcptest.Options{Log: log, Local: slotOpts, Tokens: tokens.String(), HTTP: true,
+		Settings:        sandbox.Settings{MaxConcurrentSandboxes: o.maxSandboxes, MaxSandboxesPerUser: o.perPrincipal + 1},
+		ShutdownTimeout: 30 * time.Second})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "soak: starting the server: %v\n", sandbox.AsError(err).Message)
 		return 2
@@ -196,7 +137,7 @@ func run(o options) int {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for p := 0; p < o.principals; p++ {
-		c, err := dial(srv.url, token(p))
+		c, err := dial(srv.URL, token(p))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "soak: client p%d: %v\n", p, err)
 			return 2
@@ -220,9 +161,12 @@ func run(o options) int {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	live := len(srv.mgr.List(""))
-	srv.close()
-	leaks := countLeaks()
+	live := len(srv.Manager.List(""))
+	_ = srv.Close()
+	leaks, procs := mcptest.Leaks(slotOpts)
+	for _, p := range procs {
+		fmt.Fprintln(os.Stderr, "leaked "+p)
+	}
 
 	fmt.Printf("\noperations: %d in %s (%.1f/s), %d sandboxes live at the end\n", st.total.Load(), elapsed.Round(time.Second),
 		float64(st.total.Load())/elapsed.Seconds(), live)
@@ -275,21 +219,9 @@ func printMap(title string, m map[string]int) {
 }
 
 func dial(url, tok string) (*client.Client, error) {
-	c, err := client.NewStreamableHttpClient(url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tok}))
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		return nil, err
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "vmservice-soak", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return mcptest.DialHTTP(ctx, url, tok, "vmservice-soak")
 }
 
 // registry knows which sandboxes each principal believes it has (for
@@ -358,10 +290,7 @@ type worker struct {
 func (w *worker) call(ctx context.Context, tool string, args map[string]any, timeout time.Duration) (map[string]any, string) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req := mcp.CallToolRequest{}
-	req.Params.Name = tool
-	req.Params.Arguments = args
-	res, err := w.c.CallTool(cctx, req)
+	res, err := mcptest.CallTool(cctx, w.c, tool, args, nil)
 	if err != nil {
 		code := "TRANSPORT"
 		if errors.Is(cctx.Err(), context.DeadlineExceeded) || ctx.Err() != nil {
@@ -372,16 +301,10 @@ func (w *worker) call(ctx context.Context, tool string, args map[string]any, tim
 		}
 		return nil, code
 	}
-	b, _ := json.Marshal(res.StructuredContent)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	code, msg := "", ""
-	if res.IsError {
-		code, _ = m["error_code"].(string)
-		msg, _ = m["message"].(string)
-		if code == "" {
-			code = "UNKNOWN"
-		}
+	m, _ := mcptest.Decode(res)
+	code, msg := mcptest.ErrorOf(res, m)
+	if res.IsError && code == "" {
+		code = "UNKNOWN"
 	}
 	w.st.op(tool, code, msg)
 	return m, code
@@ -483,7 +406,7 @@ func (w *worker) step(ctx context.Context, id string) {
 			var m map[string]any
 			m, code = w.call(ctx, "start_stream", sid, 60*time.Second)
 			if code == "" && r.IntN(2) == 0 {
-				if err := view(ctx, m["stream_url"].(string)); err != nil {
+				if err := mcptest.View(ctx, m["stream_url"].(string)); err != nil {
 					w.st.op("stream_viewer", "VIEWER_FAILED", err.Error())
 				} else {
 					w.st.op("stream_viewer", "", "")
@@ -539,49 +462,21 @@ func (w *worker) step(ctx context.Context, id string) {
 	}
 }
 
-// view connects to a stream as a viewer (websocket + RFB with the key) and
-// reads one pixel, so the VNC server grabs the screen.
-func view(ctx context.Context, streamURL string) error {
-	u, err := url.Parse(streamURL)
-	if err != nil {
-		return err
-	}
-	key := u.Query().Get("key")
-	u.RawQuery = "key=" + url.QueryEscape(key)
-	u.Scheme = "ws"
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/websockify"
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{Subprotocols: []string{"binary"}})
-	if err != nil {
-		return err
-	}
-	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
-	cl, _, err := vnctest.Handshake(nc, key)
-	if err != nil {
-		return err
-	}
-	_, err = cl.Pixel(1, 1)
-	return err
-}
-
 // faults injects a random fault about every `every`.
-func faults(ctx context.Context, srv *server, st *stats, r *rand.Rand, every time.Duration) {
+func faults(ctx context.Context, srv *mcptest.Server, st *stats, r *rand.Rand, every time.Duration) {
 	for {
 		sleep(ctx, time.Duration(r.Int64N(int64(2*every))))
 		if ctx.Err() != nil {
 			return
 		}
-		cgs := sandboxCgroups()
+		cgs := mcptest.CgroupsIn("pids", slotOpts.CgroupParent)
 		switch k := r.IntN(5); {
 		case k <= 2 && len(cgs) > 0:
 			// Kill one process of a random sandbox: its X server, its window
 			// manager, or its agent (the sandbox's control channel).
 			target := []string{"Xvfb", "openbox", "agent"}[k]
-			for _, pid := range cgroupPids(cgs[r.IntN(len(cgs))]) {
-				if procComm(pid) == target {
+			for _, pid := range mcptest.CgroupPids(cgs[r.IntN(len(cgs))]) {
+				if mcptest.Comm(pid) == target {
 					if syscall.Kill(pid, syscall.SIGKILL) == nil {
 						st.fault("kill_" + target)
 					}
@@ -590,125 +485,21 @@ func faults(ctx context.Context, srv *server, st *stats, r *rand.Rand, every tim
 			}
 		case k == 3:
 			// An administrator destroys a sandbox while its owner uses it.
-			if l := srv.mgr.List(""); len(l) > 0 {
-				if sb, err := srv.mgr.GetAny(l[r.IntN(len(l))].SandboxID); err == nil {
-					_ = srv.mgr.Destroy(context.Background(), sb)
+			if l := srv.Manager.List(""); len(l) > 0 {
+				if sb, err := srv.Manager.GetAny(l[r.IntN(len(l))].SandboxID); err == nil {
+					_ = srv.Manager.Destroy(context.Background(), sb)
 					st.fault("destroy_in_use")
 				}
 			}
 		case k == 4:
 			// A lifetime cut short: the expiry timer destroys it.
-			if l := srv.mgr.List(""); len(l) > 0 {
-				if sb, err := srv.mgr.GetAny(l[r.IntN(len(l))].SandboxID); err == nil {
-					if _, err := srv.mgr.SetTimeout(context.Background(), sb, sandbox.MinTimeout); err == nil {
+			if l := srv.Manager.List(""); len(l) > 0 {
+				if sb, err := srv.Manager.GetAny(l[r.IntN(len(l))].SandboxID); err == nil {
+					if _, err := srv.Manager.SetTimeout(context.Background(), sb, sandbox.MinTimeout); err == nil {
 						st.fault("expire_soon")
 					}
 				}
 			}
 		}
 	}
-}
-
-func sandboxCgroups() []string {
-	des, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup/pids", slotOpts.CgroupParent))
-	var out []string
-	for _, de := range des {
-		if de.IsDir() {
-			out = append(out, filepath.Join("/sys/fs/cgroup/pids", slotOpts.CgroupParent, de.Name()))
-		}
-	}
-	return out
-}
-
-// cgroupPids lists the processes of a sandbox cgroup and its child groups.
-func cgroupPids(dir string) []int {
-	var out []int
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.Name() != "cgroup.procs" {
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-		return nil
-	})
-	return out
-}
-
-func procComm(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	return strings.TrimSpace(string(b))
-}
-
-// countLeaks counts what of the soak's slot range exists after shutdown.
-func countLeaks() map[string]int {
-	leaks := map[string]int{}
-	// Processes of the slot uids (zombies are not counted: init reaps them).
-	des, _ := os.ReadDir("/proc")
-	for _, de := range des {
-		pid, err := strconv.Atoi(de.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + de.Name() + "/status")
-		if err != nil {
-			continue
-		}
-		var uid int
-		zombie := false
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) > 1 && f[0] == "Uid:" {
-				uid, _ = strconv.Atoi(f[1])
-			}
-			if len(f) > 1 && f[0] == "State:" && f[1] == "Z" {
-				zombie = true
-			}
-		}
-		if !zombie && uid >= slotOpts.UIDBase && uid < slotOpts.UIDBase+slotOpts.MaxSlots {
-			leaks["processes"]++
-			fmt.Fprintf(os.Stderr, "leaked process %d (%s, uid %d)\n", pid, procComm(pid), uid)
-		}
-	}
-	for _, ctrl := range []string{"memory", "cpu", "pids"} {
-		des, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", ctrl, slotOpts.CgroupParent))
-		for _, de := range des {
-			if de.IsDir() {
-				leaks["cgroups"]++
-			}
-		}
-	}
-	if des, _ := os.ReadDir(filepath.Join(slotOpts.StateDir, "sb")); len(des) > 0 {
-		leaks["dirs"] += len(des)
-	}
-	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		leaks["mounts"] += strings.Count(string(b), " "+slotOpts.StateDir+"/")
-	}
-	for n := 0; n < slotOpts.MaxSlots; n++ {
-		d := slotOpts.DisplayBase + n
-		for _, p := range []string{fmt.Sprintf("/tmp/.X%d-lock", d), fmt.Sprintf("/tmp/.X11-unix/X%d", d)} {
-			if _, err := os.Lstat(p); err == nil {
-				leaks["x_locks_sockets"]++
-			}
-		}
-	}
-	// SysV shared memory created by the slot uids (x11vnc's MIT-SHM).
-	if b, err := os.ReadFile("/proc/sysvipc/shm"); err == nil {
-		for _, l := range strings.Split(string(b), "\n")[1:] {
-			f := strings.Fields(l)
-			if len(f) < 10 {
-				continue
-			}
-			if cuid, err := strconv.Atoi(f[9]); err == nil && cuid >= slotOpts.UIDBase && cuid < slotOpts.UIDBase+slotOpts.MaxSlots {
-				leaks["shm_segments"]++
-			}
-		}
-	}
-	for _, k := range []string{"processes", "cgroups", "dirs", "mounts", "x_locks_sockets", "shm_segments"} {
-		leaks[k] += 0
-	}
-	return leaks
 }
