@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/mcpserver/auth"
 )
@@ -29,20 +29,13 @@ func BenchmarkToolCalls(b *testing.B) {
 	inproc, err := client.NewInProcessClient(e.srv.MCP)
 	require.NoError(b, err)
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{ID: "bench"})
-	require.NoError(b, inproc.Start(ctx))
-	_, err = inproc.Initialize(ctx, mcp.InitializeRequest{})
-	require.NoError(b, err)
-	httpc, err := client.NewStreamableHttpClient(hs.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer bench-token-0123456789"}))
-	require.NoError(b, err)
-	require.NoError(b, httpc.Start(context.Background()))
-	_, err = httpc.Initialize(context.Background(), mcp.InitializeRequest{})
+	require.NoError(b, mcptest.Initialize(ctx, inproc, "bench"))
+	httpc, err := mcptest.DialHTTP(context.Background(), hs.URL, "bench-token-0123456789", "bench")
 	require.NoError(b, err)
 	b.Cleanup(func() { httpc.Close(); inproc.Close() })
 
 	call := func(c *client.Client, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
-		req := mcp.CallToolRequest{}
-		req.Params.Name, req.Params.Arguments = name, args
-		res, err := c.CallTool(ctx, req)
+		res, err := mcptest.CallTool(ctx, c, name, args, nil)
 		require.NoError(b, err)
 		require.False(b, res.IsError, "%s: %v", name, res.Content)
 		return res

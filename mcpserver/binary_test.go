@@ -1,18 +1,15 @@
 package mcpserver_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/internal/mcptest"
 )
 
 // binPath is the vmservice binary built once for the tests in this file.
@@ -32,11 +31,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binPath = filepath.Join(dir, "vmservice")
-	cmd := exec.Command("go", "build", "-o", binPath, "..")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building vmservice:", err)
+	if binPath, err = mcptest.BuildServer(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -50,93 +46,29 @@ const (
 	adminToken = "admin-token-0123456789abcdef"
 )
 
-// server is a running vmservice binary.
-type server struct {
-	cmd    *exec.Cmd
-	url    string
-	mu     sync.Mutex
-	stderr strings.Builder
-	done   chan error
-}
-
-func (s *server) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startHTTP runs the binary with --transport http and waits for /healthz.
-func startHTTP(t *testing.T, extra ...string) *server {
+func startHTTP(t *testing.T, extra ...string) *mcptest.Binary {
 	t.Helper()
-	tokens := filepath.Join(t.TempDir(), "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte(fmt.Sprintf("# test tokens\n%s alice\n%s bob\n%s ops admin\n", aliceToken, bobToken, adminToken)), 0o600))
-	addr := freeAddr(t)
-	args := append([]string{"--transport", "http", "--listen", addr, "--tokens-file", tokens,
-		"--stream-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--max-sandboxes", "6"}, extra...)
-	s := &server{cmd: exec.Command(binPath, args...), url: "http://" + addr, done: make(chan error, 1)}
-	pr, pw := io.Pipe()
-	s.cmd.Stderr = pw
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.stderr.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-		}
-	}()
-	require.NoError(t, s.cmd.Start())
-	go func() { s.done <- s.cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(30 * time.Second):
-			_ = s.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log())
-		}
-	})
-	eventually(t, "the server's /healthz", 20*time.Second, func() bool {
-		r, err := http.Get(s.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
-	return s
+	tokens := fmt.Sprintf("# test tokens\n%s alice\n%s bob\n%s ops admin\n", aliceToken, bobToken, adminToken)
+	return mcptest.StartHTTPT(t, binPath, tokens, append([]string{"--max-sandboxes", "6"}, extra...)...)
 }
 
-func httpClient(t *testing.T, s *server, token string, legacy bool) *mcpClient {
+func httpClient(t *testing.T, s *mcptest.Binary, token string, legacy bool) *mcpClient {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(s.url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	c, err := mcptest.NewHTTP(s.URL, token, legacy)
 	require.NoError(t, err)
-	if legacy {
-		c, err = client.NewStreamableHttpClient(s.url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-		require.NoError(t, err)
-		c = client.NewClient(c.GetTransport(), client.WithLegacyProtocolOnly())
-	}
 	return connect(t, c, context.Background())
 }
 
-func sseClient(t *testing.T, s *server, token string) *mcpClient {
+func sseClient(t *testing.T, s *mcptest.Binary, token string) *mcpClient {
 	t.Helper()
-	c, err := client.NewSSEMCPClient(s.url+"/sse", transport.WithHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	c, err := mcptest.NewSSE(s.URL, token)
 	require.NoError(t, err)
 	return connect(t, c, context.Background())
 }
 
 func countAll(admin *mcpClient) int {
-	return int(admin.ok("list_sandboxes", map[string]any{"user_id": "*"})["count"].(float64))
+	return int(admin.OK("list_sandboxes", map[string]any{"user_id": "*"})["count"].(float64))
 }
 
 // TestBinaryHTTP drives the built binary over streamable HTTP (stateless
@@ -145,7 +77,7 @@ func TestBinaryHTTP(t *testing.T) {
 	s := startHTTP(t)
 
 	// Health and auth.
-	r, err := http.Get(s.url + "/healthz")
+	r, err := http.Get(s.URL + "/healthz")
 	require.NoError(t, err)
 	var h map[string]any
 	require.NoError(t, json.NewDecoder(r.Body).Decode(&h))
@@ -153,7 +85,7 @@ func TestBinaryHTTP(t *testing.T) {
 	assert.Equal(t, "ok", h["status"])
 	assert.Equal(t, "local", h["backend"])
 	for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
-		req, _ := http.NewRequest("POST", s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req, _ := http.NewRequest("POST", s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 		req.Header.Set("Content-Type", "application/json")
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
@@ -165,70 +97,70 @@ func TestBinaryHTTP(t *testing.T) {
 		assert.Equal(t, 401, resp.StatusCode, string(body))
 		assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer")
 		assert.Contains(t, string(body), "AUTHENTICATION_FAILED")
-		resp, err = http.Get(s.url + "/sse")
+		resp, err = http.Get(s.URL + "/sse")
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, 401, resp.StatusCode)
 	}
-	assert.NotContains(t, s.log(), aliceToken, "tokens are never logged")
+	assert.NotContains(t, s.Log(), aliceToken, "tokens are never logged")
 
 	admin := httpClient(t, s, adminToken, false)
 	require.Equal(t, 0, countAll(admin))
 
 	// Stateless: the sandbox outlives the client.
 	modern := httpClient(t, s, aliceToken, false)
-	assert.Equal(t, mcp.ProtocolVersion20260728, modern.c.ProtocolVersion())
-	id := modern.ok("create_sandbox", nil)["sandbox_id"].(string)
-	res := modern.callMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo streamed"}, &mcp.Meta{ProgressToken: "http-1"})
+	assert.Equal(t, mcp.ProtocolVersion20260728, modern.C.ProtocolVersion())
+	id := modern.OK("create_sandbox", nil)["sandbox_id"].(string)
+	res := modern.CallMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo streamed"}, &mcp.Meta{ProgressToken: "http-1"})
 	require.False(t, res.IsError, text(res))
 	eventually(t, "progress over streamable HTTP", 5*time.Second, func() bool { return modern.progressFor("http-1") > 0 })
-	shot := modern.call("screenshot", map[string]any{"sandbox_id": id})
+	shot := modern.Call("screenshot", map[string]any{"sandbox_id": id})
 	require.Len(t, images(t, shot), 1)
-	require.NoError(t, modern.c.Close())
+	require.NoError(t, modern.C.Close())
 	assert.Equal(t, 1, countAll(admin))
-	admin.ok("destroy_sandbox", map[string]any{"sandbox_id": id})
+	admin.OK("destroy_sandbox", map[string]any{"sandbox_id": id})
 
 	// Session-based HTTP: the session's sandboxes die with it (DELETE).
 	legacy := httpClient(t, s, aliceToken, true)
-	assert.NotEqual(t, mcp.ProtocolVersion20260728, legacy.c.ProtocolVersion())
-	sid := legacy.c.GetSessionId()
+	assert.NotEqual(t, mcp.ProtocolVersion20260728, legacy.C.ProtocolVersion())
+	sid := legacy.C.GetSessionId()
 	require.NotEmpty(t, sid)
-	lid := legacy.ok("create_sandbox", nil)["sandbox_id"].(string)
-	info := legacy.ok("get_sandbox_info", map[string]any{"sandbox_id": lid})
+	lid := legacy.OK("create_sandbox", nil)["sandbox_id"].(string)
+	info := legacy.OK("get_sandbox_info", map[string]any{"sandbox_id": lid})
 	assert.Equal(t, sid, info["session_id"])
 	assert.Equal(t, 1, countAll(admin))
 
 	// Bob cannot ride (or end) Alice's session.
 	for _, method := range []string{"POST", "DELETE"} {
-		req, _ := http.NewRequest(method, s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+		req, _ := http.NewRequest(method, s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+bobToken)
 		req.Header.Set("Mcp-Session-Id", sid)
-		req.Header.Set("Mcp-Protocol-Version", legacy.c.ProtocolVersion())
+		req.Header.Set("Mcp-Protocol-Version", legacy.C.ProtocolVersion())
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, 404, resp.StatusCode, method)
 	}
 	assert.Equal(t, 1, countAll(admin))
-	require.NoError(t, legacy.c.Close())
+	require.NoError(t, legacy.C.Close())
 	eventually(t, "the session's sandbox to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
 
 	// SSE: the sandboxes die when the stream disconnects.
 	bob := sseClient(t, s, bobToken)
-	bid := bob.ok("create_sandbox", nil)["sandbox_id"].(string)
-	bob.ok("move_mouse", map[string]any{"sandbox_id": bid, "x": 3, "y": 4})
-	assert.EqualValues(t, 3, bob.ok("get_cursor_position", map[string]any{"sandbox_id": bid})["x"])
-	res = bob.callMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
+	bid := bob.OK("create_sandbox", nil)["sandbox_id"].(string)
+	bob.OK("move_mouse", map[string]any{"sandbox_id": bid, "x": 3, "y": 4})
+	assert.EqualValues(t, 3, bob.OK("get_cursor_position", map[string]any{"sandbox_id": bid})["x"])
+	res = bob.CallMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
 	require.False(t, res.IsError, text(res))
 	eventually(t, "progress over SSE", 5*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
 	bob.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": lid})
 	assert.Equal(t, 2, countAll(admin))
-	require.NoError(t, bob.c.Close())
+	require.NoError(t, bob.C.Close())
 	eventually(t, "the SSE session's sandboxes to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
 
 	// Metrics.
-	resp, err := http.Get(s.url + "/metrics")
+	resp, err := http.Get(s.URL + "/metrics")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -246,11 +178,11 @@ func TestBinaryIdleSession(t *testing.T) {
 	s := startHTTP(t, "--session-idle-timeout", "2s")
 	admin := httpClient(t, s, adminToken, false)
 	legacy := httpClient(t, s, aliceToken, true)
-	legacy.ok("create_sandbox", nil)
+	legacy.OK("create_sandbox", nil)
 	assert.Equal(t, 1, countAll(admin))
 	// No Close: the client just stops talking.
 	eventually(t, "the idle session's sandbox to be destroyed", 20*time.Second, func() bool { return countAll(admin) == 0 })
-	assert.Contains(t, s.log(), "session ended")
+	assert.Contains(t, s.Log(), "session ended")
 }
 
 // TestBinarySignal: SIGTERM destroys every sandbox (also stateless ones)
@@ -258,16 +190,15 @@ func TestBinaryIdleSession(t *testing.T) {
 func TestBinarySignal(t *testing.T) {
 	s := startHTTP(t)
 	c := httpClient(t, s, aliceToken, false)
-	c.ok("create_sandbox", nil)
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	c.OK("create_sandbox", nil)
+	require.NoError(t, s.Cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-s.done:
-		require.NoError(t, err)
+	case <-s.Exited():
+		require.NoError(t, s.Err())
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not exit on SIGTERM")
 	}
-	s.done <- nil // for the cleanup
-	eventually(t, "the final log line", 5*time.Second, func() bool { return hasLogLine(s.log(), "manager closed", `"destroyed":1`) })
+	eventually(t, "the final log line", 5*time.Second, func() bool { return hasLogLine(s.Log(), "manager closed", `"destroyed":1`) })
 }
 
 // TestBinaryStdio runs the binary as a stdio server, with the stateless and
@@ -285,14 +216,14 @@ func TestBinaryStdio(t *testing.T) {
 				opts = append(opts, client.WithLegacyProtocolOnly())
 			}
 			c := connect(t, client.NewClient(tr, opts...), context.Background())
-			info := c.ok("create_sandbox", nil)
+			info := c.OK("create_sandbox", nil)
 			assert.Equal(t, "me", info["user_id"])
 			assert.Equal(t, "stdio", info["session_id"])
 			id := info["sandbox_id"].(string)
-			require.Len(t, images(t, c.call("screenshot", map[string]any{"sandbox_id": id})), 1)
-			out := c.ok("run_command", map[string]any{"sandbox_id": id, "command": "echo $HOME"})
+			require.Len(t, images(t, c.Call("screenshot", map[string]any{"sandbox_id": id})), 1)
+			out := c.OK("run_command", map[string]any{"sandbox_id": id, "command": "echo $HOME"})
 			assert.Equal(t, "/home/user\n", out["stdout"])
-			require.NoError(t, c.c.Close())
+			require.NoError(t, c.C.Close())
 			logs, _ := os.ReadFile(logFile)
 			assert.True(t, hasLogLine(string(logs), "session ended", `"destroyed":1`), string(logs))
 			assert.True(t, hasLogLine(string(logs), "manager closed", `"destroyed":0`), string(logs))

@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver/auth"
 )
 
@@ -23,14 +24,10 @@ func BenchmarkFileTransfer(b *testing.B) {
 	c, err := client.NewInProcessClient(e.srv.MCP)
 	require.NoError(b, err)
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{ID: "bench"})
-	require.NoError(b, c.Start(ctx))
-	_, err = c.Initialize(ctx, mcp.InitializeRequest{})
-	require.NoError(b, err)
+	require.NoError(b, mcptest.Initialize(ctx, c, "bench"))
 	b.Cleanup(func() { c.Close() })
 	call := func(name string, args map[string]any) *mcp.CallToolResult {
-		req := mcp.CallToolRequest{}
-		req.Params.Name, req.Params.Arguments = name, args
-		res, err := c.CallTool(ctx, req)
+		res, err := mcptest.CallTool(ctx, c, name, args, nil)
 		require.NoError(b, err)
 		require.False(b, res.IsError, "%s: %v", name, res.Content)
 		return res

@@ -22,7 +22,7 @@ func TestTenantIsolation(t *testing.T) {
 	bob := inProcess(t, e, auth.Principal{ID: "bob"})
 	admin := inProcess(t, e, auth.Principal{ID: "ops", Admin: true})
 
-	id := alice.ok("create_sandbox", nil)["sandbox_id"].(string)
+	id := alice.OK("create_sandbox", nil)["sandbox_id"].(string)
 
 	// Bob: another tenant's sandbox does not exist for him.
 	for _, call := range []struct {
@@ -43,9 +43,9 @@ func TestTenantIsolation(t *testing.T) {
 		e := bob.fails("SANDBOX_NOT_FOUND", call.tool, call.args)
 		assert.Equal(t, id, e["details"].(map[string]any)["sandbox_id"], call.tool)
 	}
-	assert.EqualValues(t, 0, bob.ok("list_sandboxes", nil)["count"])
-	assert.EqualValues(t, 0, bob.ok("get_stats", nil)["total_active_sandboxes"])
-	assert.EqualValues(t, 0, bob.ok("cleanup_user_sandboxes", nil)["destroyed"])
+	assert.EqualValues(t, 0, bob.OK("list_sandboxes", nil)["count"])
+	assert.EqualValues(t, 0, bob.OK("get_stats", nil)["total_active_sandboxes"])
+	assert.EqualValues(t, 0, bob.OK("cleanup_user_sandboxes", nil)["destroyed"])
 
 	// user_id naming someone else is refused for non-admins; naming
 	// yourself is fine.
@@ -53,31 +53,31 @@ func TestTenantIsolation(t *testing.T) {
 	bob.fails("PERMISSION_DENIED", "list_sandboxes", map[string]any{"user_id": "*"})
 	bob.fails("PERMISSION_DENIED", "create_sandbox", map[string]any{"user_id": "alice"})
 	bob.fails("PERMISSION_DENIED", "cleanup_user_sandboxes", map[string]any{"user_id": "alice"})
-	assert.EqualValues(t, 0, bob.ok("list_sandboxes", map[string]any{"user_id": "bob"})["count"])
+	assert.EqualValues(t, 0, bob.OK("list_sandboxes", map[string]any{"user_id": "bob"})["count"])
 	assert.NotContains(t, bob.toolNames(), "cleanup_all_sandboxes")
-	_, err := bob.c.CallTool(bob.ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "cleanup_all_sandboxes"}})
+	_, err := bob.C.CallTool(bob.Ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "cleanup_all_sandboxes"}})
 	assert.Error(t, err, "admin tools cannot be called by others")
 
 	// Resources are tenant-checked too.
-	_, err = bob.c.ReadResource(bob.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "vmservice://sandboxes/" + id}})
+	_, err = bob.C.ReadResource(bob.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "vmservice://sandboxes/" + id}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SANDBOX_NOT_FOUND")
-	lst, err := bob.c.ReadResource(bob.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: resources.ListURI}})
+	lst, err := bob.C.ReadResource(bob.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: resources.ListURI}})
 	require.NoError(t, err)
 	assert.Contains(t, lst.Contents[0].(mcp.TextResourceContents).Text, `"count": 0`)
 
 	// The admin sees and acts for everyone.
 	assert.Contains(t, admin.toolNames(), "cleanup_all_sandboxes")
-	assert.EqualValues(t, 1, admin.ok("list_sandboxes", map[string]any{"user_id": "alice"})["count"])
-	assert.EqualValues(t, 1, admin.ok("list_sandboxes", map[string]any{"user_id": "*"})["count"])
-	admin.ok("get_sandbox_info", map[string]any{"sandbox_id": id})
-	made := admin.ok("create_sandbox", map[string]any{"user_id": "bob"})
+	assert.EqualValues(t, 1, admin.OK("list_sandboxes", map[string]any{"user_id": "alice"})["count"])
+	assert.EqualValues(t, 1, admin.OK("list_sandboxes", map[string]any{"user_id": "*"})["count"])
+	admin.OK("get_sandbox_info", map[string]any{"sandbox_id": id})
+	made := admin.OK("create_sandbox", map[string]any{"user_id": "bob"})
 	assert.Equal(t, "bob", made["user_id"])
-	assert.EqualValues(t, 1, bob.ok("list_sandboxes", nil)["count"])
-	st := admin.ok("get_stats", nil)
+	assert.EqualValues(t, 1, bob.OK("list_sandboxes", nil)["count"])
+	st := admin.OK("get_stats", nil)
 	assert.EqualValues(t, 2, st["total_active_sandboxes"])
 	assert.EqualValues(t, 2, st["total_users"])
-	assert.EqualValues(t, 2, admin.ok("cleanup_all_sandboxes", nil)["destroyed"])
+	assert.EqualValues(t, 2, admin.OK("cleanup_all_sandboxes", nil)["destroyed"])
 	alice.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": id})
 }
 
@@ -87,7 +87,7 @@ func TestQuota(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := inProcess(t, e, auth.Principal{ID: "carol"})
 	for i := 0; i < 4; i++ {
-		c.ok("create_sandbox", nil)
+		c.OK("create_sandbox", nil)
 	}
 	er := c.fails("QUOTA_EXCEEDED", "create_sandbox", nil)
 	d := er["details"].(map[string]any)
@@ -99,16 +99,16 @@ func TestQuota(t *testing.T) {
 func TestResourcesAndPrompts(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := inProcess(t, e, auth.Principal{ID: "dave"})
-	id := c.ok("create_sandbox", nil)["sandbox_id"].(string)
-	c.ok("write_file", map[string]any{"sandbox_id": id, "path": "/home/user/notes.txt", "content": "remember"})
+	id := c.OK("create_sandbox", nil)["sandbox_id"].(string)
+	c.OK("write_file", map[string]any{"sandbox_id": id, "path": "/home/user/notes.txt", "content": "remember"})
 
-	tl, err := c.c.ListResourceTemplates(c.ctx, mcp.ListResourceTemplatesRequest{})
+	tl, err := c.C.ListResourceTemplates(c.Ctx, mcp.ListResourceTemplatesRequest{})
 	require.NoError(t, err)
 	assert.Len(t, tl.ResourceTemplates, 3)
 
 	read := func(uri string) mcp.ResourceContents {
 		t.Helper()
-		r, err := c.c.ReadResource(c.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
+		r, err := c.C.ReadResource(c.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
 		require.NoError(t, err, uri)
 		require.Len(t, r.Contents, 1)
 		return r.Contents[0]
@@ -121,13 +121,13 @@ func TestResourcesAndPrompts(t *testing.T) {
 	f := read("vmservice://sandboxes/" + id + "/files/home/user/notes.txt").(mcp.TextResourceContents)
 	assert.Equal(t, "remember", f.Text)
 
-	pl, err := c.c.ListPrompts(c.ctx, mcp.ListPromptsRequest{})
+	pl, err := c.C.ListPrompts(c.Ctx, mcp.ListPromptsRequest{})
 	require.NoError(t, err)
 	assert.Len(t, pl.Prompts, 2)
-	p, err := c.c.GetPrompt(c.ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "computer_use"}})
+	p, err := c.C.GetPrompt(c.Ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "computer_use"}})
 	require.NoError(t, err)
 	assert.Contains(t, p.Messages[0].Content.(mcp.TextContent).Text, "create_sandbox")
-	p, err = c.c.GetPrompt(c.ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "desktop_task",
+	p, err = c.C.GetPrompt(c.Ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "desktop_task",
 		Arguments: map[string]string{"goal": "write a poem", "application": "text-editor"}}})
 	require.NoError(t, err)
 	assert.Contains(t, p.Messages[1].Content.(mcp.TextContent).Text, `"text-editor"`)
@@ -149,19 +149,19 @@ func TestToolsetsAndReadOnly(t *testing.T) {
 func TestCancellation(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := inProcess(t, e, auth.Principal{ID: "frank"})
-	id := c.ok("create_sandbox", nil)["sandbox_id"].(string)
-	ctx, cancel := context.WithTimeout(c.ctx, time.Second)
+	id := c.OK("create_sandbox", nil)["sandbox_id"].(string)
+	ctx, cancel := context.WithTimeout(c.Ctx, time.Second)
 	defer cancel()
 	req := mcp.CallToolRequest{}
 	req.Params.Name = "run_command"
 	req.Params.Arguments = map[string]any{"sandbox_id": id, "command": "sleep 77", "timeout": 60}
-	res, err := c.c.CallTool(ctx, req)
+	res, err := c.C.CallTool(ctx, req)
 	// In process the cancelled handler still answers: an error result.
 	if err == nil {
 		assert.True(t, res.IsError || structured(t, res)["timed_out"] == true, text(res))
 	}
 	eventually(t, "the cancelled command to be gone", 10*time.Second, func() bool {
-		out := c.ok("run_command", map[string]any{"sandbox_id": id, "command": "pgrep -f 'slee[p] 77' || true"})
+		out := c.OK("run_command", map[string]any{"sandbox_id": id, "command": "pgrep -f 'slee[p] 77' || true"})
 		return out["stdout"] == ""
 	})
 }

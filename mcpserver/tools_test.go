@@ -27,7 +27,7 @@ func TestEveryTool(t *testing.T) {
 	assert.Contains(t, c.toolNames(), "computer")
 
 	// Sandboxes: create with progress, info, list, timeout, stats.
-	info := c.ok("create_sandbox", map[string]any{"resolution": "1280x960", "timeout_seconds": 600,
+	info := c.OK("create_sandbox", map[string]any{"resolution": "1280x960", "timeout_seconds": 600,
 		"environment": map[string]any{"GREETING": "hello"}, "cpu_count": 1, "memory_mb": 1024})
 	id := info["sandbox_id"].(string)
 	assert.True(t, strings.HasPrefix(id, "sb_"), id)
@@ -37,44 +37,44 @@ func TestEveryTool(t *testing.T) {
 	assert.EqualValues(t, 1, info["cpu_count"])
 	assert.NotEmpty(t, info["session_id"])
 
-	got := c.ok("get_sandbox_info", map[string]any{"sandbox_id": id})
+	got := c.OK("get_sandbox_info", map[string]any{"sandbox_id": id})
 	assert.Equal(t, id, got["sandbox_id"])
-	list := c.ok("list_sandboxes", nil)
+	list := c.OK("list_sandboxes", nil)
 	assert.EqualValues(t, 1, list["count"])
-	exp := c.ok("set_sandbox_timeout", map[string]any{"sandbox_id": id, "timeout_seconds": 900})
+	exp := c.OK("set_sandbox_timeout", map[string]any{"sandbox_id": id, "timeout_seconds": 900})
 	expAt, err := time.Parse(time.RFC3339Nano, exp["expires_at"].(string))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(900*time.Second), expAt, time.Minute)
-	stats := c.ok("get_stats", nil)
+	stats := c.OK("get_stats", nil)
 	assert.EqualValues(t, 1, stats["total_active_sandboxes"])
 	assert.Equal(t, map[string]any{"alice": float64(1)}, stats["sandboxes_by_user"])
 
 	// Desktop basics.
-	size := c.ok("get_screen_size", map[string]any{"sandbox_id": id})
+	size := c.OK("get_screen_size", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 1280, size["width"])
 	assert.EqualValues(t, 960, size["height"])
-	c.ok("move_mouse", map[string]any{"sandbox_id": id, "x": 321, "y": 123})
-	pos := c.ok("get_cursor_position", map[string]any{"sandbox_id": id})
+	c.OK("move_mouse", map[string]any{"sandbox_id": id, "x": 321, "y": 123})
+	pos := c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 321, pos["x"])
 	assert.EqualValues(t, 123, pos["y"])
-	c.ok("click", map[string]any{"sandbox_id": id, "x": 5, "y": 5})
-	c.ok("click", map[string]any{"sandbox_id": id, "x": 7, "y": 7, "double": true, "button": "left"})
-	c.ok("drag", map[string]any{"sandbox_id": id, "from_x": 10, "from_y": 10, "to_x": 200, "to_y": 150})
-	pos = c.ok("get_cursor_position", map[string]any{"sandbox_id": id})
+	c.OK("click", map[string]any{"sandbox_id": id, "x": 5, "y": 5})
+	c.OK("click", map[string]any{"sandbox_id": id, "x": 7, "y": 7, "double": true, "button": "left"})
+	c.OK("drag", map[string]any{"sandbox_id": id, "from_x": 10, "from_y": 10, "to_x": 200, "to_y": 150})
+	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 200, pos["x"])
-	c.ok("scroll", map[string]any{"sandbox_id": id, "direction": 1, "amount": 2})
-	c.ok("scroll", map[string]any{"sandbox_id": id, "direction": "left", "x": 50, "y": 60})
-	pos = c.ok("get_cursor_position", map[string]any{"sandbox_id": id})
+	c.OK("scroll", map[string]any{"sandbox_id": id, "direction": 1, "amount": 2})
+	c.OK("scroll", map[string]any{"sandbox_id": id, "direction": "left", "x": 50, "y": 60})
+	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 50, pos["x"])
 
 	// Applications: a terminal, its window, typing into it.
-	apps := c.ok("list_applications", map[string]any{"sandbox_id": id})
+	apps := c.OK("list_applications", map[string]any{"sandbox_id": id})
 	assert.Contains(t, apps["applications"], "terminal")
-	launched := c.ok("launch_application", map[string]any{"sandbox_id": id, "application": "terminal"})
+	launched := c.OK("launch_application", map[string]any{"sandbox_id": id, "application": "terminal"})
 	assert.NotEmpty(t, launched["command"])
 	var win float64
 	eventually(t, "the terminal window", 15*time.Second, func() bool {
-		w := c.ok("get_application_windows", map[string]any{"sandbox_id": id, "application": "xterm"})
+		w := c.OK("get_application_windows", map[string]any{"sandbox_id": id, "application": "xterm"})
 		ids, _ := w["window_ids"].([]any)
 		if len(ids) == 0 {
 			return false
@@ -82,23 +82,23 @@ func TestEveryTool(t *testing.T) {
 		win = ids[0].(float64)
 		return true
 	})
-	title := c.ok("get_window_title", map[string]any{"sandbox_id": id, "window_id": win})
+	title := c.OK("get_window_title", map[string]any{"sandbox_id": id, "window_id": win})
 	assert.NotEmpty(t, title["title"])
 	eventually(t, "the terminal to have the focus", 10*time.Second, func() bool {
-		cur := c.ok("get_current_window_id", map[string]any{"sandbox_id": id})
+		cur := c.OK("get_current_window_id", map[string]any{"sandbox_id": id})
 		return cur["window_id"] == win
 	})
-	typed := c.ok("type_text", map[string]any{"sandbox_id": id, "text": "echo \"typed $GREETING ü\" > typed.txt", "chunk_size": 10, "delay_ms": 5})
+	typed := c.OK("type_text", map[string]any{"sandbox_id": id, "text": "echo \"typed $GREETING ü\" > typed.txt", "chunk_size": 10, "delay_ms": 5})
 	assert.EqualValues(t, len([]rune("echo \"typed $GREETING ü\" > typed.txt")), typed["typed"])
-	c.ok("press_key", map[string]any{"sandbox_id": id, "key": "enter"})
+	c.OK("press_key", map[string]any{"sandbox_id": id, "key": "enter"})
 	eventually(t, "the typed command's file", 10*time.Second, func() bool {
-		res := c.call("read_file", map[string]any{"sandbox_id": id, "path": "typed.txt"})
+		res := c.Call("read_file", map[string]any{"sandbox_id": id, "path": "typed.txt"})
 		return !res.IsError && structured(t, res)["content"] == "typed hello ü\n"
 	})
-	c.ok("press_key_combination", map[string]any{"sandbox_id": id, "keys": []string{"ctrl", "u"}})
+	c.OK("press_key_combination", map[string]any{"sandbox_id": id, "keys": []string{"ctrl", "u"}})
 
 	// Screenshots: PNG, JPEG, region, scaling.
-	res := c.call("screenshot", map[string]any{"sandbox_id": id})
+	res := c.Call("screenshot", map[string]any{"sandbox_id": id})
 	require.False(t, res.IsError, text(res))
 	imgs := images(t, res)
 	require.Len(t, imgs, 1)
@@ -106,13 +106,13 @@ func TestEveryTool(t *testing.T) {
 	sc := structured(t, res)
 	assert.Equal(t, "png", sc["format"])
 	assert.EqualValues(t, 960, sc["height"])
-	res = c.call("screenshot", map[string]any{"sandbox_id": id, "format": "jpeg", "quality": 50, "scale_to": "640x480"})
+	res = c.Call("screenshot", map[string]any{"sandbox_id": id, "format": "jpeg", "quality": 50, "scale_to": "640x480"})
 	require.False(t, res.IsError, text(res))
 	imgs = images(t, res)
 	assert.Equal(t, 640, imgs[0].Bounds().Dx())
 	assert.Equal(t, 480, imgs[0].Bounds().Dy())
 	assert.Equal(t, "jpeg", structured(t, res)["format"])
-	res = c.call("screenshot", map[string]any{"sandbox_id": id, "region": map[string]any{"x": 10, "y": 20, "width": 100, "height": 50}})
+	res = c.Call("screenshot", map[string]any{"sandbox_id": id, "region": map[string]any{"x": 10, "y": 20, "width": 100, "height": 50}})
 	require.False(t, res.IsError, text(res))
 	imgs = images(t, res)
 	assert.Equal(t, 100, imgs[0].Bounds().Dx())
@@ -120,27 +120,27 @@ func TestEveryTool(t *testing.T) {
 	c.fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": id, "region": map[string]any{"x": 1200, "y": 0, "width": 100, "height": 50}})
 
 	// Files.
-	w := c.ok("write_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt", "content": "héllo\n"})
+	w := c.OK("write_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt", "content": "héllo\n"})
 	assert.EqualValues(t, 7, w["size"])
-	r := c.ok("read_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
+	r := c.OK("read_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
 	assert.Equal(t, "héllo\n", r["content"])
 	assert.Equal(t, "utf-8", r["encoding"])
 	bin := []byte{0, 1, 2, 0xff, 0xfe}
-	c.ok("write_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin", "content": base64.StdEncoding.EncodeToString(bin), "encoding": "base64"})
-	r = c.ok("read_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin"})
+	c.OK("write_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin", "content": base64.StdEncoding.EncodeToString(bin), "encoding": "base64"})
+	r = c.OK("read_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin"})
 	assert.Equal(t, "base64", r["encoding"])
 	assert.Equal(t, base64.StdEncoding.EncodeToString(bin), r["content"])
-	ls := c.ok("list_files", map[string]any{"sandbox_id": id, "path": "/home/user/dir"})
+	ls := c.OK("list_files", map[string]any{"sandbox_id": id, "path": "/home/user/dir"})
 	names := []string{}
 	for _, en := range ls["entries"].([]any) {
 		names = append(names, en.(map[string]any)["name"].(string))
 	}
 	assert.ElementsMatch(t, []string{"a.txt", "b.bin"}, names)
-	c.ok("open_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
+	c.OK("open_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
 	c.fails("PERMISSION_DENIED", "read_file", map[string]any{"sandbox_id": id, "path": "../../../etc/shadow"})
 
 	// Commands, with progress notifications.
-	cmd := c.callMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo out; echo err >&2; echo $GREETING $EXTRA; exit 3",
+	cmd := c.CallMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo out; echo err >&2; echo $GREETING $EXTRA; exit 3",
 		"environment": map[string]any{"EXTRA": "more"}}, &mcp.Meta{ProgressToken: "run-1"})
 	require.False(t, cmd.IsError, text(cmd))
 	out := structured(t, cmd)
@@ -148,27 +148,27 @@ func TestEveryTool(t *testing.T) {
 	assert.Equal(t, "out\nhello more\n", out["stdout"])
 	assert.Equal(t, "err\n", out["stderr"])
 	eventually(t, "a progress notification for run_command", 5*time.Second, func() bool { return c.progressFor("run-1") > 0 })
-	out = c.ok("run_command", map[string]any{"sandbox_id": id, "command": "sleep 5", "timeout": 1})
+	out = c.OK("run_command", map[string]any{"sandbox_id": id, "command": "sleep 5", "timeout": 1})
 	assert.Equal(t, true, out["timed_out"])
-	out = c.ok("run_command", map[string]any{"sandbox_id": id, "command": "sleep 30", "background": true})
+	out = c.OK("run_command", map[string]any{"sandbox_id": id, "command": "sleep 30", "background": true})
 	assert.NotZero(t, out["pid"])
-	out = c.ok("run_command", map[string]any{"sandbox_id": id, "command": "pwd", "cwd": "/tmp"})
+	out = c.OK("run_command", map[string]any{"sandbox_id": id, "command": "pwd", "cwd": "/tmp"})
 	assert.Equal(t, "/tmp\n", out["stdout"])
 
 	// Computer use: 1280x960 is advertised as 1024x768.
-	cu := c.call("computer", map[string]any{"sandbox_id": id, "action": "screenshot"})
+	cu := c.Call("computer", map[string]any{"sandbox_id": id, "action": "screenshot"})
 	require.False(t, cu.IsError, text(cu))
 	imgs = images(t, cu)
 	assert.Equal(t, 1024, imgs[0].Bounds().Dx())
 	assert.Equal(t, 768, imgs[0].Bounds().Dy())
 	assert.EqualValues(t, 1024, structured(t, cu)["display_width"])
-	c.ok("computer", map[string]any{"sandbox_id": id, "action": "mouse_move", "coordinate": []int{512, 384}, "screenshot_after": false})
-	pos = c.ok("get_cursor_position", map[string]any{"sandbox_id": id})
+	c.OK("computer", map[string]any{"sandbox_id": id, "action": "mouse_move", "coordinate": []int{512, 384}, "screenshot_after": false})
+	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 640, pos["x"])
 	assert.EqualValues(t, 480, pos["y"])
-	cp := c.call("computer", map[string]any{"sandbox_id": id, "action": "cursor_position"})
+	cp := c.Call("computer", map[string]any{"sandbox_id": id, "action": "cursor_position"})
 	assert.Equal(t, "X=512,Y=384", text(cp))
-	zoom := c.call("computer", map[string]any{"sandbox_id": id, "action": "zoom", "region": []int{0, 0, 512, 384}})
+	zoom := c.Call("computer", map[string]any{"sandbox_id": id, "action": "zoom", "region": []int{0, 0, 512, 384}})
 	require.False(t, zoom.IsError, text(zoom))
 	imgs = images(t, zoom)
 	assert.Equal(t, 640, imgs[0].Bounds().Dx(), "zoom is at full resolution")
@@ -191,7 +191,7 @@ func TestEveryTool(t *testing.T) {
 		{"action": "wait", "duration": 0.1},
 	} {
 		a["sandbox_id"] = id
-		res := c.call("computer", a)
+		res := c.Call("computer", a)
 		require.False(t, res.IsError, "%v: %s", a, text(res))
 		require.Len(t, images(t, res), 1, "%v returns a screenshot", a["action"])
 	}
@@ -200,7 +200,7 @@ func TestEveryTool(t *testing.T) {
 	c.fails("INVALID_ARGUMENT", "computer", map[string]any{"sandbox_id": id, "action": "type"})
 
 	// run_actions: in order, per-step results, final screenshot.
-	ra := c.callMeta("run_actions", map[string]any{"sandbox_id": id, "steps": []map[string]any{
+	ra := c.CallMeta("run_actions", map[string]any{"sandbox_id": id, "steps": []map[string]any{
 		{"action": "move_mouse", "x": 100, "y": 90},
 		{"action": "wait", "seconds": 0.1},
 		{"action": "get_cursor_position"},
@@ -217,7 +217,7 @@ func TestEveryTool(t *testing.T) {
 	assert.NotNil(t, rs["final_screenshot"])
 	eventually(t, "progress for run_actions", 5*time.Second, func() bool { return c.progressFor(float64(7)) >= 4 })
 
-	ra = c.call("run_actions", map[string]any{"sandbox_id": id, "screenshot_after": false, "steps": []map[string]any{
+	ra = c.Call("run_actions", map[string]any{"sandbox_id": id, "screenshot_after": false, "steps": []map[string]any{
 		{"action": "move_mouse", "x": 1, "y": 1},
 		{"action": "click", "x": 3000, "y": 1},
 		{"action": "move_mouse", "x": 2, "y": 2},
@@ -227,7 +227,7 @@ func TestEveryTool(t *testing.T) {
 	assert.EqualValues(t, 1, rs["stopped_at"])
 	assert.Len(t, rs["results"], 2)
 	assert.Equal(t, "INVALID_ARGUMENT", rs["results"].([]any)[1].(map[string]any)["error"].(map[string]any)["error_code"])
-	pos = c.ok("get_cursor_position", map[string]any{"sandbox_id": id})
+	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 1, pos["x"], "steps after the failure do not run")
 	tooMany := []map[string]any{}
 	for i := 0; i < 6; i++ {
@@ -252,18 +252,18 @@ func TestEveryTool(t *testing.T) {
 	c.fails("PERMISSION_DENIED", "cleanup_user_sandboxes", map[string]any{"user_id": "bob"})
 
 	// A right click on the desktop opens the window manager's menu; Escape closes it.
-	c.ok("click", map[string]any{"sandbox_id": id, "x": 5, "y": 5, "button": "right"})
-	c.ok("press_key", map[string]any{"sandbox_id": id, "key": "esc"})
+	c.OK("click", map[string]any{"sandbox_id": id, "x": 5, "y": 5, "button": "right"})
+	c.OK("press_key", map[string]any{"sandbox_id": id, "key": "esc"})
 
 	// Clean-up.
-	d := c.ok("destroy_sandbox", map[string]any{"sandbox_id": id})
+	d := c.OK("destroy_sandbox", map[string]any{"sandbox_id": id})
 	assert.Equal(t, true, d["destroyed"])
 	c.fails("SANDBOX_NOT_FOUND", "destroy_sandbox", map[string]any{"sandbox_id": id})
 	c.fails("SANDBOX_NOT_FOUND", "screenshot", map[string]any{"sandbox_id": id})
-	c.ok("create_sandbox", nil)
-	n := c.ok("cleanup_user_sandboxes", nil)
+	c.OK("create_sandbox", nil)
+	n := c.OK("cleanup_user_sandboxes", nil)
 	assert.EqualValues(t, 1, n["destroyed"])
-	assert.EqualValues(t, 0, c.ok("list_sandboxes", nil)["count"])
+	assert.EqualValues(t, 0, c.OK("list_sandboxes", nil)["count"])
 }
 
 func (m *mcpClient) progressFor(token any) int {
@@ -282,14 +282,14 @@ func (m *mcpClient) progressFor(token any) int {
 func TestStreamTools(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := inProcess(t, e, auth.Principal{ID: "alice"})
-	id := c.ok("create_sandbox", nil)["sandbox_id"].(string)
-	st := c.ok("start_stream", map[string]any{"sandbox_id": id, "quality": "low", "frame_rate": 10})
+	id := c.OK("create_sandbox", nil)["sandbox_id"].(string)
+	st := c.OK("start_stream", map[string]any{"sandbox_id": id, "quality": "low", "frame_rate": 10})
 	assert.NotEmpty(t, st["auth_key"])
 	resp, err := http.Get(st["stream_url"].(string))
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Less(t, resp.StatusCode, 500)
-	c.ok("stop_stream", map[string]any{"sandbox_id": id})
+	c.OK("stop_stream", map[string]any{"sandbox_id": id})
 
 	c.fails("SANDBOX_NOT_FOUND", "start_stream", map[string]any{"sandbox_id": "sb_nope"})
 }
