@@ -37,7 +37,7 @@ func watch(t *testing.T, bob *mcpc, id string) *bystander {
 			default:
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			res, err := bob.callCtx(ctx, "run_command", map[string]any{"sandbox_id": id, "command": "echo " + strconv.Itoa(i), "timeout": 60})
+			res, err := bob.CallCtx(ctx, "run_command", map[string]any{"sandbox_id": id, "command": "echo " + strconv.Itoa(i), "timeout": 60})
 			cancel()
 			switch {
 			case err != nil:
@@ -68,8 +68,8 @@ func (b *bystander) done(t *testing.T, what string) {
 // other tenant's calls keep working throughout.
 func TestResourceAbuse(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
-	bob := connectHTTP(t, e.url, bobToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
+	bob := connectHTTP(t, e.URL, bobToken)
 	v := alice.create(map[string]any{"memory_mb": 512, "cpu_count": 1})
 	w := bob.create(nil)
 
@@ -81,7 +81,7 @@ func TestResourceAbuse(t *testing.T) {
 			// The abuser's own sandbox still answers afterwards.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			res, err := alice.callCtx(ctx, "run_command", map[string]any{"sandbox_id": v, "command": "echo alive", "timeout": 60})
+			res, err := alice.CallCtx(ctx, "run_command", map[string]any{"sandbox_id": v, "command": "echo alive", "timeout": 60})
 			require.NoError(t, err)
 			assert.Contains(t, text(res), "alive", "after %s", name)
 		})
@@ -89,7 +89,7 @@ func TestResourceAbuse(t *testing.T) {
 	alice = alice.as(t)
 
 	abuse("fork bomb", func(t *testing.T) {
-		res := alice.as(t).ok("run_command", map[string]any{"sandbox_id": v, "timeout": 10,
+		res := alice.as(t).OK("run_command", map[string]any{"sandbox_id": v, "timeout": 10,
 			"command": `bomb() { bomb | bomb & }; bomb; sleep 30`})
 		assert.True(t, res["timed_out"] == true || res["exit_code"].(float64) != 0, "%v", res)
 		// pids.max bounds it, and the timeout took the whole group down.
@@ -101,7 +101,7 @@ func TestResourceAbuse(t *testing.T) {
 	})
 
 	abuse("memory hog", func(t *testing.T) {
-		res := alice.as(t).ok("run_command", map[string]any{"sandbox_id": v, "timeout": 60,
+		res := alice.as(t).OK("run_command", map[string]any{"sandbox_id": v, "timeout": 60,
 			"command": `perl -e '$x = "a" x (3 * 1024 * 1024 * 1024); print "allocated\n"'`})
 		assert.NotEqual(t, 0.0, res["exit_code"], "a 3 GiB allocation in a 512 MiB sandbox must fail: %v", res)
 		assert.NotContains(t, res["stdout"], "allocated")
@@ -115,7 +115,7 @@ func TestResourceAbuse(t *testing.T) {
 			require.NoError(t, err, size)
 			// A quota must exist before filling, or this would fill the host.
 			require.LessOrEqual(t, mb, 4096, "%s has no per-sandbox quota (%d MiB): a filler would fill the host", dir, mb)
-			res := a.ok("run_command", map[string]any{"sandbox_id": v, "timeout": 120,
+			res := a.OK("run_command", map[string]any{"sandbox_id": v, "timeout": 120,
 				"command": "dd if=/dev/zero of=" + dir + "/fill bs=1M count=" + strconv.Itoa(mb+64) + " 2>&1; echo rc=$?"})
 			assert.Contains(t, res["stdout"], "No space left", "%s: %v", dir, res)
 			a.sh(v, "rm -f "+dir+"/fill", 30)
@@ -123,7 +123,7 @@ func TestResourceAbuse(t *testing.T) {
 	})
 
 	abuse("endless command", func(t *testing.T) {
-		res := alice.as(t).ok("run_command", map[string]any{"sandbox_id": v, "command": "sleep 100000", "timeout": 2})
+		res := alice.as(t).OK("run_command", map[string]any{"sandbox_id": v, "command": "sleep 100000", "timeout": 2})
 		assert.Equal(t, true, res["timed_out"])
 		assert.Equal(t, 124.0, res["exit_code"])
 		out := alice.as(t).sh(v, "pgrep -c -f 'slee[p] 100000' || true", 10)
@@ -131,7 +131,7 @@ func TestResourceAbuse(t *testing.T) {
 	})
 
 	abuse("gigabytes of output", func(t *testing.T) {
-		res := alice.as(t).ok("run_command", map[string]any{"sandbox_id": v, "timeout": 30,
+		res := alice.as(t).OK("run_command", map[string]any{"sandbox_id": v, "timeout": 30,
 			"command": "head -c 3000000000 /dev/zero | tr '\\0' x; head -c 100000000 /dev/zero | tr '\\0' y >&2"})
 		assert.Equal(t, true, res["truncated"])
 		assert.LessOrEqual(t, len(res["stdout"].(string)), 1<<20)
@@ -140,26 +140,26 @@ func TestResourceAbuse(t *testing.T) {
 
 	abuse("oversized arguments", func(t *testing.T) {
 		a := alice.as(t)
-		a.fails("INVALID_ARGUMENT", "type_text", map[string]any{"sandbox_id": v, "text": strings.Repeat("x", 1_000_000)})
-		a.fails("INVALID_ARGUMENT", "run_command", map[string]any{"sandbox_id": v, "command": strings.Repeat("x", 1_000_000)})
+		a.Fails("INVALID_ARGUMENT", "type_text", map[string]any{"sandbox_id": v, "text": strings.Repeat("x", 1_000_000)})
+		a.Fails("INVALID_ARGUMENT", "run_command", map[string]any{"sandbox_id": v, "command": strings.Repeat("x", 1_000_000)})
 		steps := make([]any, 10000)
 		for i := range steps {
 			steps[i] = map[string]any{"action": "move_mouse", "x": 1, "y": 1}
 		}
-		a.fails("INVALID_ARGUMENT", "run_actions", map[string]any{"sandbox_id": v, "steps": steps})
+		a.Fails("INVALID_ARGUMENT", "run_actions", map[string]any{"sandbox_id": v, "steps": steps})
 		for _, s := range []string{"99999x99999", "100000x1", "0x0", "1x1"} {
-			a.fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": v, "scale_to": s})
+			a.Fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": v, "scale_to": s})
 		}
-		a.fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": v,
+		a.Fails("INVALID_ARGUMENT", "screenshot", map[string]any{"sandbox_id": v,
 			"region": map[string]any{"x": 0, "y": 0, "width": 1 << 30, "height": 1 << 30}})
 		// The largest allowed scale is bounded (3840x2160).
-		big := a.ok("screenshot", map[string]any{"sandbox_id": v, "scale_to": "3840x2160", "format": "jpeg"})
+		big := a.OK("screenshot", map[string]any{"sandbox_id": v, "scale_to": "3840x2160", "format": "jpeg"})
 		assert.EqualValues(t, 3840, big["width"])
-		a.fails("INVALID_ARGUMENT", "computer", map[string]any{"sandbox_id": v, "action": "zoom", "region": []int{0, 0, 1 << 30, 1 << 30}})
-		a.fails("INVALID_ARGUMENT", "create_sandbox", map[string]any{"memory_mb": 1 << 30})
-		a.fails("INVALID_ARGUMENT", "create_sandbox", map[string]any{"cpu_count": 1000})
-		a.fails("INVALID_ARGUMENT", "set_sandbox_timeout", map[string]any{"sandbox_id": v, "timeout_seconds": 1 << 40})
-		a.fails("INVALID_ARGUMENT", "run_command", map[string]any{"sandbox_id": v, "command": "true", "timeout": 1 << 40})
+		a.Fails("INVALID_ARGUMENT", "computer", map[string]any{"sandbox_id": v, "action": "zoom", "region": []int{0, 0, 1 << 30, 1 << 30}})
+		a.Fails("INVALID_ARGUMENT", "create_sandbox", map[string]any{"memory_mb": 1 << 30})
+		a.Fails("INVALID_ARGUMENT", "create_sandbox", map[string]any{"cpu_count": 1000})
+		a.Fails("INVALID_ARGUMENT", "set_sandbox_timeout", map[string]any{"sandbox_id": v, "timeout_seconds": 1 << 40})
+		a.Fails("INVALID_ARGUMENT", "run_command", map[string]any{"sandbox_id": v, "command": "true", "timeout": 1 << 40})
 	})
 
 	abuse("100 MB write", func(t *testing.T) {
@@ -172,9 +172,9 @@ func TestResourceAbuse(t *testing.T) {
 		for k, val := range modernHdr {
 			hdr[k] = val
 		}
-		status, resp := rpc(t, e.url, aliceToken, bytes.NewReader(body), hdr)
+		status, resp := rpc(t, e.URL, aliceToken, bytes.NewReader(body), hdr)
 		assert.True(t, status == 413 || status == 400, "status %d: %.300s", status, resp)
-		alive(t, e.url)
+		alive(t, e.URL)
 		out := alice.as(t).sh(v, "ls -l big 2>&1 || true", 10)
 		assert.Contains(t, out["stdout"], "No such file")
 	})
@@ -186,19 +186,19 @@ func TestResourceAbuse(t *testing.T) {
 // clear error once the images pass the bound.
 func TestRunActionsAnswerIsBounded(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
 	id := alice.create(map[string]any{"resolution": "1920x1080", "memory_mb": 1024})
 	out := alice.sh(id, "head -c $((1920*1080*3)) /dev/urandom > /tmp/n.rgb && "+
 		"(display -size 1920x1080 -depth 8 -geometry +0+0 -backdrop rgb:/tmp/n.rgb >/dev/null 2>&1 &); "+
 		"for i in $(seq 50); do xwininfo -root -tree | grep -q ImageMagick && break; sleep 0.2; done; echo shown", 60)
 	require.Contains(t, out["stdout"], "shown")
-	one := alice.ok("screenshot", map[string]any{"sandbox_id": id})
+	one := alice.OK("screenshot", map[string]any{"sandbox_id": id})
 	require.Greater(t, one["bytes"].(float64), 2e6, "the screen is noise (else this proves nothing)")
 	steps := make([]any, 200)
 	for i := range steps {
 		steps[i] = map[string]any{"action": "screenshot"}
 	}
-	res := alice.ok("run_actions", map[string]any{"sandbox_id": id, "steps": steps, "screenshot_after": false})
+	res := alice.OK("run_actions", map[string]any{"sandbox_id": id, "steps": steps, "screenshot_after": false})
 	require.NotNil(t, res["stopped_at"], "the run stops at the bound")
 	results := res["results"].([]any)
 	last := results[len(results)-1].(map[string]any)
@@ -211,13 +211,13 @@ func TestRunActionsAnswerIsBounded(t *testing.T) {
 // hundreds of megabytes in the server; smaller ones list in full.
 func TestListFilesIsBounded(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
 	id := alice.create(nil)
 	alice.sh(id, "mkdir -p /tmp/many /tmp/some && cd /tmp/many && seq -f 'f%07g' 1 12000 | xargs touch && cd /tmp/some && seq 1 500 | xargs touch", 120)
-	res := alice.fails("INVALID_ARGUMENT", "list_files", map[string]any{"sandbox_id": id, "path": "/tmp/many"})
+	res := alice.Fails("INVALID_ARGUMENT", "list_files", map[string]any{"sandbox_id": id, "path": "/tmp/many"})
 	assert.Contains(t, res["message"], "more than")
-	some := alice.ok("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/some"})
+	some := alice.OK("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/some"})
 	assert.Len(t, some["entries"], 500)
-	empty := alice.ok("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/runtime-user"})
+	empty := alice.OK("list_files", map[string]any{"sandbox_id": id, "path": "/tmp/runtime-user"})
 	assert.Empty(t, empty["entries"])
 }

@@ -16,9 +16,9 @@ func BenchmarkScreenshotGrab(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer e.close()
+	defer e.Close()
 	ctx := context.Background()
-	sb, err := e.mgr.Create(ctx, sandbox.CreateRequest{Owner: "bench", Config: sandbox.Config{MemoryMB: 1024, CPUCount: 1}})
+	sb, err := e.Manager.Create(ctx, sandbox.CreateRequest{Owner: "bench", Config: sandbox.Config{MemoryMB: 1024, CPUCount: 1}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func TestCrossSiteRequests(t *testing.T) {
 	e, err := newEnv(func(c *mcpserver.Config) { c.Anonymous = auth.Principal{ID: "local"} })
 	require.NoError(t, err)
-	t.Cleanup(e.close)
+	t.Cleanup(func() { _ = e.Close() })
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
 	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_sandboxes","arguments":{}}}`
 	for _, c := range []struct {
@@ -30,7 +30,7 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"text/plain tool call", "text/plain", "https://evil.example", "", call},
 		{"DNS rebinding", "application/json", "", "evil.example:80", body},
 	} {
-		req, _ := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(c.body))
+		req, _ := http.NewRequest("POST", e.URL+"/mcp", strings.NewReader(c.body))
 		req.Header.Set("Content-Type", c.ctype)
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		if c.origin != "" {
@@ -45,7 +45,7 @@ func TestCrossSiteRequests(t *testing.T) {
 		assert.GreaterOrEqual(t, resp.StatusCode, 400, "%s was served (%d)", c.name, resp.StatusCode)
 	}
 	// JSON needs a CORS preflight, which grants no foreign origin.
-	pre, _ := http.NewRequest("OPTIONS", e.url+"/mcp", nil)
+	pre, _ := http.NewRequest("OPTIONS", e.URL+"/mcp", nil)
 	pre.Header.Set("Origin", "https://evil.example")
 	pre.Header.Set("Access-Control-Request-Method", "POST")
 	pre.Header.Set("Access-Control-Request-Headers", "content-type, mcp-protocol-version, mcp-method")
@@ -54,7 +54,7 @@ func TestCrossSiteRequests(t *testing.T) {
 	presp.Body.Close()
 	assert.Empty(t, presp.Header.Get("Access-Control-Allow-Origin"), "preflight status %d", presp.StatusCode)
 	// The same request without a foreign Origin works (the control case).
-	req, _ := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", e.URL+"/mcp", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := http.DefaultClient.Do(req)

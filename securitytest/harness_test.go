@@ -12,29 +12,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/stream"
-	"github.com/vmservice/vmservice/tools"
 )
 
 // The in-process server uses a slot range of its own (uids, displays, lock
@@ -55,17 +46,6 @@ const (
 	adminToken = "admin-sectest-token-0123456789"
 )
 
-// env is one server: a Manager over a real local backend, the MCP server
-// over a real TCP listener.
-type env struct {
-	mgr      *sandbox.Manager
-	provider *local.Provider
-	srv      *mcpserver.Server
-	httpSrv  *http.Server
-	url      string
-	close    func()
-}
-
 func testLog() zerolog.Logger {
 	if os.Getenv("VMSERVICE_TEST_LOG") != "" {
 		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
@@ -73,58 +53,21 @@ func testLog() zerolog.Logger {
 	return zerolog.New(io.Discard)
 }
 
-func newEnv(mods ...func(*mcpserver.Config)) (*env, error) {
-	log := testLog()
-	o := localOpts
-	o.Log = log
-	p, err := local.New(o)
-	if err != nil {
-		return nil, err
-	}
-	mgr, err := sandbox.NewManager(p, sandbox.Settings{MaxConcurrentSandboxes: 6, MaxSandboxesPerUser: 3}, log)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := stream.New(stream.Config{Listen: "127.0.0.1:0", Log: log})
-	if err != nil {
-		return nil, err
-	}
-	mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
-	tb := tools.New(tools.Options{Manager: mgr, Streams: svc, Log: log})
-	tokens, err := auth.ParseTokens(strings.NewReader(fmt.Sprintf("%s alice\n%s bob\n%s ops admin\n", aliceToken, bobToken, adminToken)))
-	if err != nil {
-		return nil, err
-	}
-	mcfg := mcpserver.Config{Tokens: tokens, StdioPrincipal: auth.Principal{ID: "local"}, Log: log}
+// newEnv is a server: a Manager over a real local backend on our slot
+// range, the MCP server over a real TCP listener.
+func newEnv(mods ...func(*mcpserver.Config)) (*mcptest.Server, error) {
+	var cfg mcpserver.Config
 	for _, m := range mods {
-		m(&mcfg)
+		m(&cfg)
 	}
-	srv := mcpserver.New(mcfg, tb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = svc.ListenAndServe(ctx) }()
-	h := srv.NewHTTP()
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	e := &env{mgr: mgr, provider: p, srv: srv, httpSrv: hs, url: "http://" + ln.Addr().String()}
-	e.close = func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		h.Shutdown(sctx)
-		_ = hs.Shutdown(sctx)
-		_ = mgr.Close()
-		cancel()
-		_ = svc.Close()
-	}
-	return e, nil
+	return mcptest.Start(mcptest.Options{Log: testLog(), Local: localOpts, HTTP: true, Config: cfg,
+		Settings: sandbox.Settings{MaxConcurrentSandboxes: 6, MaxSandboxesPerUser: 3},
+		Tokens:   fmt.Sprintf("%s alice\n%s bob\n%s ops admin\n", aliceToken, bobToken, adminToken)})
 }
 
 var (
 	sharedOnce sync.Once
-	shared     *env
+	shared     *mcptest.Server
 	sharedErr  error
 	binOnce    sync.Once
 	binPath    string
@@ -133,7 +76,7 @@ var (
 )
 
 // server is the package's shared in-process server.
-func server(t *testing.T) *env {
+func server(t *testing.T) *mcptest.Server {
 	t.Helper()
 	sharedOnce.Do(func() { shared, sharedErr = newEnv() })
 	require.NoError(t, sharedErr)
@@ -145,13 +88,9 @@ func binary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "vmservice-sectest-bin")
-		if binErr != nil {
-			return
+		if binErr == nil {
+			binPath, binErr = mcptest.BuildServer(binDir)
 		}
-		binPath = filepath.Join(binDir, "vmservice")
-		cmd := exec.Command("go", "build", "-o", binPath, "..")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		binErr = cmd.Run()
 	})
 	require.NoError(t, binErr)
 	return binPath
@@ -160,7 +99,7 @@ func binary(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
-		shared.close()
+		_ = shared.Close()
 	}
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -168,93 +107,35 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// mcpc is a client of one principal over streamable HTTP.
-type mcpc struct {
-	t   *testing.T
-	c   *client.Client
-	ctx context.Context
-}
+// mcpc is a client of one principal over streamable HTTP; each call is
+// bounded by 3 minutes.
+type mcpc struct{ *mcptest.Client }
 
 func connectHTTP(t *testing.T, url, token string) *mcpc {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, c.Start(ctx))
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "vmservice-securitytest", Version: "1"}
-	_, err = c.Initialize(ctx, init)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return &mcpc{t: t, c: c, ctx: ctx}
+	c := mcptest.ConnectHTTP(t, url, token, "vmservice-securitytest")
+	c.Timeout = 3 * time.Minute
+	return &mcpc{c}
 }
 
 // as returns m reporting to t (for subtests).
-func (m *mcpc) as(t *testing.T) *mcpc { c := *m; c.t = t; return &c }
-
-func (m *mcpc) callCtx(ctx context.Context, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	return m.c.CallTool(ctx, req)
-}
-
-func (m *mcpc) call(name string, args map[string]any) *mcp.CallToolResult {
-	m.t.Helper()
-	ctx, cancel := context.WithTimeout(m.ctx, 3*time.Minute)
-	defer cancel()
-	res, err := m.callCtx(ctx, name, args)
-	require.NoError(m.t, err, "tool %s", name)
-	return res
-}
-
-// ok calls a tool that must succeed.
-func (m *mcpc) ok(name string, args map[string]any) map[string]any {
-	m.t.Helper()
-	res := m.call(name, args)
-	require.False(m.t, res.IsError, "%s failed: %s", name, text(res))
-	return structured(m.t, res)
-}
-
-// fails calls a tool that must fail with code; it returns the error dict.
-func (m *mcpc) fails(code, name string, args map[string]any) map[string]any {
-	m.t.Helper()
-	res := m.call(name, args)
-	require.True(m.t, res.IsError, "%s should fail with %s, got %s", name, code, text(res))
-	e := structured(m.t, res)
-	require.Equal(m.t, code, e["error_code"], "%s: %v", name, e)
-	require.NotEmpty(m.t, e["message"])
-	return e
-}
+func (m *mcpc) as(t *testing.T) *mcpc { return &mcpc{m.As(t)} }
 
 // sh runs a command in the sandbox and returns its result.
 func (m *mcpc) sh(id, cmd string, timeout int) map[string]any {
-	m.t.Helper()
-	return m.ok("run_command", map[string]any{"sandbox_id": id, "command": cmd, "timeout": timeout})
+	m.T.Helper()
+	return m.OK("run_command", map[string]any{"sandbox_id": id, "command": cmd, "timeout": timeout})
 }
 
-func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(b, &m))
-	return m
-}
-
-func text(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
+var (
+	structured = mcptest.Structured
+	text       = mcptest.Text
+	eventually = mcptest.Eventually
+)
 
 // create makes a sandbox for m, destroyed at the end of the test.
 func (m *mcpc) create(args map[string]any) string {
-	m.t.Helper()
+	m.T.Helper()
 	if args == nil {
 		args = map[string]any{}
 	}
@@ -264,11 +145,11 @@ func (m *mcpc) create(args map[string]any) string {
 	if _, ok := args["cpu_count"]; !ok {
 		args["cpu_count"] = 1
 	}
-	id := m.ok("create_sandbox", args)["sandbox_id"].(string)
-	m.t.Cleanup(func() {
+	id := m.OK("create_sandbox", args)["sandbox_id"].(string)
+	m.T.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_, _ = m.callCtx(ctx, "destroy_sandbox", map[string]any{"sandbox_id": id})
+		_, _ = m.CallCtx(ctx, "destroy_sandbox", map[string]any{"sandbox_id": id})
 	})
 	return id
 }
@@ -330,68 +211,11 @@ func alive(t *testing.T, url string) {
 	require.Contains(t, body, `"result"`)
 }
 
-// cgroupsUnder lists the sandbox cgroups of our private parent.
-func cgroupsUnder(parent string) []string {
-	var out []string
-	for _, ctrl := range []string{"memory", "cpu", "pids"} {
-		des, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", ctrl, parent))
-		for _, de := range des {
-			if de.IsDir() {
-				out = append(out, filepath.Join("/sys/fs/cgroup", ctrl, parent, de.Name()))
-			}
-		}
-	}
-	return out
-}
+// pidsCgroups lists the sandbox cgroups of our private parent in the pids
+// controller.
+func pidsCgroups() []string { return mcptest.CgroupsIn("pids", localOpts.CgroupParent) }
 
-// cgroupPids lists the processes of a v1 sandbox cgroup (pids controller),
-// its child groups included.
-func cgroupPids(parent, name string) []int {
-	var out []int
-	_ = filepath.WalkDir(filepath.Join("/sys/fs/cgroup/pids", parent, name), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.Name() != "cgroup.procs" {
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-		return nil
-	})
-	return out
-}
-
-func comm(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	return strings.TrimSpace(string(b))
-}
-
-// eventually polls fn until it is true or d passes.
-func eventually(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
-// procUID is the real uid of a host process (-1 when gone).
-func procUID(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return -1
-}
+var (
+	comm    = mcptest.Comm
+	procUID = mcptest.ProcUID
+)

@@ -21,7 +21,7 @@ func TestProtocolAbuse(t *testing.T) {
 	t.Run("authentication", func(t *testing.T) {
 		for _, hdr := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token-0123456789", "Basic YWxpY2U6YWxpY2U=",
 			"bearer " + aliceToken + "x", "Bearer " + aliceToken[:len(aliceToken)-1], "Bearer " + strings.Repeat("a", 1<<16)} {
-			req, _ := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+			req, _ := http.NewRequest("POST", e.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 			req.Header.Set("Content-Type", "application/json")
 			if hdr != "" {
 				req.Header.Set("Authorization", hdr)
@@ -37,13 +37,13 @@ func TestProtocolAbuse(t *testing.T) {
 			}
 		}
 		for _, path := range []string{"/sse", "/message?sessionId=x"} {
-			resp, err := http.Get(e.url + path)
+			resp, err := http.Get(e.URL + path)
 			require.NoError(t, err)
 			resp.Body.Close()
 			assert.Equal(t, 401, resp.StatusCode, path)
 		}
 		// The token is a header, never a query parameter.
-		resp, err := http.Post(e.url+"/mcp?token="+aliceToken+"&access_token="+aliceToken, "application/json",
+		resp, err := http.Post(e.URL+"/mcp?token="+aliceToken+"&access_token="+aliceToken, "application/json",
 			strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -66,18 +66,18 @@ func TestProtocolAbuse(t *testing.T) {
 		}
 		for _, b := range bodies {
 			for _, hdr := range []map[string]string{nil, modernHdr} {
-				status, body := rpc(t, e.url, aliceToken, strings.NewReader(b), hdr)
+				status, body := rpc(t, e.URL, aliceToken, strings.NewReader(b), hdr)
 				assert.Less(t, status, 500, "%.80q -> %d %.200s", b, status, body)
 				if status == 200 && strings.Contains(b, "tools/call") {
 					assert.True(t, strings.Contains(body, `"error"`) || strings.Contains(body, `"isError":true`), "%.80q -> %.300s", b, body)
 				}
 			}
 		}
-		alive(t, e.url)
+		alive(t, e.URL)
 	})
 
 	t.Run("wrong argument types", func(t *testing.T) {
-		alice := connectHTTP(t, e.url, aliceToken)
+		alice := connectHTTP(t, e.URL, aliceToken)
 		for _, args := range []map[string]any{
 			{"sandbox_id": 42},
 			{"sandbox_id": []string{"a"}},
@@ -90,23 +90,23 @@ func TestProtocolAbuse(t *testing.T) {
 			{"sandbox_id": "sb_x", "command": "id", "timeout": 1e308},
 			{"command": "id"},
 		} {
-			res := alice.call("run_command", args)
+			res := alice.Call("run_command", args)
 			require.True(t, res.IsError, "%v: %s", args, text(res))
 			assert.Equal(t, "INVALID_ARGUMENT", structured(t, res)["error_code"], "%v: %s", args, text(res))
 		}
-		_, err := alice.callCtx(alice.ctx, "no_such_tool", map[string]any{})
+		_, err := alice.CallCtx(alice.Ctx, "no_such_tool", map[string]any{})
 		assert.Error(t, err)
-		alive(t, e.url)
+		alive(t, e.URL)
 	})
 
 	t.Run("oversized request", func(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), 70<<20)
 		body := append(append([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"`), big...), `"}}`...)
 		for _, hdr := range []map[string]string{nil, modernHdr} {
-			status, resp := rpc(t, e.url, aliceToken, bytes.NewReader(body), hdr)
+			status, resp := rpc(t, e.URL, aliceToken, bytes.NewReader(body), hdr)
 			assert.True(t, status == 413 || status == 400, "status %d: %.300s", status, resp)
 		}
-		alive(t, e.url)
+		alive(t, e.URL)
 	})
 
 	t.Run("session hijack", func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestProtocolAbuse(t *testing.T) {
 		init, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": map[string]any{
 			"protocolVersion": mcp.LATEST_PROTOCOL_VERSION, "capabilities": map[string]any{},
 			"clientInfo": map[string]any{"name": "x", "version": "1"}}})
-		req, _ := http.NewRequest("POST", e.url+"/mcp", bytes.NewReader(init))
+		req, _ := http.NewRequest("POST", e.URL+"/mcp", bytes.NewReader(init))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		req.Header.Set("Authorization", "Bearer "+aliceToken)
@@ -126,12 +126,12 @@ func TestProtocolAbuse(t *testing.T) {
 			t.Skip("no legacy session minted by this mcp-go") // never the case with v1.2
 		}
 		for _, tok := range []string{bobToken, ""} {
-			status, body := rpc(t, e.url, tok, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`),
+			status, body := rpc(t, e.URL, tok, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`),
 				map[string]string{"Mcp-Session-Id": sid})
 			assert.Contains(t, []int{401, 404}, status, "token %q: %s", tok, body)
 		}
 		// The same over SSE: alice's /message endpoint, bob's token.
-		sreq, _ := http.NewRequest("GET", e.url+"/sse", nil)
+		sreq, _ := http.NewRequest("GET", e.URL+"/sse", nil)
 		sreq.Header.Set("Authorization", "Bearer "+aliceToken)
 		sresp, err := http.DefaultClient.Do(sreq)
 		require.NoError(t, err)
@@ -143,7 +143,7 @@ func TestProtocolAbuse(t *testing.T) {
 		require.Positive(t, i, ev)
 		ssid := strings.Fields(ev[i+len("sessionId="):])[0]
 		for _, tok := range []string{bobToken, ""} {
-			req, _ := http.NewRequest("POST", e.url+"/message?sessionId="+ssid, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`))
+			req, _ := http.NewRequest("POST", e.URL+"/message?sessionId="+ssid, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`))
 			req.Header.Set("Content-Type", "application/json")
 			if tok != "" {
 				req.Header.Set("Authorization", "Bearer "+tok)
@@ -153,7 +153,7 @@ func TestProtocolAbuse(t *testing.T) {
 			resp.Body.Close()
 			assert.Contains(t, []int{401, 404}, resp.StatusCode, "SSE message with token %q", tok)
 		}
-		req, _ = http.NewRequest("DELETE", e.url+"/mcp", nil)
+		req, _ = http.NewRequest("DELETE", e.URL+"/mcp", nil)
 		req.Header.Set("Mcp-Session-Id", sid)
 		req.Header.Set("Authorization", "Bearer "+bobToken)
 		resp, err = http.DefaultClient.Do(req)

@@ -18,7 +18,7 @@ import (
 func TestRateLimitPerPrincipal(t *testing.T) {
 	e, err := newEnv(func(c *mcpserver.Config) { c.RateLimit = mcpserver.RateLimit{PerSecond: 2, Burst: 5} })
 	require.NoError(t, err)
-	t.Cleanup(e.close)
+	t.Cleanup(func() { _ = e.Close() })
 
 	var limited, passed atomic.Int64
 	var wg sync.WaitGroup
@@ -26,7 +26,7 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, body := modern(t, e.url, aliceToken, "tools/list", i, nil)
+			status, body := modern(t, e.URL, aliceToken, "tools/list", i, nil)
 			switch status {
 			case 429:
 				limited.Add(1)
@@ -41,13 +41,13 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, passed.Load(), int64(8), "about the burst gets through")
 	assert.GreaterOrEqual(t, limited.Load(), int64(30))
-	status, body := modern(t, e.url, aliceToken, "tools/list", 99, nil)
+	status, body := modern(t, e.URL, aliceToken, "tools/list", 99, nil)
 	if status == 429 {
 		assert.Contains(t, body, "retry after")
 	}
 	// Bob is not affected by alice's flood.
 	for i := 0; i < 4; i++ {
-		status, body := modern(t, e.url, bobToken, "tools/list", "b"+strconv.Itoa(i), nil)
+		status, body := modern(t, e.URL, bobToken, "tools/list", "b"+strconv.Itoa(i), nil)
 		assert.Equal(t, 200, status, body)
 	}
 }
@@ -57,18 +57,18 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 func TestInFlightPerPrincipal(t *testing.T) {
 	e, err := newEnv(func(c *mcpserver.Config) { c.RateLimit = mcpserver.RateLimit{PerSecond: 100, MaxInFlight: 2} })
 	require.NoError(t, err)
-	t.Cleanup(e.close)
+	t.Cleanup(func() { _ = e.Close() })
 	for i := 0; i < 2; i++ {
-		req, _ := http.NewRequest("GET", e.url+"/sse", nil)
+		req, _ := http.NewRequest("GET", e.URL+"/sse", nil)
 		req.Header.Set("Authorization", "Bearer "+aliceToken)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		t.Cleanup(func() { resp.Body.Close() })
 		require.Equal(t, 200, resp.StatusCode)
 	}
-	status, body := modern(t, e.url, aliceToken, "tools/list", 1, nil)
+	status, body := modern(t, e.URL, aliceToken, "tools/list", 1, nil)
 	assert.Equal(t, 429, status, body)
 	assert.Contains(t, body, "at once")
-	status, body = modern(t, e.url, bobToken, "tools/list", 2, nil)
+	status, body = modern(t, e.URL, bobToken, "tools/list", 2, nil)
 	assert.Equal(t, 200, status, body)
 }

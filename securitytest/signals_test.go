@@ -1,24 +1,20 @@
 package securitytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/internal/mcptest"
 )
 
 // The built binary runs with the local backend's defaults (shared with any
@@ -32,73 +28,17 @@ const (
 )
 
 // binServer is a running vmservice binary.
-type binServer struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
-	mu   sync.Mutex
-	log  strings.Builder
-}
+type binServer struct{ *mcptest.Binary }
 
-func (s *binServer) logText() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
-}
-
-func startBinary(t *testing.T) *binServer {
+func startBinary(t *testing.T) binServer {
 	t.Helper()
-	bin := binary(t)
-	tokens := filepath.Join(t.TempDir(), "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte(aliceToken+" alice\n"), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
-	s := &binServer{url: "http://" + addr, done: make(chan error, 1)}
-	s.cmd = exec.Command(bin, "--transport", "http", "--listen", addr, "--tokens-file", tokens, "--stream-listen", "127.0.0.1:0",
-		"--log-format", "json", "--log-level", "debug", "--max-sandboxes", "4")
-	pr, pw := io.Pipe()
-	s.cmd.Stderr = pw
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.log.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-		}
-	}()
-	require.NoError(t, s.cmd.Start())
-	go func() { s.done <- s.cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(60 * time.Second):
-				_ = s.cmd.Process.Kill()
-			}
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.logText())
-		}
-	})
-	eventually(t, "/healthz of the binary", 30*time.Second, func() bool {
-		r, err := http.Get(s.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
-	return s
+	return binServer{mcptest.StartHTTPT(t, binary(t), aliceToken+" alice\n", "--max-sandboxes", "4")}
 }
 
 // slots are the backend slots the server's sandboxes got (from its log).
-func (s *binServer) slots() map[int]bool {
+func (s binServer) slots() map[int]bool {
 	out := map[int]bool{}
-	for _, l := range strings.Split(s.logText(), "\n") {
+	for _, l := range strings.Split(s.Log(), "\n") {
 		var m struct {
 			Message string `json:"message"`
 			Slot    *int   `json:"slot"`
@@ -175,12 +115,7 @@ func traceOf(slots map[int]bool) trace {
 		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+"/")...)
 		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+" ")...)
 	}
-	des, _ := os.ReadDir("/proc")
-	for _, de := range des {
-		pid, err := strconv.Atoi(de.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range mcptest.Pids() {
 		if uids[procUID(pid)] {
 			tr.procs = append(tr.procs, proc{pid: pid, start: procStart(pid), comm: comm(pid)})
 		}
@@ -217,11 +152,11 @@ func populate(t *testing.T, url string, n int) []string {
 	var secrets []string
 	alice := connectHTTP(t, url, aliceToken)
 	for i := 0; i < n; i++ {
-		id := alice.ok("create_sandbox", map[string]any{"memory_mb": 1024, "cpu_count": 1})["sandbox_id"].(string)
-		alice.ok("run_command", map[string]any{"sandbox_id": id, "command": "sleep 10000", "background": true})
-		alice.ok("write_file", map[string]any{"sandbox_id": id, "path": "f.txt", "content": "x"})
+		id := alice.OK("create_sandbox", map[string]any{"memory_mb": 1024, "cpu_count": 1})["sandbox_id"].(string)
+		alice.OK("run_command", map[string]any{"sandbox_id": id, "command": "sleep 10000", "background": true})
+		alice.OK("write_file", map[string]any{"sandbox_id": id, "path": "f.txt", "content": "x"})
 		if i == 0 {
-			st := alice.ok("start_stream", map[string]any{"sandbox_id": id})
+			st := alice.OK("start_stream", map[string]any{"sandbox_id": id})
 			secrets = append(secrets, st["auth_key"].(string))
 		}
 	}
@@ -234,23 +169,23 @@ func TestSignalsLeaveNothing(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := startBinary(t)
-			secrets := populate(t, s.url, 2)
+			secrets := populate(t, s.URL, 2)
 			slots := s.slots()
 			require.Len(t, slots, 2, "slots from the log")
 			tr := traceOf(slots)
 			require.NotEmpty(t, tr.procs)
 			require.NotEmpty(t, tr.mounts, "the homes are mounts")
-			require.NoError(t, s.cmd.Process.Signal(sig))
+			require.NoError(t, s.Cmd.Process.Signal(sig))
 			select {
-			case err := <-s.done:
-				assert.NoError(t, err, "clean exit on %s", sig)
+			case <-s.Exited():
+				assert.NoError(t, s.Err(), "clean exit on %s", sig)
 			case <-time.After(90 * time.Second):
 				t.Fatalf("the server did not exit on %s", sig)
 			}
 			eventually(t, "nothing left", 10*time.Second, func() bool { return len(tr.left()) == 0 })
 			// The debug log of the whole run holds no token and no stream key.
 			for _, secret := range append(secrets, aliceToken) {
-				assert.NotContains(t, s.logText(), secret)
+				assert.NotContains(t, s.Log(), secret)
 			}
 		})
 	}
@@ -260,12 +195,12 @@ func TestSignalsLeaveNothing(t *testing.T) {
 // behind; the next start cleans it before it serves.
 func TestSIGKILLThenRestartCleans(t *testing.T) {
 	s := startBinary(t)
-	populate(t, s.url, 1)
+	populate(t, s.URL, 1)
 	slots := s.slots()
 	require.Len(t, slots, 1)
 	// A viewer on the stream: x11vnc then holds MIT-SHM segments.
-	alice := connectHTTP(t, s.url, aliceToken)
-	ids := alice.ok("list_sandboxes", nil)["sandboxes"].([]any)
+	alice := connectHTTP(t, s.URL, aliceToken)
+	ids := alice.OK("list_sandboxes", nil)["sandboxes"].([]any)
 	watchStream(t, alice, ids[0].(map[string]any)["sandbox_id"].(string))
 	tr := traceOf(slots)
 	vnc := map[int]bool{}
@@ -276,8 +211,8 @@ func TestSIGKILLThenRestartCleans(t *testing.T) {
 	}
 	require.NotEmpty(t, vnc)
 	assert.Empty(t, shmByCreator(t, vnc), "x11vnc's MIT-SHM segments are the X server's, not the host's")
-	require.NoError(t, s.cmd.Process.Kill())
-	<-s.done
+	require.NoError(t, s.Cmd.Process.Kill())
+	<-s.Exited()
 	// What dies with the server (it is every sandbox process's parent or
 	// death-signal) is gone; the rest stays for the next start.
 	time.Sleep(time.Second)
@@ -288,6 +223,6 @@ func TestSIGKILLThenRestartCleans(t *testing.T) {
 	s2 := startBinary(t) // New() cleans stale slots before /healthz answers
 	assert.Empty(t, tr.left(), "after the next start")
 	assert.Empty(t, shmByCreator(t, vnc), "shared memory of the killed server's x11vnc")
-	alive := connectHTTP(t, s2.url, aliceToken)
-	alive.ok("list_sandboxes", nil)
+	alive := connectHTTP(t, s2.URL, aliceToken)
+	alive.OK("list_sandboxes", nil)
 }

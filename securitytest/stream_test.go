@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/stream"
 )
 
@@ -20,9 +21,9 @@ import (
 // stop_stream or the sandbox.
 func TestStreamAccess(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
 	id := alice.create(nil)
-	st := alice.ok("start_stream", map[string]any{"sandbox_id": id})
+	st := alice.OK("start_stream", map[string]any{"sandbox_id": id})
 	key := st["auth_key"].(string)
 	require.NotEmpty(t, key)
 	u, err := url.Parse(st["stream_url"].(string))
@@ -54,13 +55,13 @@ func TestStreamAccess(t *testing.T) {
 	other := strings.Replace(page, u.Path, "/stream/"+strings.Repeat("a", 32)+"/", 1)
 	assert.Equal(t, 404, get(other+"?key="+url.QueryEscape(key), nil))
 	// Stopped: the URL is dead, key or not.
-	alice.ok("stop_stream", map[string]any{"sandbox_id": id})
+	alice.OK("stop_stream", map[string]any{"sandbox_id": id})
 	assert.Equal(t, 404, get(page+"?key="+url.QueryEscape(key), nil))
 	// Without auth, by choice: the URL alone opens it; destroyed: gone.
-	open := alice.ok("start_stream", map[string]any{"sandbox_id": id, "require_auth": false, "view_only": true})
+	open := alice.OK("start_stream", map[string]any{"sandbox_id": id, "require_auth": false, "view_only": true})
 	assert.Empty(t, open["auth_key"])
 	assert.Equal(t, 200, get(open["stream_url"].(string), nil))
-	alice.ok("destroy_sandbox", map[string]any{"sandbox_id": id})
+	alice.OK("destroy_sandbox", map[string]any{"sandbox_id": id})
 	assert.Equal(t, 404, get(open["stream_url"].(string), nil))
 }
 
@@ -70,21 +71,17 @@ func TestStreamAccess(t *testing.T) {
 // are unaffected.
 func TestStreamViewerFlood(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
-	bob := connectHTTP(t, e.url, bobToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
+	bob := connectHTTP(t, e.URL, bobToken)
 	id := alice.create(nil)
-	st := alice.ok("start_stream", map[string]any{"sandbox_id": id})
-	u, err := url.Parse(st["stream_url"].(string))
+	st := alice.OK("start_stream", map[string]any{"sandbox_id": id})
+	ws, _, err := mcptest.ViewerURL(st["stream_url"].(string))
 	require.NoError(t, err)
-	key := u.Query().Get("key")
-	u.RawQuery = "key=" + url.QueryEscape(key)
-	u.Scheme = "ws"
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/websockify"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	opened, refused := 0, 0
 	for i := 0; i < stream.MaxViewers+8; i++ {
-		c, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{Subprotocols: []string{"binary"}})
+		c, resp, err := websocket.Dial(ctx, ws, &websocket.DialOptions{Subprotocols: []string{"binary"}})
 		if err != nil {
 			require.NotNil(t, resp, "dial: %v", err)
 			assert.Equal(t, 429, resp.StatusCode)

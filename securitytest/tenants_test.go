@@ -15,6 +15,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/internal/mcptest"
 )
 
 // TestTenantIsolation: two principals with a sandbox each (bob's with
@@ -23,13 +25,13 @@ import (
 // files or processes, the host, or the MCP server.
 func TestTenantIsolation(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
-	bob := connectHTTP(t, e.url, bobToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
+	bob := connectHTTP(t, e.URL, bobToken)
 	a := alice.create(nil)
 	b := bob.create(map[string]any{"allow_internet_access": true})
 	// A stream on bob's sandbox, so its VNC server exists while alice probes.
-	bob.ok("start_stream", map[string]any{"sandbox_id": b})
-	bob.ok("write_file", map[string]any{"sandbox_id": b, "path": "bob-secret.txt", "content": "BOB-SECRET"})
+	bob.OK("start_stream", map[string]any{"sandbox_id": b})
+	bob.OK("write_file", map[string]any{"sandbox_id": b, "path": "bob-secret.txt", "content": "BOB-SECRET"})
 
 	t.Run("handles", func(t *testing.T) {
 		for _, id := range []string{a, b} {
@@ -61,7 +63,7 @@ func TestTenantIsolation(t *testing.T) {
 				for k, v := range c.args {
 					args[k] = v
 				}
-				res := bob.call(c.tool, args)
+				res := bob.Call(c.tool, args)
 				require.True(t, res.IsError, "bob's %s on %s: %s", c.tool, id, text(res))
 				got := structured(t, res)
 				if c.tool == "run_actions" {
@@ -73,39 +75,39 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 		// Listing, stats, clean-up and user_id impersonation.
-		for _, s := range bob.ok("list_sandboxes", nil)["sandboxes"].([]any) {
+		for _, s := range bob.OK("list_sandboxes", nil)["sandboxes"].([]any) {
 			assert.NotEqual(t, a, s.(map[string]any)["sandbox_id"])
 		}
-		bob.fails("PERMISSION_DENIED", "list_sandboxes", map[string]any{"user_id": "alice"})
-		bob.fails("PERMISSION_DENIED", "list_sandboxes", map[string]any{"user_id": "*"})
-		bob.fails("PERMISSION_DENIED", "cleanup_user_sandboxes", map[string]any{"user_id": "alice"})
-		bob.fails("PERMISSION_DENIED", "create_sandbox", map[string]any{"user_id": "alice"})
-		res, err := bob.callCtx(bob.ctx, "cleanup_all_sandboxes", nil)
+		bob.Fails("PERMISSION_DENIED", "list_sandboxes", map[string]any{"user_id": "alice"})
+		bob.Fails("PERMISSION_DENIED", "list_sandboxes", map[string]any{"user_id": "*"})
+		bob.Fails("PERMISSION_DENIED", "cleanup_user_sandboxes", map[string]any{"user_id": "alice"})
+		bob.Fails("PERMISSION_DENIED", "create_sandbox", map[string]any{"user_id": "alice"})
+		res, err := bob.CallCtx(bob.Ctx, "cleanup_all_sandboxes", nil)
 		var lt *mcp.ListToolsResult
 		assert.True(t, err != nil || res.IsError, "cleanup_all_sandboxes is for administrators")
-		stats := bob.ok("get_stats", nil)
+		stats := bob.OK("get_stats", nil)
 		assert.NotContains(t, stats["sandboxes_by_user"], "alice")
 		assert.EqualValues(t, 1, stats["total_active_sandboxes"], "bob counts only his own")
 		// The admin tools are not even listed for bob.
-		lt, err = bob.c.ListTools(bob.ctx, mcp.ListToolsRequest{})
+		lt, err = bob.C.ListTools(bob.Ctx, mcp.ListToolsRequest{})
 		require.NoError(t, err)
 		for _, tool := range lt.Tools {
 			assert.NotEqual(t, "cleanup_all_sandboxes", tool.Name)
 		}
 		// Resources.
-		rl, err := bob.c.ReadResource(bob.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "vmservice://sandboxes"}})
+		rl, err := bob.C.ReadResource(bob.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "vmservice://sandboxes"}})
 		require.NoError(t, err)
 		for _, c := range rl.Contents {
 			assert.NotContains(t, c.(mcp.TextResourceContents).Text, a)
 		}
 		for _, u := range []string{"vmservice://sandboxes/" + a, "vmservice://sandboxes/" + a + "/screen",
 			"vmservice://sandboxes/" + a + "/files/etc/hostname"} {
-			_, err := bob.c.ReadResource(bob.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: u}})
+			_, err := bob.C.ReadResource(bob.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: u}})
 			assert.Error(t, err, u)
 		}
 		// Completions of sandbox ids offer only one's own.
 		for _, tmpl := range []string{"vmservice://sandboxes/{sandbox_id}", "vmservice://sandboxes/{sandbox_id}/screen"} {
-			cr, err := bob.c.Complete(bob.ctx, mcp.CompleteRequest{Params: mcp.CompleteParams{
+			cr, err := bob.C.Complete(bob.Ctx, mcp.CompleteRequest{Params: mcp.CompleteParams{
 				Ref:      mcp.ResourceReference{Type: "ref/resource", URI: tmpl},
 				Argument: mcp.CompleteArgument{Name: "sandbox_id", Value: "sb_"}}})
 			require.NoError(t, err)
@@ -115,20 +117,20 @@ func TestTenantIsolation(t *testing.T) {
 		// A token alone picks the principal: a user_id-looking header or
 		// argument changes nothing.
 		modernHdr["X-User-Id"], modernHdr["X-Principal"] = "alice", "alice"
-		status, body := modern(t, e.url, bobToken, "tools/call", 1, map[string]any{"name": "get_sandbox_info",
+		status, body := modern(t, e.URL, bobToken, "tools/call", 1, map[string]any{"name": "get_sandbox_info",
 			"arguments": map[string]any{"sandbox_id": a}})
 		delete(modernHdr, "X-User-Id")
 		delete(modernHdr, "X-Principal")
 		assert.Equal(t, 200, status)
 		assert.Contains(t, body, "SANDBOX_NOT_FOUND")
 		// Alice's sandbox is untouched and still hers.
-		assert.Equal(t, "alice", alice.ok("get_sandbox_info", map[string]any{"sandbox_id": a})["user_id"])
+		assert.Equal(t, "alice", alice.OK("get_sandbox_info", map[string]any{"sandbox_id": a})["user_id"])
 		assert.Equal(t, "still\n", alice.sh(a, "echo still", 10)["stdout"])
 	})
 
 	t.Run("from inside", func(t *testing.T) {
 		alice, bob := alice.as(t), bob.as(t)
-		u, _ := url.Parse(e.url)
+		u, _ := url.Parse(e.URL)
 		port := u.Port()
 		var hostIPs []string
 		addrs, _ := net.InterfaceAddrs()
@@ -179,11 +181,8 @@ func TestTenantIsolation(t *testing.T) {
 		// Every process of every sandbox runs as an unprivileged host uid
 		// of its slot, never root.
 		n := 0
-		for _, cg := range cgroupsUnder(localOpts.CgroupParent) {
-			if !strings.Contains(cg, "/pids/") {
-				continue
-			}
-			for _, pid := range cgroupPids(localOpts.CgroupParent, filepath.Base(cg)) {
+		for _, cg := range pidsCgroups() {
+			for _, pid := range mcptest.CgroupPids(cg) {
 				uid := procUID(pid)
 				if uid < 0 {
 					continue // exited meanwhile
@@ -253,7 +252,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		// Host processes are untouched: the test process lives, so does
 		// the server.
-		alive(t, e.url)
+		alive(t, e.URL)
 	})
 }
 

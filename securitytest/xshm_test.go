@@ -21,7 +21,7 @@ import (
 // the host and copy it into a pixmap. The host's memory must not come back.
 func TestXServerIsNoWindowIntoHostMemory(t *testing.T) {
 	e := server(t)
-	alice := connectHTTP(t, e.url, aliceToken)
+	alice := connectHTTP(t, e.URL, aliceToken)
 	id := alice.create(nil)
 
 	// A host segment any user may read, holding a secret.
@@ -44,7 +44,7 @@ func TestXServerIsNoWindowIntoHostMemory(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	b, err := os.ReadFile(bin)
 	require.NoError(t, err)
-	alice.ok("write_file", map[string]any{"sandbox_id": id, "path": "shmprobe", "content": base64.StdEncoding.EncodeToString(b), "encoding": "base64"})
+	alice.OK("write_file", map[string]any{"sandbox_id": id, "path": "shmprobe", "content": base64.StdEncoding.EncodeToString(b), "encoding": "base64"})
 	res := alice.sh(id, "chmod +x ~/shmprobe && ~/shmprobe "+strconv.Itoa(shmid), 60)
 	got := strings.TrimSpace(res["stdout"].(string))
 	t.Logf("probe: %s %s", got, res["stderr"])
