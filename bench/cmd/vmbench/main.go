@@ -69,6 +69,7 @@ func main() {
 		skip      = flag.String("skip", "", "comma-separated phases to skip: engine,warm,stdio,http,memory,scale")
 		doScale   = flag.Bool("scale", false, "run the scale test (minutes)")
 		step      = flag.Int("scale-step", 5, "desktops added per scale step")
+		start     = flag.Int("scale-start", 0, "desktops of the first scale step (default: --scale-step)")
 		scaleMax  = flag.Int("scale-max", 150, "stop the scale test at this many desktops")
 		scaleWin  = flag.Duration("scale-window", 10*time.Second, "measurement window per scale step")
 		scaleTime = flag.Duration("scale-time", 15*time.Minute, "stop adding desktops after this long")
@@ -117,7 +118,7 @@ func main() {
 		{"warm", func() error { return r.mcpWarm(pathHTTP) }},
 		{"scale", func() error {
 			for _, mix := range strings.Split(*scaleMix, ",") {
-				if err := r.scale(scaleOpts{step: *step, max: *scaleMax, window: *scaleWin, budget: *scaleTime, mix: mix, rate: *rate}); err != nil {
+				if err := r.scale(scaleOpts{start: *start, step: *step, max: *scaleMax, window: *scaleWin, budget: *scaleTime, mix: mix, rate: *rate}); err != nil {
 					return err
 				}
 			}

@@ -190,7 +190,7 @@ func targets(res *Results) []Target {
 			Measured: fmt.Sprintf("RSS %.1f MiB (PSS %.1f MiB)", p.RSS, p.PSS), Met: p.RSS <= 60})
 	}
 	for _, sc := range res.Scale {
-		ts = append(ts, Target{Name: "concurrent active desktops", Goal: fmt.Sprintf(">= 40 at %.0f actions/s, p99 < 50 ms", sc.Rate),
+		ts = append(ts, Target{Name: "concurrent active desktops, " + sc.Mix + " workload", Goal: fmt.Sprintf(">= 40 at %.0f actions/s, p99 < 50 ms", sc.Rate),
 			Measured: fmt.Sprintf("%d", sc.MaxOK), Met: sc.MaxOK >= 40})
 	}
 	return ts

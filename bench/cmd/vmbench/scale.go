@@ -65,6 +65,7 @@ func (w *window) add(d time.Duration, err error) {
 }
 
 type scaleOpts struct {
+	start     int // desktops of the first step (default: step)
 	step, max int
 	window    time.Duration
 	budget    time.Duration
@@ -168,7 +169,11 @@ func (r *runner) scale(o scaleOpts) error {
 			sc.Stopped = fmt.Sprintf("time budget %s used", o.budget)
 			break
 		}
-		for i := 0; i < o.step && n < o.max; i++ {
+		add := o.step
+		if n == 0 && o.start > 0 {
+			add = o.start
+		}
+		for i := 0; i < add && n < o.max; i++ {
 			sb, err := e.m.Create(bg, sandbox.CreateRequest{Owner: owner, Config: sandbox.Config{Timeout: sandbox.MaxTimeout}})
 			if err != nil {
 				sc.Stopped = fmt.Sprintf("create %d failed: %v", n+1, err)
