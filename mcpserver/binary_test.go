@@ -85,18 +85,12 @@ func TestBinaryHTTP(t *testing.T) {
 	assert.Equal(t, "ok", h["status"])
 	assert.Equal(t, "local", h["backend"])
 	for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
-		req, _ := http.NewRequest("POST", s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
-		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, body, err := mcptest.Request("POST", s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`),
+			map[string]string{"Content-Type": "application/json", "Authorization": auth})
 		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		assert.Equal(t, 401, resp.StatusCode, string(body))
+		assert.Equal(t, 401, resp.StatusCode, body)
 		assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer")
-		assert.Contains(t, string(body), "AUTHENTICATION_FAILED")
+		assert.Contains(t, body, "AUTHENTICATION_FAILED")
 		resp, err = http.Get(s.URL + "/sse")
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -132,14 +126,10 @@ func TestBinaryHTTP(t *testing.T) {
 
 	// Bob cannot ride (or end) Alice's session.
 	for _, method := range []string{"POST", "DELETE"} {
-		req, _ := http.NewRequest(method, s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+bobToken)
-		req.Header.Set("Mcp-Session-Id", sid)
-		req.Header.Set("Mcp-Protocol-Version", legacy.C.ProtocolVersion())
-		resp, err := http.DefaultClient.Do(req)
+		resp, _, err := mcptest.Request(method, s.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`),
+			map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + bobToken,
+				"Mcp-Session-Id": sid, "Mcp-Protocol-Version": legacy.C.ProtocolVersion()})
 		require.NoError(t, err)
-		resp.Body.Close()
 		assert.Equal(t, 404, resp.StatusCode, method)
 	}
 	assert.Equal(t, 1, countAll(admin))

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -157,21 +156,16 @@ func (m *mcpc) create(args map[string]any) string {
 // rpc posts a raw JSON-RPC body to /mcp and returns status and body.
 func rpc(t *testing.T, url, token string, body io.Reader, hdr map[string]string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url+"/mcp", body)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		h["Authorization"] = "Bearer " + token
 	}
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, b, err := mcptest.Request("POST", url+"/mcp", body, h)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, b
 }
 
 func rpcString(t *testing.T, url, token, body string) (int, string) {

@@ -3,7 +3,6 @@ package securitytest
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +10,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/internal/mcptest"
 )
 
 // TestProtocolAbuse: hostile HTTP clients get clear errors and the server
@@ -21,18 +22,12 @@ func TestProtocolAbuse(t *testing.T) {
 	t.Run("authentication", func(t *testing.T) {
 		for _, hdr := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token-0123456789", "Basic YWxpY2U6YWxpY2U=",
 			"bearer " + aliceToken + "x", "Bearer " + aliceToken[:len(aliceToken)-1], "Bearer " + strings.Repeat("a", 1<<16)} {
-			req, _ := http.NewRequest("POST", e.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
-			req.Header.Set("Content-Type", "application/json")
-			if hdr != "" {
-				req.Header.Set("Authorization", hdr)
-			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, body, err := mcptest.Request("POST", e.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`),
+				map[string]string{"Content-Type": "application/json", "Authorization": hdr})
 			require.NoError(t, err)
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
 			assert.Contains(t, []int{401, 431}, resp.StatusCode, "%q: %s", hdr, body)
 			if resp.StatusCode == 401 {
-				assert.Contains(t, string(body), "AUTHENTICATION_FAILED")
+				assert.Contains(t, body, "AUTHENTICATION_FAILED")
 				assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Bearer")
 			}
 		}
@@ -143,14 +138,13 @@ func TestProtocolAbuse(t *testing.T) {
 		require.Positive(t, i, ev)
 		ssid := strings.Fields(ev[i+len("sessionId="):])[0]
 		for _, tok := range []string{bobToken, ""} {
-			req, _ := http.NewRequest("POST", e.URL+"/message?sessionId="+ssid, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`))
-			req.Header.Set("Content-Type", "application/json")
+			auth := ""
 			if tok != "" {
-				req.Header.Set("Authorization", "Bearer "+tok)
+				auth = "Bearer " + tok
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, _, err := mcptest.Request("POST", e.URL+"/message?sessionId="+ssid, strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"tools/list"}`),
+				map[string]string{"Content-Type": "application/json", "Authorization": auth})
 			require.NoError(t, err)
-			resp.Body.Close()
 			assert.Contains(t, []int{401, 404}, resp.StatusCode, "SSE message with token %q", tok)
 		}
 		req, _ = http.NewRequest("DELETE", e.URL+"/mcp", nil)

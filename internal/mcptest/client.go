@@ -3,6 +3,8 @@ package mcptest
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +205,26 @@ func Eventually(t testing.TB, what string, d time.Duration, fn func() bool) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// Request sends a raw HTTP request with the headers of hdr that are not
+// empty and returns the response (its body closed) and up to 1 MiB of the
+// body.
+func Request(method, url string, body io.Reader, hdr map[string]string) (*http.Response, string, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return nil, "", err
+	}
+	for k, v := range hdr {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp, string(b), nil
 }
