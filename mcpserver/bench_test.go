@@ -26,21 +26,12 @@ func BenchmarkToolCalls(b *testing.B) {
 	hs := httptest.NewServer(e.srv.NewHTTP())
 	b.Cleanup(hs.Close)
 
-	inproc, err := client.NewInProcessClient(e.srv.MCP)
+	inproc := benchClient(b, e)
+	httpc, err := mcptest.NewHTTP(hs.URL, "bench-token-0123456789", false)
 	require.NoError(b, err)
-	ctx := auth.WithPrincipal(context.Background(), auth.Principal{ID: "bench"})
-	require.NoError(b, mcptest.Initialize(ctx, inproc, "bench"))
-	httpc, err := mcptest.DialHTTP(context.Background(), hs.URL, "bench-token-0123456789", "bench")
-	require.NoError(b, err)
-	b.Cleanup(func() { httpc.Close(); inproc.Close() })
+	httpClient := mcptest.Connect(b, context.Background(), httpc, "bench")
 
-	call := func(c *client.Client, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
-		res, err := mcptest.CallTool(ctx, c, name, args, nil)
-		require.NoError(b, err)
-		require.False(b, res.IsError, "%s: %v", name, res.Content)
-		return res
-	}
-	res := call(inproc, ctx, "create_sandbox", nil)
+	res := mustSucceed(b, inproc, "create_sandbox", nil)
 	id := res.StructuredContent.(map[string]any)["sandbox_id"].(string)
 
 	cases := []struct {
@@ -56,15 +47,30 @@ func BenchmarkToolCalls(b *testing.B) {
 	}
 	for _, via := range []struct {
 		name string
-		c    *client.Client
-		ctx  context.Context
-	}{{"inprocess", inproc, ctx}, {"http", httpc, context.Background()}} {
+		c    *mcptest.Client
+	}{{"inprocess", inproc}, {"http", httpClient}} {
 		for _, tc := range cases {
 			b.Run(via.name+"/"+tc.name, func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					call(via.c, via.ctx, tc.tool, tc.args)
+					mustSucceed(b, via.c, tc.tool, tc.args)
 				}
 			})
 		}
 	}
+}
+
+// benchClient is an in-process client of principal "bench" whose results
+// are not checked against the schemas (that would be measured too).
+func benchClient(b *testing.B, e *env) *mcptest.Client {
+	c, err := client.NewInProcessClient(e.srv.MCP)
+	require.NoError(b, err)
+	return mcptest.Connect(b, auth.WithPrincipal(context.Background(), auth.Principal{ID: "bench"}), c, "bench")
+}
+
+// mustSucceed calls a tool that must succeed, with no further check.
+func mustSucceed(b *testing.B, c *mcptest.Client, name string, args map[string]any) *mcp.CallToolResult {
+	res, err := c.CallCtx(c.Ctx, name, args)
+	require.NoError(b, err)
+	require.False(b, res.IsError, "%s: %v", name, res.Content)
+	return res
 }
