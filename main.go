@@ -62,6 +62,7 @@ type config struct {
 	LogLevel             string
 	LogFormat            string
 	LogFile              string
+	Local                local.Options // --local-*: where the local backend keeps its slots
 }
 
 // seconds is a duration flag that also takes plain seconds ("300").
@@ -123,6 +124,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.StreamListen, "stream-listen", defaultStreamListen, "listen address of the live-stream (noVNC) service; when the default is taken, a free loopback port")
 	fs.StringVar(&c.StreamPublicURL, "stream-public-url", "", "base URL put in stream_url (default http://<stream-listen>)")
 	fs.BoolVar(&c.NoStream, "no-stream", false, "do not start the live-stream service (start_stream answers BACKEND_UNAVAILABLE)")
+	// Several servers on one machine need disjoint local slots: their own
+	// uids, displays, slot locks, state and cgroups.
+	fs.StringVar(&c.Local.StateDir, "local-state-dir", "", "local backend: state directory (default /run/vmservice/local)")
+	fs.StringVar(&c.Local.LockDir, "local-lock-dir", "", "local backend: machine-wide slot locks, shared by servers using the same uid range (default /run/vmservice-local-slots)")
+	fs.IntVar(&c.Local.UIDBase, "local-uid-base", 0, "local backend: first sandbox uid; slot N runs as base+N (default 200000)")
+	fs.IntVar(&c.Local.DisplayBase, "local-display-base", 0, "local backend: first X display number (default 100)")
+	fs.IntVar(&c.Local.MaxSlots, "local-max-slots", 0, "local backend: sandboxes that may exist on the machine in this range (default 1000)")
+	fs.StringVar(&c.Local.CgroupParent, "local-cgroup-parent", "", "local backend: cgroup under which sandbox cgroups are made (default vmservice)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this file instead of stderr")
@@ -290,7 +299,9 @@ func newProvider(c config, log zerolog.Logger) (sandbox.Provider, error) {
 		}
 		p = ep
 	default:
-		lp, err := local.New(local.Options{Log: log.With().Str("backend", "local").Logger()})
+		lo := c.Local
+		lo.Log = log.With().Str("backend", "local").Logger()
+		lp, err := local.New(lo)
 		if err != nil {
 			return nil, err
 		}

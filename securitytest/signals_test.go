@@ -17,14 +17,15 @@ import (
 	"github.com/vmservice/vmservice/internal/mcptest"
 )
 
-// The built binary runs with the local backend's defaults (shared with any
-// other server on the machine), so leaks are judged by identity: a path
-// counts as left behind only if it is the very inode (or mount, or process)
-// the sandbox had, not one a neighbour made since in a reused slot.
+// The built binary runs on a slot range of its own (--local-* flags), so a
+// SIGKILLed server's slot stays free for the restarted one to clean. Leaks
+// are still judged by identity: a path counts as left behind only if it is
+// the very inode (or mount, or process) the sandbox had.
 const (
-	defStateDir = "/run/vmservice/local"
-	defCgroup   = "vmservice"
-	defDisplay  = 100
+	binStateDir = "/run/vmservice-sectest-bin"
+	binCgroup   = "vmservice-sectest-bin"
+	binUIDBase  = 340000
+	binDisplay  = 6700
 )
 
 // binServer is a running vmservice binary.
@@ -32,7 +33,16 @@ type binServer struct{ *mcptest.Binary }
 
 func startBinary(t *testing.T) binServer {
 	t.Helper()
-	return binServer{mcptest.StartHTTPT(t, binary(t), aliceToken+" alice\n", "--max-sandboxes", "4")}
+	return binServer{mcptest.StartHTTPT(t, binary(t), aliceToken+" alice\n", append([]string{"--max-sandboxes", "4"}, binSlots...)...)}
+}
+
+// binSlots is the built binary's own slot range: a SIGKILLed server's slot
+// stays free for the restarted one to clean, whatever else runs on the
+// machine (other packages' tests use the default range in parallel).
+var binSlots = []string{
+	"--local-state-dir", binStateDir, "--local-lock-dir", binStateDir + "-slots",
+	"--local-uid-base", strconv.Itoa(binUIDBase), "--local-display-base", strconv.Itoa(binDisplay), "--local-max-slots", "16",
+	"--local-cgroup-parent", binCgroup,
 }
 
 // slots are the backend slots the server's sandboxes got (from its log).
@@ -100,20 +110,20 @@ func traceOf(slots map[int]bool) trace {
 	tr := trace{inodes: map[string]uint64{}}
 	uids := map[int]bool{}
 	for n := range slots {
-		uids[200000+n] = true
+		uids[binUIDBase+n] = true
 		name := "s" + strconv.Itoa(n)
-		paths := []string{filepath.Join(defStateDir, "sb", name), filepath.Join(defStateDir, "sb", name, "home"),
-			fmt.Sprintf("/tmp/.X%d-lock", defDisplay+n), fmt.Sprintf("/tmp/.X11-unix/X%d", defDisplay+n)}
+		paths := []string{filepath.Join(binStateDir, "sb", name), filepath.Join(binStateDir, "sb", name, "home"),
+			fmt.Sprintf("/tmp/.X%d-lock", binDisplay+n), fmt.Sprintf("/tmp/.X11-unix/X%d", binDisplay+n)}
 		for _, c := range []string{"memory", "cpu", "pids"} {
-			paths = append(paths, filepath.Join("/sys/fs/cgroup", c, defCgroup, name))
+			paths = append(paths, filepath.Join("/sys/fs/cgroup", c, binCgroup, name))
 		}
 		for _, p := range paths {
 			if ino, ok := inode(p); ok {
 				tr.inodes[p] = ino
 			}
 		}
-		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+"/")...)
-		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(defStateDir, "sb", name)+" ")...)
+		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(binStateDir, "sb", name)+"/")...)
+		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(binStateDir, "sb", name)+" ")...)
 	}
 	for _, pid := range mcptest.Pids() {
 		if uids[procUID(pid)] {

@@ -110,6 +110,29 @@ func (o *Options) defaults() {
 	}
 }
 
+// validate refuses ranges that could hand a sandbox a system, login or
+// nobody uid, or step outside X display numbers.
+func (o *Options) validate() error {
+	const nobody = 65534
+	switch {
+	case o.MaxSlots < 1 || o.MaxSlots > 65535:
+		return sandbox.InvalidArgument("local_max_slots", "local max slots must be between 1 and 65535, got %d", o.MaxSlots)
+	case o.UIDBase < 10000 || o.UIDBase > 1<<30:
+		return sandbox.InvalidArgument("local_uid_base", "local uid base must be between 10000 and %d (clear of system and login uids), got %d", 1<<30, o.UIDBase)
+	case o.UIDBase <= nobody+1 && o.UIDBase+o.MaxSlots > nobody-1:
+		return sandbox.InvalidArgument("local_uid_base", "local uid range %d-%d includes nobody (65534); choose a base above 65535", o.UIDBase, o.UIDBase+o.MaxSlots-1)
+	case o.DisplayBase < 1 || o.DisplayBase+o.MaxSlots > 65535:
+		return sandbox.InvalidArgument("local_display_base", "local display range %d-%d must lie within 1-65534", o.DisplayBase, o.DisplayBase+o.MaxSlots-1)
+	case o.PidsMax < 64:
+		return sandbox.InvalidArgument("pids_max", "local pids limit must be at least 64, got %d", o.PidsMax)
+	case strings.ContainsAny(o.CgroupParent, "/\\") || o.CgroupParent == "." || o.CgroupParent == ".." || strings.TrimSpace(o.CgroupParent) == "":
+		return sandbox.InvalidArgument("local_cgroup_parent", "local cgroup parent must be a plain name, got %q", o.CgroupParent)
+	case !filepath.IsAbs(o.StateDir) || !filepath.IsAbs(o.LockDir):
+		return sandbox.InvalidArgument("local_state_dir", "local state and lock directories must be absolute paths")
+	}
+	return nil
+}
+
 // Provider is the local backend.
 type Provider struct {
 	opts     Options
@@ -133,6 +156,9 @@ func unavailable(format string, args ...any) *sandbox.Error {
 // whatever a killed earlier run left behind.
 func New(opts Options) (*Provider, error) {
 	opts.defaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	p := &Provider{opts: opts, log: opts.Log.With().Str("backend", "local").Logger(),
 		instances: map[*Instance]struct{}{}, tools: map[string]string{}}
 	if os.Geteuid() != 0 {
