@@ -683,6 +683,11 @@ func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[st
 	if err := in.cg.setLimits(limits{memoryMB: cfg.MemoryMB, cpus: cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
 		return unavailable("cannot apply the sandbox's limits").WithCause(err)
 	}
+	if q := in.p.quotaMB(cfg.MemoryMB); q != in.p.quotaMB(in.cfg.MemoryMB) {
+		if err := resizeQuota(in.home, in.childPID, q); err != nil {
+			return unavailable("cannot apply the sandbox's disk quota").WithCause(err)
+		}
+	}
 	if cfg.WorkingDirectory != in.cfg.WorkingDirectory {
 		if _, err := in.fileCall(ctx, &request{Op: opMkdir, Path: cfg.WorkingDirectory}); err != nil {
 			return err

@@ -501,6 +501,9 @@ func TestWarmPoolAdopt(t *testing.T) {
 		assert.Equal(t, "100000", strings.TrimSpace(string(b)))
 	}
 	assert.Equal(t, "mine /home/user/project\n", ok(t, in, "echo $OWNER_VAR $(pwd)"))
+	// The disk quota follows the owner's memory (half of 640 MiB), not the
+	// pool's: home and /tmp in MiB.
+	assert.Equal(t, "320 320\n", ok(t, in, `echo $(( $(stat -f -c '%b*%S' /home/user) >> 20 )) $(( $(stat -f -c '%b*%S' /tmp) >> 20 ))`))
 	assert.Contains(t, ok(t, in, "cat /proc/net/dev"), "tap0")
 	assert.Equal(t, "slirp4netns", in.Details()["network"])
 }

@@ -2,7 +2,10 @@ package local
 
 import (
 	"fmt"
+	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Disk quotas. A sandbox's home and /tmp are tmpfs mounts of a fixed size,
@@ -26,4 +29,41 @@ func mountHome(dir string, uid, sizeMB int) error {
 func unmountAll(dir string) {
 	for i := 0; i < 8 && syscall.Unmount(dir, syscall.MNT_DETACH) == nil; i++ {
 	}
+}
+
+// resizeQuota sets the size of a running sandbox's home and /tmp (a pooled
+// sandbox booted with the pool's limits gets its owner's at hand-out). The
+// home is a host-side mount; /tmp is bubblewrap's tmpfs in the sandbox's
+// mount namespace, remounted from a thread that joins that namespace.
+func resizeQuota(home string, sandboxPID, sizeMB int) error {
+	data := fmt.Sprintf("size=%dm", sizeMB)
+	const flags = unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV
+	if err := unix.Mount("", home, "", flags, data); err != nil {
+		return fmt.Errorf("resize home: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread leaves with the sandbox's mount
+		// namespace and the runtime discards it when this goroutine ends.
+		runtime.LockOSThread()
+		errc <- func() error {
+			// setns(CLONE_NEWNS) needs a thread that shares no fs state.
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return err
+			}
+			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", sandboxPID), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+				return err
+			}
+			return unix.Mount("", "/tmp", "", flags, data)
+		}()
+	}()
+	if err := <-errc; err != nil {
+		return fmt.Errorf("resize /tmp: %w", err)
+	}
+	return nil
 }
