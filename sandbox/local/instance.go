@@ -684,7 +684,7 @@ func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[st
 		return unavailable("cannot apply the sandbox's limits").WithCause(err)
 	}
 	if q := in.p.quotaMB(cfg.MemoryMB); q != in.p.quotaMB(in.cfg.MemoryMB) {
-		if err := resizeQuota(in.home, in.childPID, q); err != nil {
+		if err := resizeQuota(ctx, in.p.tools["nsenter"], in.home, in.childPID, q); err != nil {
 			return unavailable("cannot apply the sandbox's disk quota").WithCause(err)
 		}
 	}

@@ -171,7 +171,9 @@ func New(opts Options) (*Provider, error) {
 		}
 		p.tools[t] = path
 	}
-	for _, t := range []string{"slirp4netns", "setpriv"} { // only for internet access
+	// Optional: slirp4netns and setpriv for internet access, nsenter to
+	// resize a pooled sandbox's /tmp at hand-out.
+	for _, t := range []string{"slirp4netns", "setpriv", "nsenter"} {
 		if path, err := exec.LookPath(t); err == nil {
 			p.tools[t] = path
 		}

@@ -1,8 +1,10 @@
 package local
 
 import (
+	"context"
 	"fmt"
-	"runtime"
+	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,36 +36,18 @@ func unmountAll(dir string) {
 // resizeQuota sets the size of a running sandbox's home and /tmp (a pooled
 // sandbox booted with the pool's limits gets its owner's at hand-out). The
 // home is a host-side mount; /tmp is bubblewrap's tmpfs in the sandbox's
-// mount namespace, remounted from a thread that joins that namespace.
-func resizeQuota(home string, sandboxPID, sizeMB int) error {
+// mount namespace, remounted by a short-lived nsenter: joining that
+// namespace from a thread of this process disturbed the next fork (slirp4netns
+// then saw the sandbox's /proc), and hand-out is not a hot path.
+func resizeQuota(ctx context.Context, nsenter, home string, sandboxPID, sizeMB int) error {
 	data := fmt.Sprintf("size=%dm", sizeMB)
-	const flags = unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV
-	if err := unix.Mount("", home, "", flags, data); err != nil {
+	if err := unix.Mount("", home, "", unix.MS_REMOUNT|unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
 		return fmt.Errorf("resize home: %w", err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread leaves with the sandbox's mount
-		// namespace and the runtime discards it when this goroutine ends.
-		runtime.LockOSThread()
-		errc <- func() error {
-			// setns(CLONE_NEWNS) needs a thread that shares no fs state.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				return err
-			}
-			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", sandboxPID), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return err
-			}
-			defer unix.Close(fd)
-			if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
-				return err
-			}
-			return unix.Mount("", "/tmp", "", flags, data)
-		}()
-	}()
-	if err := <-errc; err != nil {
-		return fmt.Errorf("resize /tmp: %w", err)
+	out, err := exec.CommandContext(ctx, nsenter, "-t", strconv.Itoa(sandboxPID), "-m", "--",
+		"mount", "-o", "remount,nosuid,nodev,"+data, "/tmp").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("resize /tmp: %w: %s", err, out)
 	}
 	return nil
 }
