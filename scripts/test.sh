@@ -49,7 +49,7 @@ done
 # (or a zombie its parent has yet to reap) gets a few seconds first.
 stage "leak check"
 for _ in $(seq 1 20); do
-  leaks=$(pgrep -a -x 'Xvfb|bwrap|x11vnc|openbox|slirp4netns|xfce4-session|xfwm4' || true)
+  leaks=$(for p in Xvfb bwrap x11vnc openbox slirp4netns xfce4-session xfwm4; do pgrep -a -x "$p"; done || true)
   [ -z "$leaks" ] && break
   sleep 0.5
 done
