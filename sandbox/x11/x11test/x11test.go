@@ -71,8 +71,11 @@ func StartXvfbAs(t testing.TB, w, h, uid int) (socketPath string, cookie []byte,
 			lastErr = err
 			continue
 		}
-		t.Cleanup(unlock) // runs after the server's own clean-up (LIFO)
-		return fmt.Sprintf("/tmp/.X11-unix/X%d", n), cookie, display, authFile
+		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		// Runs after the server's own clean-up (LIFO). A server killed on
+		// purpose leaves its socket; the display's lock makes it ours.
+		t.Cleanup(func() { _ = os.Remove(socket); unlock() })
+		return socket, cookie, display, authFile
 	}
 	t.Fatalf("x11test: could not start Xvfb: %v", lastErr)
 	return
