@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -75,21 +76,6 @@ func BenchmarkRunTrue(b *testing.B) {
 	reportP50(b, ds)
 }
 
-// statusKB reads a "Name:   N kB" field of /proc/pid/status or smaps_rollup.
-func statusKB(file, field string) int {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
-}
-
 // BenchmarkIdleMemory measures one idle sandbox: the sum of the RSS (and of
 // the PSS) of all its processes (Xvfb, bubblewrap, agent, openbox) and the
 // cgroup's own memory usage.
@@ -101,9 +87,9 @@ func BenchmarkIdleMemory(b *testing.B) {
 		var rss, pss int
 		for _, pid := range in.cg.pids() {
 			dir := "/proc/" + strconv.Itoa(pid)
-			r, ps := statusKB(dir+"/status", "VmRSS"), statusKB(dir+"/smaps_rollup", "Pss")
+			r, ps := procfs.StatusKB(dir+"/status", "VmRSS"), procfs.StatusKB(dir+"/smaps_rollup", "Pss")
 			comm, _ := os.ReadFile(dir + "/comm")
-			b.Logf("%-10s rss %6d kB  anon %6d kB  pss %6d kB", strings.TrimSpace(string(comm)), r, statusKB(dir+"/status", "RssAnon"), ps)
+			b.Logf("%-10s rss %6d kB  anon %6d kB  pss %6d kB", strings.TrimSpace(string(comm)), r, procfs.StatusKB(dir+"/status", "RssAnon"), ps)
 			rss += r
 			pss += ps
 		}

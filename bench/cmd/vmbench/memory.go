@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vmservice/vmservice/internal/procfs"
 )
 
 // Memory figures are in MiB. RSS counts shared pages (libraries, the font
@@ -32,12 +34,12 @@ func procMem(pids []int) *ProcSet {
 	var rss, pss int
 	for _, pid := range pids {
 		dir := "/proc/" + strconv.Itoa(pid)
-		r := statusKB(dir+"/status", "VmRSS")
+		r := procfs.StatusKB(dir+"/status", "VmRSS")
 		if r == 0 {
 			continue
 		}
 		rss += r
-		pss += statusKB(dir+"/smaps_rollup", "Pss")
+		pss += procfs.StatusKB(dir+"/smaps_rollup", "Pss")
 		comm, _ := os.ReadFile(dir + "/comm")
 		ps.ByName[strings.TrimSpace(string(comm))] += r
 		ps.Processes++

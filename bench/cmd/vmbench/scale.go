@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/imgenc"
 )
@@ -220,7 +221,7 @@ func (r *runner) scaleWindow(cur *atomic.Pointer[window], n int, o scaleOpts) Sc
 	d := summarise(w.ds)
 	st := ScaleStep{Desktops: n, TargetRate: float64(n) * o.rate, Actions: d.N + w.errs,
 		AchievedRate: float64(d.N+w.errs) / o.window.Seconds(), P50: d.P50, P95: d.P95, P99: d.P99, Max: d.Max,
-		Errors: w.errs, FirstErr: w.firstErr, Load1: load1(), MemAvailMiB: statusKB("/proc/meminfo", "MemAvailable") / 1024}
+		Errors: w.errs, FirstErr: w.firstErr, Load1: load1(), MemAvailMiB: procfs.StatusKB("/proc/meminfo", "MemAvailable") / 1024}
 	st.OK = st.Errors == 0 && st.P99 < 50 && st.AchievedRate >= 0.95*st.TargetRate
 	progress("  %3d desktops: %6.0f/%4.0f actions/s  p50 %6.2f  p95 %6.2f  p99 %6.2f  max %7.2f ms  errors %d  load %.1f  mem avail %d MiB  %s",
 		n, st.AchievedRate, st.TargetRate, st.P50, st.P95, st.P99, st.Max, st.Errors, st.Load1, st.MemAvailMiB, okText(st.OK))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vmservice/vmservice/internal/procfs"
 )
 
 // Paths an operation is measured through.
@@ -146,24 +148,9 @@ func machine() Machine {
 			}
 		}
 	}
-	m.MemoryMiB = statusKB("/proc/meminfo", "MemTotal") / 1024
+	m.MemoryMiB = procfs.StatusKB("/proc/meminfo", "MemTotal") / 1024
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
-}
-
-// statusKB reads a "Name:   N kB" field of a /proc file.
-func statusKB(file, field string) int {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
 }
