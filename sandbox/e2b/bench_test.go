@@ -44,5 +44,17 @@ func BenchmarkDesktop(b *testing.B) {
 				}
 			}
 		})
+		// What the screenshot tool does per call: the screen size (for the
+		// region check and the result), then the frame.
+		b.Run("tool-screenshot/"+c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := c.in.ScreenSize(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.in.Screenshot(ctx, image.Rectangle{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

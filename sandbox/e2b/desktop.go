@@ -62,7 +62,20 @@ func (in *Instance) CursorPosition(ctx context.Context) (sandbox.Point, error) {
 	return in.driver().CursorPosition(ctx)
 }
 func (in *Instance) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
-	return in.driver().ScreenSize(ctx)
+	in.mu.Lock()
+	r := in.screen
+	in.mu.Unlock()
+	if !r.IsZero() {
+		return r, nil
+	}
+	r, err := in.driver().ScreenSize(ctx)
+	if err != nil {
+		return r, err
+	}
+	in.mu.Lock()
+	in.screen = r
+	in.mu.Unlock()
+	return r, nil
 }
 func (in *Instance) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
 	return in.driver().Screenshot(ctx, region)

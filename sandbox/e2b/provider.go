@@ -212,6 +212,9 @@ type Instance struct {
 	mu        sync.Mutex
 	destroyed bool
 	vnc       *vncState
+	// screen is the display's size once read: an Xvfb display keeps its
+	// size, and asking costs a round trip (or an xdotool run) per call.
+	screen sandbox.Resolution
 }
 
 var _ sandbox.Instance = (*Instance)(nil)
