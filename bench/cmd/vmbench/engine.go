@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"image"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +18,7 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/imgenc"
 	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/sandbox/vnc"
+	"github.com/vmservice/vmservice/sandbox/x11"
 )
 
 const (
@@ -432,9 +430,9 @@ func (d *display) prepare(stateDir string) error {
 	if err != nil {
 		return err
 	}
-	cookie, err := xauthCookie(b)
-	if err != nil {
-		return err
+	cookie := x11.XauthorityCookie(b, "0") // the sandbox's file names its display as seen inside
+	if cookie == nil {
+		return fmt.Errorf("the sandbox's Xauthority has no cookie for display 0")
 	}
 	f, err := os.CreateTemp("", "vmbench-xauth-")
 	if err != nil {
@@ -442,32 +440,11 @@ func (d *display) prepare(stateDir string) error {
 	}
 	f.Close()
 	d.auth = f.Name()
-	if err := vnc.WriteXauthority(d.auth, d.n, cookie); err != nil {
+	if err := x11.WriteXauthority(d.auth, d.n, cookie); err != nil {
 		return err
 	}
 	d.env = append(os.Environ(), "DISPLAY=:"+strconv.Itoa(d.n), "XAUTHORITY="+d.auth)
 	return nil
-}
-
-// xauthCookie is the data of the first entry of an Xauthority file.
-func xauthCookie(b []byte) ([]byte, error) {
-	r := bytes.NewReader(b)
-	var family uint16
-	if err := binary.Read(r, binary.BigEndian, &family); err != nil {
-		return nil, err
-	}
-	var field []byte
-	for i := 0; i < 4; i++ { // address, display number, auth name, auth data
-		var n uint16
-		if err := binary.Read(r, binary.BigEndian, &n); err != nil {
-			return nil, err
-		}
-		field = make([]byte, n)
-		if _, err := io.ReadFull(r, field); err != nil {
-			return nil, err
-		}
-	}
-	return field, nil
 }
 
 func (d *display) run(args ...string) error {
