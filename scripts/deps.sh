@@ -12,7 +12,7 @@ PKGS=(
   xterm mousepad pcmanfm xclip
   xfce4-session xfwm4 xfdesktop4 dbus-x11 net-tools
   procps psmisc iproute2 util-linux coreutils bash
-  curl jq
+  curl jq ffmpeg
 )
 
 missing=()
