@@ -155,6 +155,11 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// BaseURL is what stream URLs start with (no trailing slash): the public
+// URL when set, else the listener's address. Its origin is the only one the
+// MCP App's CSP allows (mcpapp).
+func (s *Service) BaseURL() string { return s.baseURL() }
+
 // baseURL is what stream URLs start with (no trailing slash).
 func (s *Service) baseURL() string {
 	if s.public != nil {

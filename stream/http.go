@@ -318,9 +318,16 @@ func (s *Service) serveWS(w http.ResponseWriter, r *http.Request, e *entry) {
 	}
 	defer vc.Close()
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:    []string{"binary"},
-		OriginPatterns:  s.origins,
-		CompressionMode: websocket.CompressionDisabled, // RFB is already compressed (Tight/zlib)
+		Subprotocols:   []string{"binary"},
+		OriginPatterns: s.origins,
+		// With a key, any origin: the key (checked above) is the credential
+		// and travels in the URL, never in a cookie, so a page of another
+		// origin holding it can do nothing a non-browser client could not.
+		// The live view inside MCP hosts (mcpapp) runs on the host's own
+		// sandbox origins, which nobody can list in advance. Keyless
+		// streams keep the same-origin rule.
+		InsecureSkipVerify: e.key != "",
+		CompressionMode:    websocket.CompressionDisabled, // RFB is already compressed (Tight/zlib)
 	})
 	if err != nil {
 		return // Accept has answered the client

@@ -278,8 +278,10 @@ func TestConfigValidation(t *testing.T) {
 	_ = s
 }
 
-// Behind a reverse proxy: stream_url uses the public base URL, and the
-// WebSocket accepts the public origin (and the service's own), nothing else.
+// Behind a reverse proxy: stream_url uses the public base URL. With a key,
+// the WebSocket accepts any origin (the key is the credential; the MCP App
+// runs on its host's origins); without one, only the public origin (and the
+// service's own).
 func TestPublicURLAndOrigins(t *testing.T) {
 	m := newManager(t)
 	sb := newSandbox(t, m)
@@ -291,22 +293,20 @@ func TestPublicURLAndOrigins(t *testing.T) {
 	<-s.Listening()
 	t.Cleanup(func() { _ = s.Close(); cancel(); <-done })
 
+	assert.Equal(t, "https://desk.example.com/base", s.BaseURL())
 	info, err := s.Start(ctx, sb, stream.Options{RequireAuth: true})
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(info.URL, "https://desk.example.com/base/stream/"), info.URL)
 	path := strings.TrimPrefix(bare(info), "https://desk.example.com/base")
-	local := "ws://" + s.Addr() + path + "websockify?key=" + url.QueryEscape(info.AuthKey)
-	for origin, want := range map[string]int{
-		"https://desk.example.com": http.StatusSwitchingProtocols,
-		"https://evil.example":     http.StatusForbidden,
-		"":                         http.StatusSwitchingProtocols, // not a browser
-	} {
+	keyed := "ws://" + s.Addr() + path + "websockify?key=" + url.QueryEscape(info.AuthKey)
+	dial := func(u, origin string, want int) {
+		t.Helper()
 		h := http.Header{}
 		if origin != "" {
 			h.Set("Origin", origin)
 		}
 		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
-		c, resp, err := websocket.Dial(dctx, local, &websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"binary"}})
+		c, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"binary"}})
 		dcancel()
 		if want == http.StatusSwitchingProtocols {
 			require.NoError(t, err, origin)
@@ -316,6 +316,28 @@ func TestPublicURLAndOrigins(t *testing.T) {
 			require.NotNil(t, resp, origin)
 			assert.Equal(t, want, resp.StatusCode, origin)
 		}
+	}
+	for origin, want := range map[string]int{
+		"https://desk.example.com":          http.StatusSwitchingProtocols,
+		"https://a1b2.claudemcpcontent.com": http.StatusSwitchingProtocols, // an MCP host's app sandbox
+		"null":                              http.StatusSwitchingProtocols, // a sandboxed iframe
+		"":                                  http.StatusSwitchingProtocols, // not a browser
+	} {
+		dial(keyed, origin, want)
+	}
+	dial("ws://"+s.Addr()+path+"websockify?key=wrong", "https://evil.example", http.StatusForbidden)
+	dial("ws://"+s.Addr()+path+"websockify", "https://evil.example", http.StatusUnauthorized)
+
+	require.NoError(t, s.Stop(ctx, sb.ID()))
+	info, err = s.Start(ctx, sb, stream.Options{RequireAuth: false})
+	require.NoError(t, err)
+	keyless := "ws://" + s.Addr() + strings.TrimPrefix(bare(info), "https://desk.example.com/base") + "websockify"
+	for origin, want := range map[string]int{
+		"https://desk.example.com": http.StatusSwitchingProtocols,
+		"https://evil.example":     http.StatusForbidden,
+		"":                         http.StatusSwitchingProtocols, // not a browser
+	} {
+		dial(keyless, origin, want)
 	}
 }
 
