@@ -521,12 +521,24 @@ func (s *suite) limits(t *testing.T) {
 	t.Run("ForkBombStopped", func(t *testing.T) {
 		t.Parallel()
 		sb := create(t, m, "bob", sandbox.Config{})
-		// A bomb that stops by itself after 4 s, so it ends even where
-		// nothing limits it; while it runs, fork must fail at the limit.
-		res, err := sb.Instance().Run(ctxT(t), sandbox.CommandRequest{Timeout: 60 * time.Second,
-			Command: `END=$((EPOCHSECONDS+4)); f(){ if ((EPOCHSECONDS < END)); then f | f & fi; }; f; while ((EPOCHSECONDS < END + 3)); do :; done; echo finished`})
+		// The bomb forks until fork first fails (the limit) or 90 s have
+		// passed, so it ends even where nothing limits it, and a slow
+		// machine only takes longer to reach the limit. Its first error
+		// stops it and is the result. The waiting shell uses builtins only
+		// (read -t on a FIFO as its sleep): at the limit it cannot fork.
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		res, err := sb.Instance().Run(ctx, sandbox.CommandRequest{Timeout: 3 * time.Minute,
+			Command: `D=$(mktemp -d) && mkfifo $D/tick && exec 9<>$D/tick || exit 1
+END=$((EPOCHSECONDS+90))
+f(){ if [[ ! -e $D/stop ]] && ((EPOCHSECONDS < END)); then f | f & fi; }
+f 2>>$D/err
+until [[ -s $D/err ]] || ((EPOCHSECONDS >= END)); do read -t 0.1 -u 9; done
+: >$D/stop
+read -r first <$D/err; printf '%s\n' "$first" >&2; echo finished`})
 		require.NoError(t, err)
 		assert.Contains(t, res.Stderr, "Resource temporarily unavailable", "fork never failed: no process limit")
+		assert.Contains(t, res.Stdout, "finished")
 		eventually(t, 60*time.Second, "sandbox usable after the bomb", func() error {
 			res, err := sb.Instance().Run(ctxT(t), sandbox.CommandRequest{Command: "echo ok", Timeout: 10 * time.Second})
 			if err != nil {
