@@ -346,10 +346,11 @@ func systemBinds() []string {
 func (in *Instance) bwrapArgs() []string {
 	a := []string{in.p.tools["bwrap"],
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
-		"--die-with-parent", "--new-session", "--hostname", "sandbox",
+		"--die-with-parent", "--new-session", "--hostname", sandboxHostname,
 		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
 	}
 	a = append(a, systemBinds()...)
+	a = append(a, in.p.sysBinds...)
 	// The system font cache: without it every application (the window
 	// manager first) scans all fonts at start-up.
 	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {

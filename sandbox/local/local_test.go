@@ -109,6 +109,12 @@ func TestIdentityAndFilesystemView(t *testing.T) {
 	ctx := context.Background()
 
 	assert.Equal(t, "1000 1000 sandbox\n", ok(t, in, "echo $(id -u) $(id -g) $(hostname)"))
+	// The sandbox's own accounts, never the host's: one user, `user`.
+	assert.Equal(t, "user user user sandbox\n", ok(t, in, "echo $(id -un) $(id -gn) $(whoami) $(cat /etc/hostname)"))
+	assert.Equal(t, "user:x:1000:1000:user:/home/user:/bin/bash\n", ok(t, in, "getent passwd 1000"))
+	assert.Equal(t, "nobody\nroot\nuser\n", ok(t, in, "getent passwd | cut -d: -f1 | sort"))
+	assert.Equal(t, "nogroup\nroot\nuser\n", ok(t, in, "getent group | cut -d: -f1 | sort"))
+	assert.Contains(t, ok(t, in, "getent hosts sandbox"), "127.0.1.1")
 	res := run(t, in, "cat /etc/shadow")
 	assert.NotEqual(t, 0, res.ExitCode)
 	assert.Contains(t, res.Stderr, "Permission denied")

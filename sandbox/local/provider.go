@@ -140,6 +140,7 @@ type Provider struct {
 	cg       *cgroups
 	agentBin string // the re-executable copy of this binary
 	tools    map[string]string
+	sysBinds []string // bubblewrap binds of the sandbox's own system files (sysfiles.go)
 
 	mu        sync.Mutex
 	instances map[*Instance]struct{}
@@ -208,6 +209,9 @@ func New(opts Options) (*Provider, error) {
 	_ = os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky)
 	if p.agentBin, err = installAgent(filepath.Join(opts.StateDir, "bin")); err != nil {
 		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
+	}
+	if p.sysBinds, err = writeSysFiles(filepath.Join(opts.StateDir, "sys"), identityFiles()); err != nil {
+		return nil, unavailable("cannot write the sandboxes' system files").WithCause(err)
 	}
 	p.cleanStale()
 	return p, nil
