@@ -7,6 +7,7 @@ package x11
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -160,7 +161,7 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 		xc.Close()
 		return nil, e
 	}
-	if err := xtest.Init(xc); err != nil {
+	if err := initExtension(xc, "XTEST", xtest.Init); err != nil {
 		return fail(unavailable("the X server has no XTEST extension").WithCause(err))
 	}
 	setup := xproto.Setup(xc)
@@ -190,6 +191,42 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 		return fail(err)
 	}
 	return c, nil
+}
+
+// extMu guards xgb's process-wide event and error tables, which every
+// extension's Init writes (for the event and error numbers the server
+// gave it) while every connection's reader goroutine reads them:
+// concurrent first screenshots crashed the server ("concurrent map
+// writes" in shm.Init). Each extension is initialised once per process
+// and numbering; other connections to servers numbering it the same way
+// only record its opcode.
+var (
+	extMu   sync.Mutex
+	extDone = map[string]bool{}
+)
+
+func initExtension(xc *xgb.Conn, name string, init func(*xgb.Conn) error) error {
+	ext, err := xproto.QueryExtension(xc, uint16(len(name)), name).Reply()
+	if err != nil {
+		return err
+	}
+	if !ext.Present {
+		return fmt.Errorf("the X server has no %s extension", name)
+	}
+	key := fmt.Sprintf("%s/%d/%d", name, ext.FirstEvent, ext.FirstError)
+	extMu.Lock()
+	defer extMu.Unlock()
+	if !extDone[key] {
+		if err := init(xc); err != nil {
+			return err
+		}
+		extDone[key] = true
+		return nil
+	}
+	xc.ExtLock.Lock()
+	xc.Extensions[name] = ext.MajorOpcode
+	xc.ExtLock.Unlock()
+	return nil
 }
 
 // SetLogger replaces the logger (zerolog's global logger by default).

@@ -2,12 +2,15 @@ package x11
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
+	"math/big"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/jezek/xgb/shm"
 	"github.com/jezek/xgb/xproto"
@@ -225,14 +228,15 @@ func (c *Conn) shmOpen() error {
 	// with an IPC namespace of its own, as the local backend runs it) its
 	// namespace entered for the segment calls, which needs root.
 	ns := func(fn func() error) error { return fn() }
-	if !sameIPCNamespace(c.serverPID) {
+	foreign := !sameIPCNamespace(c.serverPID)
+	if foreign {
 		if c.serverPID <= 0 || os.Geteuid() != 0 {
 			return errors.New("the X server's IPC namespace is unknown or not ours")
 		}
 		pid := c.serverPID
 		ns = func(fn func() error) error { return inIPCNamespace(pid, fn) }
 	}
-	if err := shm.Init(c.xc); err != nil {
+	if err := initExtension(c.xc, "MIT-SHM", shm.Init); err != nil {
 		return err
 	}
 	size := c.width * c.height * 4
@@ -240,6 +244,19 @@ func (c *Conn) shmOpen() error {
 	var data []byte
 	err := ns(func() error {
 		var err error
+		if foreign {
+			// The X server resolves a client's segment id in its own
+			// namespace, and a fresh namespace numbers segments from 0 like
+			// every other: an application in the sandbox (IPC namespace of
+			// its own) asking the server to attach its first segment would
+			// get ours, already attached, with no access check, and hang
+			// (GTK apps launched after a screenshot never mapped a window).
+			// A random id, far from the ones fresh namespaces hand out,
+			// keeps them apart.
+			if err := setNextShmID(); err != nil {
+				return err
+			}
+		}
 		if id, err = unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|0o600); err != nil {
 			return err
 		}
@@ -306,6 +323,18 @@ func inIPCNamespace(pid int, fn func() error) error {
 	return ferr
 }
 
+// setNextShmID makes the next segment created in this thread's IPC
+// namespace take a random id (the kernel's shm_next_id, per namespace).
+func setNextShmID() error {
+	n, err := rand.Int(rand.Reader, big.NewInt(1<<29))
+	if err != nil {
+		return err
+	}
+	// Ids are index + 32768 * sequence; any value with a small index is valid.
+	id := (1<<29 + n.Int64()) &^ 0x7fff
+	return os.WriteFile("/proc/sys/kernel/shm_next_id", []byte(strconv.FormatInt(id, 10)), 0)
+}
+
 func sameIPCNamespace(pid int) bool {
 	if pid <= 0 {
 		return false
@@ -335,4 +364,11 @@ func (c *Conn) grabSHM(ctx context.Context, r image.Rectangle, img *image.RGBA) 
 	}
 	c.pix.convert(img.Pix, c.shm.data[:w*h*4])
 	return nil
+}
+
+// SHM reports whether screenshots go through MIT-SHM (after the first).
+func (c *Conn) SHM() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shm != nil
 }
