@@ -7,7 +7,7 @@ PKGS=(
   xvfb xauth x11-utils x11-xserver-utils xdotool scrot imagemagick
   openbox bubblewrap slirp4netns x11vnc novnc
   xdg-utils desktop-file-utils shared-mime-info
-  fonts-dejavu-core fonts-noto-core
+  fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
   firefox-esr chromium chromium-driver
   xterm mousepad pcmanfm xclip
   xfce4-session xfwm4 xfdesktop4 dbus-x11 net-tools

@@ -31,6 +31,9 @@ const (
 	innerUID     = 1000
 	sandboxPath  = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	startTimeout = 20 * time.Second
+	// desktopBackground is a mid-tone behind the windows: white pages and
+	// black terminals both stand out from it (it was black).
+	desktopBackground = 0x3a6ea5
 )
 
 // Instance is one local sandbox.
@@ -206,6 +209,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	}
 	desk.SetLogger(in.log)
 	in.desk = desk
+	if err == nil {
+		err = desk.SetBackground(ctx, desktopBackground)
+	}
 	return err
 }
 

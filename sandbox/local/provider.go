@@ -210,7 +210,7 @@ func New(opts Options) (*Provider, error) {
 	if p.agentBin, err = installAgent(filepath.Join(opts.StateDir, "bin")); err != nil {
 		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
 	}
-	if p.sysBinds, err = writeSysFiles(filepath.Join(opts.StateDir, "sys"), identityFiles()); err != nil {
+	if p.sysBinds, err = sysBinds(filepath.Join(opts.StateDir, "sys")); err != nil {
 		return nil, unavailable("cannot write the sandboxes' system files").WithCause(err)
 	}
 	p.cleanStale()

@@ -366,6 +366,23 @@ func (c *Conn) grabSHM(ctx context.Context, r image.Rectangle, img *image.RGBA) 
 	return nil
 }
 
+// SetBackground paints the root window (the desktop behind every window)
+// a solid colour, 0xRRGGBB, as xsetroot -solid does, without a process.
+func (c *Conn) SetBackground(ctx context.Context, rgb uint32) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.end()
+	if !c.pix.ok {
+		return sandbox.Errorf(sandbox.CodeInternal, "the X screen's pixel format is not supported (need 24-bit colour)")
+	}
+	r, g, b := rgb>>16&0xff, rgb>>8&0xff, rgb&0xff
+	pixel := r<<c.pix.rShift | g<<c.pix.gShift | b<<c.pix.bShift
+	xproto.ChangeWindowAttributes(c.xc, c.root, xproto.CwBackPixel, []uint32{pixel})
+	xproto.ClearArea(c.xc, false, c.root, 0, 0, 0, 0)
+	return c.sync(ctx)
+}
+
 // SHM reports whether screenshots go through MIT-SHM (after the first).
 func (c *Conn) SHM() bool {
 	c.mu.Lock()
