@@ -48,6 +48,8 @@ type Conn struct {
 	noSHM     bool
 	serverUID int // uid of the X server process, -1 when unknown
 	serverPID int // pid of the X server process, 0 when unknown
+
+	dmg damageState // settle detection (settle.go)
 }
 
 var _ sandbox.Desktop = (*Conn)(nil)
@@ -246,6 +248,9 @@ func (c *Conn) events() {
 		}
 		if xerr != nil {
 			c.logger().Debug().Str("x_error", xerr.Error()).Msg("asynchronous X error")
+			continue
+		}
+		if c.handleExtEvent(ev) {
 			continue
 		}
 		if m, ok := ev.(xproto.MappingNotifyEvent); ok && m.Request != xproto.MappingPointer {

@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"context"
+	"time"
+)
+
+// Defaults and bounds of a wait for the screen to settle.
+const (
+	DefaultSettleQuiet = 100 * time.Millisecond
+	DefaultSettleMax   = 2 * time.Second
+	MaxSettleQuiet     = 5 * time.Second
+	MaxSettleMax       = 30 * time.Second
+)
+
+// SettleOptions bound a wait for the screen to stop changing: it ends once
+// nothing on the screen has changed for Quiet, or after Max at the latest.
+// Zero values take the defaults.
+type SettleOptions struct {
+	Quiet time.Duration
+	Max   time.Duration
+}
+
+// WithDefaults fills zero values and clamps to the bounds (Quiet never
+// longer than Max).
+func (o SettleOptions) WithDefaults() SettleOptions {
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultSettleQuiet
+	}
+	if o.Max <= 0 {
+		o.Max = DefaultSettleMax
+	}
+	o.Quiet = min(o.Quiet, MaxSettleQuiet)
+	o.Max = min(o.Max, MaxSettleMax)
+	o.Quiet = min(o.Quiet, o.Max)
+	return o
+}
+
+// Settle says how a wait for a quiet screen ended.
+type Settle struct {
+	// Waited is how long the wait took.
+	Waited time.Duration `json:"-"`
+	// Settled is false when the screen was still changing at the bound.
+	Settled bool `json:"settled"`
+	// Changes counts the screen updates seen while waiting (bursts closer
+	// than an X round trip count once).
+	Changes int `json:"changes"`
+}
+
+// Settler is a desktop that can wait for its screen to settle.
+type Settler interface {
+	WaitSettled(ctx context.Context, o SettleOptions) (Settle, error)
+}
