@@ -19,11 +19,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/auth"
+	"github.com/vmservice/vmservice/backend/e2b"
+	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/e2b"
-	"github.com/vmservice/vmservice/sandbox/local"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools"
 )

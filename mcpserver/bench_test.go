@@ -10,9 +10,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
 )
 
 // BenchmarkToolCalls measures whole MCP tool calls on a real sandbox:

@@ -6,7 +6,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/tools"
 )
 

@@ -19,9 +19,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/prompts"
 	"github.com/vmservice/vmservice/resources"
 	"github.com/vmservice/vmservice/sandbox"

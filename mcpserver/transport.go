@@ -12,7 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
-	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/auth"
 )
 
 // ServeStdio serves one client on in/out until in closes or ctx ends. The

@@ -9,9 +9,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
 )
 
 // BenchmarkRecordingCPU: what recording costs one desktop. One op is one

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
 )
 
 func newSandbox(t testing.TB) (*sandbox.Manager, *sandbox.Sandbox) {

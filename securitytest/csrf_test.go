@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/mcpserver"
-	"github.com/vmservice/vmservice/mcpserver/auth"
 )
 
 // TestCrossSiteRequests: with --allow-unauthenticated (loopback only), a

@@ -15,11 +15,11 @@ cd "$(dirname "$0")/.."
 time="${1:-10s}"
 targets=(
   "./tools FuzzToolArguments"
-  "./sandbox/local FuzzResolvePath"
-  "./sandbox/local FuzzAgentMessages"
+  "./backend/local FuzzResolvePath"
+  "./backend/local FuzzAgentMessages"
   "./stream FuzzStreamAuth"
-  "./sandbox/x11 FuzzParseKey"
-  "./sandbox/imgenc FuzzAdler32"
+  "./driver/x11 FuzzParseKey"
+  "./driver/imgenc FuzzAdler32"
 )
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -21,10 +21,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
 )
 
 // The in-process server uses a slot range of its own (uids, displays, lock

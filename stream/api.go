@@ -17,7 +17,7 @@
 // behind the stream, so the RFB layer is protected too (VNC authentication
 // uses only its first 8 bytes).
 //
-// Quality and frame rate (see sandbox/vnc for the x11vnc side):
+// Quality and frame rate (see driver/vnc for the x11vnc side):
 //
 //	quality  noVNC JPEG quality  noVNC compression   (sent as RFB pseudo-encodings;
 //	low      3                   9                    x11vnc's Tight encoder obeys them)
@@ -48,8 +48,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/driver/vnc"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/vnc"
 )
 
 // DefaultListen is the stream listener's default address (loopback).

@@ -8,9 +8,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/driver/vnc/vnctest"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
 	"github.com/vmservice/vmservice/stream"
 )
 

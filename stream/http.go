@@ -20,8 +20,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/vmservice/vmservice/driver/vnc"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/vnc"
 )
 
 // entry is one stream.

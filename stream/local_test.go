@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/driver/vnc/vnctest"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
 	"github.com/vmservice/vmservice/stream"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/driver/vnc/vnctest"
+	"github.com/vmservice/vmservice/driver/x11/x11test"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
-	"github.com/vmservice/vmservice/sandbox/x11/x11test"
 	"github.com/vmservice/vmservice/stream"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/imgenc"
 )
 
 // Button is a mouse button argument.

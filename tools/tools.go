@@ -19,7 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
-	"github.com/vmservice/vmservice/mcpserver/auth"
+	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 )

@@ -32,9 +32,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/local"
 )
 
 type options struct {

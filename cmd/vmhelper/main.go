@@ -1,8 +1,8 @@
 // Command vmhelper is the in-sandbox desktop helper of the e2b backend: a
 // static binary (CGO_ENABLED=0) uploaded into an E2B sandbox once and kept
-// running as one process. It talks X11 directly (sandbox/x11: XTEST input,
+// running as one process. It talks X11 directly (driver/x11: XTEST input,
 // GetImage frames) and is driven with JSON lines on stdin/stdout (see
-// sandbox/e2b/helperproto), so an action costs one envd round trip instead
+// backend/e2b/helperproto), so an action costs one envd round trip instead
 // of a bash + xdotool process per call.
 package main
 
@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmservice/vmservice/sandbox/e2b/helperproto"
-	"github.com/vmservice/vmservice/sandbox/imgenc"
-	"github.com/vmservice/vmservice/sandbox/x11"
+	"github.com/vmservice/vmservice/backend/e2b/helperproto"
+	"github.com/vmservice/vmservice/driver/imgenc"
+	"github.com/vmservice/vmservice/driver/x11"
 )
 
 func main() {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/vmservice/vmservice/sandbox/x11/x11test"
+	"github.com/vmservice/vmservice/driver/x11/x11test"
 )
 
 func TestDisplayNumber(t *testing.T) {

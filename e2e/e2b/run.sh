@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/e2bemu" ./sandbox/e2b/e2bemu/cmd/e2bemu
+go build -o "$work/e2bemu" ./backend/e2b/e2btest/cmd/e2bemu
 go build -o "$work/vmservice" .
 key="e2b_emulator_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$work/e2bemu" -api 127.0.0.1:3000 -envd 127.0.0.1:49983 -key "$key" >"$work/emu.log" 2>&1 &

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vmservice/vmservice/sandbox/local"
+	"github.com/vmservice/vmservice/backend/local"
 )
 
 // The local backend's cgroup v1 controllers.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/vmservice/vmservice/sandbox/vnc/vnctest"
+	"github.com/vmservice/vmservice/driver/vnc/vnctest"
 )
 
 // ViewerURL is the websocket URL of a stream (its stream_url) and the key

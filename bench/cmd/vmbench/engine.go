@@ -15,10 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/driver/imgenc"
+	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/imgenc"
-	"github.com/vmservice/vmservice/sandbox/local"
-	"github.com/vmservice/vmservice/sandbox/x11"
 )
 
 const (

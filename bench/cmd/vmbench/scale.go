@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/sandbox/imgenc"
 )
 
 // Scale is how many desktops the machine holds while each is driven at

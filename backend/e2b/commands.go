@@ -1,0 +1,187 @@
+package e2b
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// defaultMaxOutput bounds each of stdout / stderr when the caller does not.
+const defaultMaxOutput = 1 << 20
+
+// boundedBuffer keeps the first max bytes and remembers whether more came.
+type boundedBuffer struct {
+	buf       bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (b *boundedBuffer) write(p []byte) {
+	if room := b.max - b.buf.Len(); room < len(p) {
+		b.truncated = true
+		if room > 0 {
+			b.buf.Write(p[:room])
+		}
+		return
+	}
+	b.buf.Write(p)
+}
+
+// shellStart is a process.Start request for bash -l -c cmd, as the official
+// SDKs send it (a login shell gets the template's PATH and profile).
+func shellStart(cmd, cwd string, env map[string]string, stdin bool) wire.StartRequest {
+	sr := wire.StartRequest{Process: wire.ProcessConfig{Cmd: "/bin/bash", Args: []string{"-l", "-c", cmd}, Envs: env}, Stdin: &stdin}
+	if cwd != "" {
+		sr.Process.Cwd = &cwd
+	}
+	return sr
+}
+
+// Run runs a shell command through envd.
+func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandbox.CommandResult, error) {
+	if strings.TrimSpace(req.Command) == "" {
+		return nil, sandbox.InvalidArgument("command", "command must not be empty")
+	}
+	if err := sandbox.ValidateEnv("environment", req.Environment); err != nil {
+		return nil, err
+	}
+	cwd := req.Cwd
+	if cwd == "" {
+		cwd = in.cfg.WorkingDirectory
+	}
+	max := req.MaxOutput
+	if max <= 0 {
+		max = defaultMaxOutput
+	}
+	env := map[string]string{"DISPLAY": in.display}
+	for k, v := range req.Environment {
+		env[k] = v
+	}
+
+	if req.Background {
+		// The stream is only needed until envd reports the pid; the process
+		// keeps running after we disconnect.
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := in.envd.start(sctx, shellStart(req.Command, cwd, env, false))
+		if err != nil {
+			return nil, err
+		}
+		s.close()
+		return &sandbox.CommandResult{PID: int(s.pid)}, nil
+	}
+
+	runCtx := ctx
+	var cancel context.CancelFunc = func() {}
+	if req.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, req.Timeout)
+	}
+	defer cancel()
+	s, err := in.envd.start(runCtx, shellStart(req.Command, cwd, env, false))
+	if err != nil {
+		if runCtx.Err() != nil && ctx.Err() == nil {
+			return &sandbox.CommandResult{ExitCode: -1, TimedOut: true}, nil
+		}
+		return nil, err
+	}
+	defer s.close()
+	res := &sandbox.CommandResult{PID: int(s.pid)}
+	stdout := &boundedBuffer{max: max}
+	stderr := &boundedBuffer{max: max}
+	for {
+		ev, err := s.next()
+		if err != nil {
+			if runCtx.Err() != nil {
+				// Our deadline (or the caller's): stop the process, keep
+				// what it printed.
+				kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = in.envd.signal(kctx, s.pid, wire.SignalSIGKILL)
+				kcancel()
+				if ctx.Err() != nil {
+					return nil, sandbox.AsError(ctx.Err())
+				}
+				res.TimedOut, res.ExitCode = true, -1
+				break
+			}
+			var we *wire.Error
+			if errors.As(err, &we) {
+				return nil, rpcError("running the command", we)
+			}
+			if err == io.EOF {
+				return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the command's output stream ended before it exited")
+			}
+			return nil, transportError(ctx, "the sandbox", err)
+		}
+		if ev.Data != nil {
+			if len(ev.Data.Stdout) > 0 {
+				stdout.write(ev.Data.Stdout)
+				if req.OnOutput != nil {
+					req.OnOutput("stdout", ev.Data.Stdout)
+				}
+			}
+			if len(ev.Data.Stderr) > 0 {
+				stderr.write(ev.Data.Stderr)
+				if req.OnOutput != nil {
+					req.OnOutput("stderr", ev.Data.Stderr)
+				}
+			}
+		}
+		if ev.End != nil {
+			res.ExitCode = int(ev.End.ExitCode)
+			if !ev.End.Exited && res.ExitCode == 0 {
+				res.ExitCode = -1
+			}
+			break
+		}
+	}
+	res.Stdout, res.Stderr = stdout.buf.String(), stderr.buf.String()
+	res.Truncated = stdout.truncated || stderr.truncated
+	return res, nil
+}
+
+// sh runs a short internal command and fails unless it exits 0.
+func (in *Instance) sh(ctx context.Context, cmd string) (string, error) {
+	res, err := in.Run(ctx, sandbox.CommandRequest{Command: cmd, Cwd: "/", Timeout: 60 * time.Second})
+	if err != nil {
+		return "", err
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(res.Stderr)
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return res.Stdout, &cmdError{code: res.ExitCode, stderr: msg}
+	}
+	return res.Stdout, nil
+}
+
+type cmdError struct {
+	code   int
+	stderr string
+}
+
+func (e *cmdError) Error() string { return "exit " + itoa(e.code) + ": " + e.stderr }
+
+// shq quotes s for a POSIX shell.
+func shq(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}

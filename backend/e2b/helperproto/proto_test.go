@@ -1,0 +1,78 @@
+package helperproto
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmservice/vmservice/driver/imgenc"
+	"github.com/vmservice/vmservice/driver/x11"
+	"github.com/vmservice/vmservice/driver/x11/x11test"
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// TestServe drives Serve over pipes against a real Xvfb, as vmhelper runs.
+func TestServe(t *testing.T) {
+	sock, cookie, _, _ := x11test.StartXvfb(t, 320, 240)
+	conn, err := x11.Dial(sock, cookie)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(inR, outW, conn, func(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }, 10*time.Second)
+		outW.Close()
+	}()
+	replies := bufio.NewReaderSize(outR, 64<<10)
+	call := func(q Request) Reply {
+		b, _ := json.Marshal(q)
+		_, err := inW.Write(append(b, '\n'))
+		require.NoError(t, err)
+		r, err := ReadReply(replies)
+		require.NoError(t, err)
+		assert.Equal(t, q.ID, r.ID)
+		return r
+	}
+
+	assert.Equal(t, protocolRevision, call(Request{ID: 1, Op: OpHello}).Revision)
+	r := call(Request{ID: 2, Op: OpClick, Point: &sandbox.Point{X: 30, Y: 40}, Button: sandbox.ButtonLeft, Count: 1})
+	assert.Nil(t, r.Err)
+	r = call(Request{ID: 3, Op: OpCursor})
+	assert.Equal(t, &sandbox.Point{X: 30, Y: 40}, r.Point)
+	r = call(Request{ID: 4, Op: OpScreenSize})
+	assert.Equal(t, &sandbox.Resolution{Width: 320, Height: 240}, r.Size)
+	rect := image.Rect(0, 0, 50, 20)
+	r = call(Request{ID: 5, Op: OpScreenshot, Region: &rect})
+	require.Nil(t, r.Err)
+	img, err := png.Decode(bytes.NewReader(r.PNG))
+	require.NoError(t, err)
+	assert.Equal(t, image.Pt(50, 20), img.Bounds().Size())
+
+	// Errors keep their code across the pipe.
+	r = call(Request{ID: 6, Op: OpKeys, Keys: []string{"nosuchkey"}})
+	require.NotNil(t, r.Err)
+	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
+	r = call(Request{ID: 7, Op: "bogus"})
+	require.NotNil(t, r.Err)
+	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
+	r = call(Request{ID: 8, Op: OpScreenSize}) // the stream stays in step after a PNG
+	assert.Equal(t, 320, r.Size.Width)
+	_, _ = inW.Write([]byte("not json\n"))
+	r, err = ReadReply(replies)
+	require.NoError(t, err)
+	require.NotNil(t, r.Err)
+	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
+
+	inW.Close()
+	require.NoError(t, <-done)
+}

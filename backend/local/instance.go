@@ -1,0 +1,715 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vmservice/vmservice/driver/x11"
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Paths inside every sandbox.
+const (
+	homeDir      = "/home/user"
+	agentPath    = "/.vmservice/agent"
+	xauthPath    = "/.vmservice/Xauthority"
+	innerUID     = 1000
+	sandboxPath  = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	startTimeout = 20 * time.Second
+	// desktopBackground is a mid-tone behind the windows: white pages and
+	// black terminals both stand out from it (it was black).
+	desktopBackground = 0x3a6ea5
+)
+
+// Instance is one local sandbox.
+type Instance struct {
+	p        *Provider
+	agentBin string
+	id       string
+	cfg      sandbox.Config
+	labels   map[string]string
+	log      zerolog.Logger
+	slot     *slot
+	dir      string // host: the sandbox's state directory
+	home     string // host: bound at /home/user
+	xdir     string // host: the X server's socket directory (/tmp/.X11-unix inside)
+	claimed  bool   // the host's lock and socket of the display are ours
+	cookie   []byte
+	cg       *sandboxCgroup
+
+	xvfb      *exec.Cmd
+	bwrap     *exec.Cmd
+	slirp     *exec.Cmd
+	slirpDone chan struct{}
+	xDone     chan struct{} // closed when Xvfb exits
+	xNSPid    int           // host pid of a process in the X server's namespaces
+	ag        *agentClient
+	desk      *x11.Conn
+	wmPID     int
+	childPID  int // host pid of the sandbox's init (joins its namespaces)
+
+	network string
+
+	destroyOnce sync.Once
+	destroyErr  error
+	destroyed   chan struct{}
+}
+
+var _ sandbox.Instance = (*Instance)(nil)
+
+// Create boots a sandbox. On error everything started so far is removed.
+func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[string]string) (sandbox.Instance, error) {
+	return p.CreateLocal(ctx, cfg, labels)
+}
+
+// CreateLocal is Create returning the concrete type (for the Start / Stat /
+// MakeDir / Remove extensions).
+func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels map[string]string) (*Instance, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.AllowInternetAccess && (p.tools["slirp4netns"] == "" || p.tools["setpriv"] == "") {
+		return nil, unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, unavailable("the local backend is closed")
+	}
+	p.mu.Unlock()
+	agentBin, err := installAgent(filepath.Join(p.opts.StateDir, "bin")) // cheap when present; marks it in use
+	if err != nil {
+		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
+	}
+
+	s, err := p.acquireSlot()
+	if err != nil {
+		return nil, err
+	}
+	var idb [8]byte
+	_, _ = rand.Read(idb[:])
+	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
+		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none"}
+	in.home = filepath.Join(in.dir, "home")
+	in.xdir = filepath.Join(in.dir, "x11")
+	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
+	if cfg.AllowInternetAccess {
+		in.network = "slirp4netns"
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if err := in.boot(ctx); err != nil {
+		_ = in.Destroy(context.Background())
+		se := sandbox.AsError(err)
+		if se.Code == sandbox.CodeInternal {
+			se = sandbox.Errorf(sandbox.CodeCreationFailed, "the local backend could not start the sandbox; see the server log").WithCause(err)
+		}
+		in.log.Error().Err(err).AnErr("cause", se.Unwrap()).Msg("sandbox creation failed")
+		return nil, se
+	}
+	// Registered only once booted, so Close never races a boot.
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.instances[in] = struct{}{}
+	}
+	p.mu.Unlock()
+	if closed {
+		_ = in.Destroy(context.Background())
+		return nil, unavailable("the local backend is closed")
+	}
+	in.log.Debug().Dur("took", time.Since(start)).Int("uid", s.uid).Int("display", s.display).Msg("sandbox created")
+	return in, nil
+}
+
+func (in *Instance) boot(ctx context.Context) error {
+	s := in.slot
+	in.cookie = make([]byte, 16)
+	if _, err := rand.Read(in.cookie); err != nil {
+		return err
+	}
+	if err := os.Mkdir(in.dir, 0o711); err != nil {
+		return err
+	}
+	if err := os.Mkdir(in.home, 0o700); err != nil {
+		return err
+	}
+	if err := mountHome(in.home, s.uid, in.p.quotaMB(in.cfg.MemoryMB)); err != nil {
+		return fmt.Errorf("home quota: %w", err)
+	}
+	if err := os.Mkdir(in.xdir, 0o755); err != nil {
+		return err
+	}
+	// For display 0 (as seen inside; the wildcard family matches the
+	// sandbox's own host name); Xvfb reads the same file.
+	if err := x11.WriteXauthority(filepath.Join(in.dir, "Xauthority"), 0, in.cookie); err != nil {
+		return err
+	}
+	if err := in.seedHome(); err != nil {
+		return err
+	}
+	for _, f := range []string{in.home, in.xdir, filepath.Join(in.dir, "Xauthority")} {
+		if err := os.Chown(f, s.uid, s.uid); err != nil {
+			return err
+		}
+	}
+	var err error
+	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), s.uid, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
+		return fmt.Errorf("cgroup: %w", err)
+	}
+	if err := claimDisplay(s.display, filepath.Join(in.xdir, "X0")); err != nil {
+		return unavailable("display :%d is taken", s.display).WithCause(err)
+	}
+	in.claimed = true
+	// The X server and the sandbox start together: the sandbox binds the
+	// X server's socket directory, where the socket appears when ready.
+	t0 := time.Now()
+	xerr := make(chan error, 1)
+	var xTook time.Duration
+	go func() { err := in.startXvfb(ctx); xTook = time.Since(t0); xerr <- err }()
+	childPID, err := in.startAgent(ctx)
+	agentTook := time.Since(t0)
+	if err = errors.Join(err, <-xerr); err != nil {
+		return err
+	}
+	var wmTook time.Duration
+	defer func() {
+		in.log.Debug().Dur("xvfb", xTook).Dur("agent", agentTook).Dur("wm", wmTook).Dur("total", time.Since(t0)).Msg("boot phases")
+	}()
+	in.childPID = childPID
+	errc := make(chan error, 2)
+	go func() { err := in.startWM(ctx); wmTook = time.Since(t0); errc <- err }()
+	go func() {
+		if in.cfg.AllowInternetAccess {
+			errc <- in.startSlirp(ctx, childPID)
+			return
+		}
+		errc <- nil
+	}()
+	desk, derr := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
+	err = errors.Join(<-errc, <-errc)
+	if derr != nil {
+		return derr
+	}
+	desk.SetLogger(in.log)
+	in.desk = desk
+	if err == nil {
+		err = desk.SetBackground(ctx, desktopBackground)
+	}
+	return err
+}
+
+// launcher builds a command that runs argv as the sandbox uid inside its
+// cgroup.
+func (in *Instance) launcher(argv ...string) *exec.Cmd {
+	cmd := &exec.Cmd{Path: in.agentBin, Args: append([]string{in.agentBin}, argv...), Dir: "/"}
+	cmd.Env = []string{reexecEnv + "=" + modeLauncher, "PATH=" + sandboxPath, "LANG=C.UTF-8"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.uid), Groups: []uint32{}},
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if in.cg.v2 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(in.cg.fd.Fd())
+	} else {
+		cmd.Env = append(cmd.Env, cgroupsEnv+"="+in.cg.procsFiles())
+	}
+	return cmd
+}
+
+// tail keeps the last bytes a helper wrote to stderr, for error logs.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > 4096 {
+		t.buf = t.buf[len(t.buf)-4096:]
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}
+
+// startXvfb starts the X server in a bubblewrap sandbox of its own (no
+// network, read-only system directories, private /tmp) as display 0, with
+// its socket directory bound from the host; it shares only the host's IPC
+// namespace, for MIT-SHM screenshots.
+func (in *Instance) startXvfb(ctx context.Context) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	r := in.cfg.Resolution
+	// Its own IPC namespace too: in the host's, any client could make it
+	// attach (MIT-SHM) and copy out any host segment the slot uid may read.
+	// x11vnc joins this namespace (stream.go); so does the server, for each
+	// screenshot segment (x11.inIPCNamespace).
+	args := []string{in.p.tools["bwrap"],
+		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session"}
+	args = append(args, systemBinds()...)
+	args = append(args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+		"--bind", in.xdir, "/tmp/.X11-unix",
+		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
+		"--clearenv", "--setenv", "PATH", sandboxPath,
+		in.p.tools["Xvfb"], ":0",
+		"-screen", "0", fmt.Sprintf("%dx%dx24", r.Width, r.Height),
+		"-nolisten", "tcp", "-nolisten", "local", "-noreset",
+		// No GLX: it maps Mesa (tens of MiB per display); browsers run with
+		// --disable-gpu / software rendering anyway.
+		"-extension", "GLX",
+		"-auth", xauthPath, "-displayfd", "3")
+	args = append(args, testXvfbArgs...)
+	cmd := in.launcher(args...)
+	cmd.ExtraFiles = []*os.File{pw}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		close(in.xDone)
+		return err
+	}
+	in.xvfb = cmd
+	go func() { _ = cmd.Wait(); close(in.xDone) }()
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(pr).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	select {
+	case l := <-line:
+		if l != "0" {
+			<-in.xDone
+			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb: %s", stderr))
+		}
+		// bubblewrap's child is in the X server's namespaces.
+		pid := strconv.Itoa(cmd.Process.Pid)
+		b, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+		in.xNSPid, _ = strconv.Atoi(strings.Fields(string(b) + " 0")[0])
+		return nil
+	case <-in.xDone:
+		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb exited: %s", stderr))
+	case <-ctx.Done():
+		pr.Close()
+		return ctx.Err()
+	}
+}
+
+// testXvfbArgs lets tests make the X server fail.
+var testXvfbArgs []string
+
+// systemBinds are the read-only system directories every sandbox sees.
+func systemBinds() []string {
+	a := []string{"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"}
+	if st, err := os.Stat("/opt"); err == nil && st.IsDir() {
+		a = append(a, "--ro-bind", "/opt", "/opt")
+	}
+	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+		st, err := os.Lstat(d)
+		switch {
+		case err != nil:
+		case st.Mode()&os.ModeSymlink != 0:
+			if t, err := os.Readlink(d); err == nil {
+				a = append(a, "--symlink", t, d)
+			}
+		case st.IsDir():
+			a = append(a, "--ro-bind", d, d)
+		}
+	}
+	return a
+}
+
+// bwrapArgs is the sandbox: fresh namespaces, read-only system directories,
+// a private home and /tmp, the display as :0.
+func (in *Instance) bwrapArgs() []string {
+	a := []string{in.p.tools["bwrap"],
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session", "--hostname", sandboxHostname,
+		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
+	}
+	a = append(a, systemBinds()...)
+	a = append(a, in.p.sysBinds...)
+	// The system font cache: without it every application (the window
+	// manager first) scans all fonts at start-up.
+	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {
+		a = append(a, "--ro-bind", "/var/cache/fontconfig", "/var/cache/fontconfig")
+	}
+	a = append(a,
+		"--proc", "/proc", "--dev", "/dev", "--size", strconv.Itoa(in.p.quotaMB(in.cfg.MemoryMB)<<20), "--tmpfs", "/tmp", "--tmpfs", "/run",
+		"--ro-bind", in.xdir, "/tmp/.X11-unix",
+		"--bind", in.home, homeDir,
+		"--ro-bind", in.agentBin, agentPath,
+		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
+		"--perms", "0700", "--dir", "/tmp/runtime-user")
+	wd := in.cfg.WorkingDirectory
+	if wd != homeDir && !strings.HasPrefix(wd, homeDir+"/") {
+		a = append(a, "--dir", wd)
+	}
+	a = append(a, "--chdir", wd,
+		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
+		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
+		"--setenv", userFDsEnv, in.userFDs(),
+		"--info-fd", "3",
+		agentPath)
+	return a
+}
+
+// userFDs are the fd numbers the launcher gives the agent for the user
+// cgroup (see userProcsEnv).
+func (in *Instance) userFDs() string {
+	var fds []string
+	for i := range strings.Split(in.cg.userProcsFiles(), string(os.PathListSeparator)) {
+		fds = append(fds, strconv.Itoa(userFDBase+i))
+	}
+	return strings.Join(fds, ",")
+}
+
+// startAgent starts bubblewrap with the agent and returns the host pid of
+// the sandbox's init (for joining its namespaces).
+func (in *Instance) startAgent(ctx context.Context) (int, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer pr.Close()
+	cmd := in.launcher(in.bwrapArgs()...)
+	cmd.Env = append(cmd.Env, userProcsEnv+"="+in.cg.userProcsFiles())
+	cmd.ExtraFiles = []*os.File{pw}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	ag, err := newAgentClient(cmd, in.log)
+	if err != nil {
+		pw.Close()
+		return 0, err
+	}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return 0, err
+	}
+	in.bwrap = cmd
+	in.ag = ag
+	ag.onExit = in.onProcessExit
+	ag.start(stderr)
+
+	type info struct {
+		ChildPID int `json:"child-pid"`
+	}
+	infoc := make(chan info, 1)
+	go func() {
+		var i info
+		_ = json.NewDecoder(pr).Decode(&i)
+		infoc <- i
+	}()
+	var i info
+	select {
+	case i = <-infoc:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	if i.ChildPID == 0 {
+		<-ag.dead
+		return 0, unavailable("the sandbox did not start").WithCause(fmt.Errorf("bwrap: %s", stderr))
+	}
+	if _, err := ag.call(ctx, &request{Op: opPing}); err != nil {
+		return 0, err
+	}
+	return i.ChildPID, nil
+}
+
+// baseEnv is every sandbox process's environment before the config's and
+// the request's variables.
+func (in *Instance) baseEnv() map[string]string {
+	return map[string]string{
+		"PATH": sandboxPath, "HOME": homeDir, "USER": "user", "LOGNAME": "user", "SHELL": "/bin/bash",
+		"LANG": "C.UTF-8", "DISPLAY": ":0", "XAUTHORITY": xauthPath, "TERM": "xterm-256color",
+		"XDG_RUNTIME_DIR": "/tmp/runtime-user", "NO_AT_BRIDGE": "1",
+	}
+}
+
+func (in *Instance) env(extra map[string]string) []string {
+	m := in.baseEnv()
+	for k, v := range in.cfg.Environment {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func (in *Instance) startWM(ctx context.Context) error {
+	c := in.ag
+	m, err := c.callHook(ctx, &request{Op: opStartWM, Argv: []string{"openbox", "--sm-disable"}, Env: in.env(nil), Cwd: homeDir},
+		func(m *message) {
+			if m.Err == nil { // watched before its exit event can be read
+				c.mu.Lock()
+				c.watch[m.PID] = true
+				in.wmPID = m.PID
+				c.mu.Unlock()
+			}
+		})
+	if err != nil {
+		return err
+	}
+	if m.Err != nil {
+		return unavailable("the window manager did not start: %s", m.Err.Msg)
+	}
+	return nil
+}
+
+func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	// bubblewrap nests a second user namespace inside the one that owns the
+	// sandbox's network namespace; slirp4netns must join the owner.
+	netns, err := os.Open("/proc/" + strconv.Itoa(childPID) + "/ns/net")
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	defer netns.Close()
+	const nsGetUserns = 0xb701 // NS_GET_USERNS
+	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, netns.Fd(), nsGetUserns, 0)
+	if errno != 0 {
+		pw.Close()
+		return fmt.Errorf("NS_GET_USERNS: %w", errno)
+	}
+	userns := os.NewFile(ufd, "userns")
+	defer userns.Close()
+	uid := strconv.Itoa(in.slot.uid)
+	cmd := in.launcher(in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--",
+		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
+		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", strconv.Itoa(childPID), "tap0")
+	// The launcher starts as root in its own mount namespace to give the uid
+	// a tun device; setpriv then drops to the uid before slirp4netns runs.
+	cmd.SysProcAttr.Credential = nil
+	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+	cmd.Env = append(cmd.Env, tunEnv+"="+uid)
+	cmd.ExtraFiles = []*os.File{pw, userns}
+	stderr := &tail{}
+	cmd.Stderr = stderr
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	in.slirp = cmd
+	exited := make(chan struct{})
+	in.slirpDone = exited
+	go func() { _ = cmd.Wait(); close(exited) }()
+	ready := make(chan bool, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := pr.Read(b)
+		ready <- n == 1
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return nil
+		}
+	case <-exited:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return unavailable("user-mode networking did not start").WithCause(fmt.Errorf("slirp4netns: %s", stderr))
+}
+
+// onProcessExit is called by the agent client for every exit event.
+func (in *Instance) onProcessExit(pid int) {
+	in.ag.mu.Lock()
+	wm := pid == in.wmPID
+	in.ag.mu.Unlock()
+	if wm {
+		in.log.Warn().Msg("the window manager exited")
+	}
+}
+
+// ID is the backend's id of the sandbox.
+func (in *Instance) ID() string { return in.id }
+
+// Details never contain host paths.
+func (in *Instance) Details() map[string]any {
+	return map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
+}
+
+// Alive checks the display server, the window manager and the agent.
+func (in *Instance) Alive(ctx context.Context) error {
+	select {
+	case <-in.destroyed:
+		return unavailable("the sandbox was destroyed")
+	case <-in.xDone:
+		return unavailable("the sandbox's display stopped")
+	default:
+	}
+	in.ag.mu.Lock()
+	wmGone := in.wmPID == 0 || in.ag.exited[in.wmPID]
+	in.ag.mu.Unlock()
+	if wmGone {
+		return unavailable("the sandbox's display stopped (its window manager exited)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := in.ag.call(ctx, &request{Op: opPing}); err != nil {
+		return unavailable("the sandbox does not respond").WithCause(err)
+	}
+	return nil
+}
+
+// SetTimeout is a no-op: the Manager keeps the expiry timer.
+func (in *Instance) SetTimeout(context.Context, time.Duration) error { return nil }
+
+// Destroy kills every process of the sandbox (everything in its cgroup),
+// removes its cgroup, directories, display lock and socket, and frees its
+// slot. It is idempotent.
+func (in *Instance) Destroy(ctx context.Context) error {
+	in.destroyOnce.Do(func() {
+		close(in.destroyed)
+		in.destroyErr = in.teardown()
+		in.p.mu.Lock()
+		delete(in.p.instances, in)
+		in.p.mu.Unlock()
+	})
+	return in.destroyErr
+}
+
+func (in *Instance) teardown() error {
+	in.closeVNC() // stream: a clean stop first (the cgroup kill below would end x11vnc too)
+	var errs []error
+	if in.desk != nil {
+		_ = in.desk.Close()
+	}
+	if in.ag != nil {
+		in.ag.close()
+	}
+	// Our direct children first: a launcher that has not joined the cgroup
+	// yet (create failing right after starting it) is invisible to the
+	// cgroup but cannot have forked anything; one that has joined is caught
+	// by the cgroup kill below, with everything it started.
+	for _, c := range []*exec.Cmd{in.xvfb, in.bwrap, in.slirp} {
+		if c != nil && c.Process != nil {
+			_ = c.Process.Kill()
+		}
+	}
+	if in.cg != nil {
+		errs = append(errs, in.cg.destroy())
+	}
+	// Reap; never hang here: if something still holds the agent's pipe,
+	// force the end of its output.
+	wait := func(what string, done <-chan struct{}, force func()) {
+		if done == nil {
+			return
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			errs = append(errs, fmt.Errorf("%s did not exit", what))
+			if force != nil {
+				force()
+			}
+			<-done
+		}
+	}
+	if in.xvfb != nil {
+		wait("the X server", in.xDone, func() { _ = in.xvfb.Process.Kill() })
+	}
+	if in.ag != nil {
+		wait("the sandbox", in.ag.dead, func() { _ = in.ag.r.Close() })
+	}
+	wait("slirp4netns", in.slirpDone, func() { _ = in.slirp.Process.Kill() })
+	if in.claimed { // never another X server's lock and socket
+		_ = os.Remove(xLockPath(in.slot.display))
+		_ = os.Remove(xSocketPath(in.slot.display))
+	}
+	unmountAll(in.home)
+	removeShm(in.slot.uid)
+	if err := os.RemoveAll(in.dir); err != nil {
+		errs = append(errs, err)
+	}
+	in.slot.release()
+	err := errors.Join(errs...)
+	if err != nil {
+		in.log.Error().Err(err).Msg("sandbox teardown incomplete")
+		return sandbox.Errorf(sandbox.CodeInternal, "the sandbox was stopped but not fully cleaned up; see the server log").WithCause(err)
+	}
+	return nil
+}
+
+var _ sandbox.Adopter = (*Instance)(nil)
+
+// Adopt hands a pooled instance (booted with the pool's base config and
+// never used) to its owner: the owner's limits, environment, working
+// directory, internet access and labels. The display resolution cannot
+// change.
+func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[string]string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Resolution != in.cfg.Resolution {
+		return sandbox.InvalidArgument("resolution", "a pooled sandbox has resolution %s, not %s", in.cfg.Resolution, cfg.Resolution)
+	}
+	if in.cfg.AllowInternetAccess && !cfg.AllowInternetAccess {
+		return sandbox.InvalidArgument("allow_internet_access", "a pooled sandbox with internet access cannot be handed out without it")
+	}
+	if err := in.cg.setLimits(limits{memoryMB: cfg.MemoryMB, cpus: cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
+		return unavailable("cannot apply the sandbox's limits").WithCause(err)
+	}
+	if q := in.p.quotaMB(cfg.MemoryMB); q != in.p.quotaMB(in.cfg.MemoryMB) {
+		if err := resizeQuota(ctx, in.p.tools["nsenter"], in.home, in.childPID, q); err != nil {
+			return unavailable("cannot apply the sandbox's disk quota").WithCause(err)
+		}
+	}
+	if cfg.WorkingDirectory != in.cfg.WorkingDirectory {
+		if _, err := in.fileCall(ctx, &request{Op: opMkdir, Path: cfg.WorkingDirectory}); err != nil {
+			return err
+		}
+	}
+	if cfg.AllowInternetAccess && !in.cfg.AllowInternetAccess {
+		if in.p.tools["slirp4netns"] == "" || in.p.tools["setpriv"] == "" {
+			return unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+		}
+		if err := in.startSlirp(ctx, in.childPID); err != nil {
+			return err
+		}
+		in.network = "slirp4netns"
+	}
+	in.cfg = cfg
+	in.labels = labels
+	return nil
+}

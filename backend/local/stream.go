@@ -1,0 +1,108 @@
+package local
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/vmservice/vmservice/driver/vnc"
+	"github.com/vmservice/vmservice/driver/x11"
+	"github.com/vmservice/vmservice/sandbox"
+)
+
+// Streams: x11vnc runs on the host as the sandbox's uid, attached to the
+// sandbox's Xvfb, and serves RFB only on a unix socket under the sandbox's
+// state directory, which is never bound into the sandbox: nothing inside
+// can reach it, whatever its network. It starts through the launcher, so
+// it sits in the sandbox's sys cgroup like Xvfb: its CPU and memory count
+// against the sandbox, and Destroy's cgroup kill ends it whatever happens.
+
+var (
+	vncMu    sync.Mutex
+	vncSlots = map[*Instance]*vnc.Slot{} // kept here so this file stays self-contained
+)
+
+// vncSlot returns the instance's stream slot, or nil once Destroy began.
+func (in *Instance) vncSlot(create bool) *vnc.Slot {
+	vncMu.Lock()
+	defer vncMu.Unlock()
+	select {
+	case <-in.destroyed:
+		return nil
+	default:
+	}
+	s := vncSlots[in]
+	if s == nil && create {
+		s = &vnc.Slot{}
+		vncSlots[in] = s
+	}
+	return s
+}
+
+// StartVNC starts x11vnc for the stream service.
+func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*sandbox.StreamEndpoint, error) {
+	s := in.vncSlot(true)
+	if s == nil {
+		return nil, sandbox.Errorf(sandbox.CodeNotFound, "the sandbox is being destroyed")
+	}
+	// The sandbox's own Xauthority names display 0 (as seen inside); the
+	// host-side x11vnc connects to :N and needs an entry for N.
+	auth := filepath.Join(in.dir, "vnc-Xauthority")
+	if _, err := os.Stat(auth); err != nil {
+		if err := x11.WriteXauthority(auth, in.slot.display, in.cookie); err != nil {
+			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
+		}
+		if err := os.Chown(auth, in.slot.uid, in.slot.uid); err != nil {
+			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
+		}
+	}
+	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), AuthFile: auth, Dir: in.dir,
+		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.vncLauncher}
+	return s.Start(ctx, base, o, in.log)
+}
+
+// StopVNC stops the stream's x11vnc, if any.
+func (in *Instance) StopVNC(context.Context) error {
+	if s := in.vncSlot(false); s != nil {
+		return s.Stop()
+	}
+	return nil
+}
+
+// closeVNC is Destroy's hook: it stops x11vnc and forgets the slot.
+func (in *Instance) closeVNC() {
+	vncMu.Lock()
+	s := vncSlots[in]
+	delete(vncSlots, in)
+	vncMu.Unlock()
+	if s != nil {
+		_ = s.Close()
+	}
+}
+
+// vncLauncher starts x11vnc through the launcher inside the X server's IPC
+// namespace, so its MIT-SHM segments are the X server's and never the
+// host's. It joins the user namespace owning that IPC namespace first (the
+// slot uid owns it; bubblewrap's processes sit in a nested one).
+func (in *Instance) vncLauncher(argv ...string) *exec.Cmd {
+	ipc, err := os.Open("/proc/" + strconv.Itoa(in.xNSPid) + "/ns/ipc")
+	if err != nil {
+		return in.launcher("false") // the X server is gone: x11vnc could not start anyway
+	}
+	const nsGetUserns = 0xb701 // NS_GET_USERNS
+	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, ipc.Fd(), nsGetUserns, 0)
+	if errno != 0 {
+		ipc.Close()
+		return in.launcher("false")
+	}
+	userns := os.NewFile(ufd, "userns")
+	cmd := in.launcher(append([]string{"nsenter", "--user=/proc/self/fd/3", "--ipc=/proc/self/fd/4", "--preserve-credentials", "--"}, argv...)...)
+	// Closed by their finalizers once the process started (vnc.Start owns
+	// the command).
+	cmd.ExtraFiles = []*os.File{userns, ipc}
+	return cmd
+}
