@@ -99,7 +99,7 @@ func (s *Sandbox) Input(ctx context.Context, fn func(Desktop) error) error {
 	if s.destroyed() {
 		return NotFound(s.id)
 	}
-	return fn(s.inst)
+	return fn(s.inst.Desktop())
 }
 
 func (s *Sandbox) destroyed() bool {

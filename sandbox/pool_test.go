@@ -205,7 +205,7 @@ func TestPoolHandOut(t *testing.T) {
 	// A request that does not fit (another resolution) boots cold.
 	other := e.create(t, "bob", sandbox.Config{Resolution: sandbox.Resolution{Width: 800, Height: 600}})
 	assert.Equal(t, 1, e.pool.Stats().Misses)
-	size, err := other.Instance().ScreenSize(ctxT(t))
+	size, err := other.Instance().Desktop().ScreenSize(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, sandbox.Resolution{Width: 800, Height: 600}, size)
 
@@ -231,7 +231,7 @@ func TestPoolNoStateCarriesOver(t *testing.T) {
 	_, err = aInst.Launch(ctx, "terminal", "")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		ids, err := aInst.ApplicationWindows(ctx, "xterm")
+		ids, err := aInst.Desktop().ApplicationWindows(ctx, "xterm")
 		return err == nil && len(ids) > 0
 	}, 30*time.Second, 50*time.Millisecond)
 	require.NoError(t, e.m.Destroy(ctx, a))
@@ -243,7 +243,7 @@ func TestPoolNoStateCarriesOver(t *testing.T) {
 	assert.NotEqual(t, aInst.ID(), b.Instance().ID(), "a desktop was handed out twice")
 	assert.Equal(t, "", sh(t, b, "ls -A /home/user | grep -i alice || true; ls -A /tmp | grep alice || true"))
 	assert.NotContains(t, sh(t, b, "ps -eo args"), "pooltest-alice-marker")
-	ids, err := b.Instance().ApplicationWindows(ctx, "xterm")
+	ids, err := b.Instance().Desktop().ApplicationWindows(ctx, "xterm")
 	require.NoError(t, err)
 	assert.Empty(t, ids, "bob sees alice's window")
 	_, err = b.Instance().ReadFile(ctx, "/home/user/alice-secret.txt", 1<<20)
@@ -317,7 +317,7 @@ func TestPoolClasses(t *testing.T) {
 	assert.Equal(t, "1 x desktop@1024x768, 1 x desktop@800x600", pool.String())
 
 	small := e.create(t, "alice", sandbox.Config{Resolution: sandbox.Resolution{Width: 800, Height: 600}})
-	size, err := small.Instance().ScreenSize(ctxT(t))
+	size, err := small.Instance().Desktop().ScreenSize(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, sandbox.Resolution{Width: 800, Height: 600}, size)
 	e.create(t, "bob", sandbox.Config{})

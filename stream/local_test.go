@@ -107,7 +107,7 @@ func TestLocalBackendWindowStream(t *testing.T) {
 	var wins []sandbox.WindowID
 	require.Eventually(t, func() bool {
 		var err error
-		wins, err = sb.Instance().ApplicationWindows(ctx, "streamwin")
+		wins, err = sb.Instance().Desktop().ApplicationWindows(ctx, "streamwin")
 		return err == nil && len(wins) == 1
 	}, 15*time.Second, 100*time.Millisecond)
 
@@ -124,7 +124,7 @@ func TestLocalBackendWindowStream(t *testing.T) {
 
 	run(t, sb, "kill $(cat /tmp/xterm.pid)")
 	require.Eventually(t, func() bool {
-		w, _ := sb.Instance().ApplicationWindows(ctx, "streamwin")
+		w, _ := sb.Instance().Desktop().ApplicationWindows(ctx, "streamwin")
 		return len(w) == 0
 	}, 10*time.Second, 100*time.Millisecond)
 	// x11vnc exits with its window; a second start must not return the

@@ -32,14 +32,14 @@ func BenchmarkDesktop(b *testing.B) {
 		b.Run("click/"+c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p := sandbox.Point{X: 10 + i%500, Y: 10 + i%300}
-				if err := c.in.Click(ctx, &p, sandbox.ButtonLeft, 1, nil); err != nil {
+				if err := c.in.Desktop().Click(ctx, &p, sandbox.ButtonLeft, 1, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run("screenshot/"+c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if _, err := c.in.Screenshot(ctx, image.Rectangle{}); err != nil {
+				if _, err := c.in.Desktop().Screenshot(ctx, image.Rectangle{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -48,10 +48,10 @@ func BenchmarkDesktop(b *testing.B) {
 		// region check and the result), then the frame.
 		b.Run("tool-screenshot/"+c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if _, err := c.in.ScreenSize(ctx); err != nil {
+				if _, err := c.in.Desktop().ScreenSize(ctx); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.in.Screenshot(ctx, image.Rectangle{}); err != nil {
+				if _, err := c.in.Desktop().Screenshot(ctx, image.Rectangle{}); err != nil {
 					b.Fatal(err)
 				}
 			}

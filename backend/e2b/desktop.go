@@ -9,12 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// The Instance's desktop methods go to the helper, or to xdotool/scrot
-// commands when the helper could not start or has died.
+// The Instance's desktop is the helper, or xdotool/scrot commands when the
+// helper could not start or has died.
 
 // driver is the desktop to use now. A dead helper (killed, out of memory)
 // is dropped for the command path: the call that found it dead failed,
@@ -30,64 +31,32 @@ func (in *Instance) driver() sandbox.Desktop {
 	return in.desk
 }
 
-func (in *Instance) MoveMouse(ctx context.Context, p sandbox.Point) error {
-	return in.driver().MoveMouse(ctx, p)
+// Desktop is the helper, or the xdotool commands; its screen size is read
+// once (an Xvfb display keeps its size).
+func (in *Instance) Desktop() sandbox.Desktop { return sizeOnce{in.driver(), in} }
+
+// sizeOnce remembers the screen size in the Instance: every screenshot
+// asks for it, and each ask is an envd round trip (or an xdotool run).
+type sizeOnce struct {
+	sandbox.Desktop
+	in *Instance
 }
-func (in *Instance) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, mods []string) error {
-	return in.driver().Click(ctx, p, b, count, mods)
-}
-func (in *Instance) MouseDown(ctx context.Context, b sandbox.Button) error {
-	return in.driver().MouseDown(ctx, b)
-}
-func (in *Instance) MouseUp(ctx context.Context, b sandbox.Button) error {
-	return in.driver().MouseUp(ctx, b)
-}
-func (in *Instance) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
-	return in.driver().Drag(ctx, from, to, b)
-}
-func (in *Instance) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
-	return in.driver().Scroll(ctx, p, dir, amount, mods)
-}
-func (in *Instance) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {
-	return in.driver().TypeText(ctx, text, chunk, delay)
-}
-func (in *Instance) PressKeys(ctx context.Context, keys []string) error {
-	return in.driver().PressKeys(ctx, keys)
-}
-func (in *Instance) KeyDown(ctx context.Context, key string) error {
-	return in.driver().KeyDown(ctx, key)
-}
-func (in *Instance) KeyUp(ctx context.Context, key string) error { return in.driver().KeyUp(ctx, key) }
-func (in *Instance) CursorPosition(ctx context.Context) (sandbox.Point, error) {
-	return in.driver().CursorPosition(ctx)
-}
-func (in *Instance) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
-	in.mu.Lock()
-	r := in.screen
-	in.mu.Unlock()
+
+func (d sizeOnce) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
+	d.in.mu.Lock()
+	r := d.in.screen
+	d.in.mu.Unlock()
 	if !r.IsZero() {
 		return r, nil
 	}
-	r, err := in.driver().ScreenSize(ctx)
+	r, err := d.Desktop.ScreenSize(ctx)
 	if err != nil {
 		return r, err
 	}
-	in.mu.Lock()
-	in.screen = r
-	in.mu.Unlock()
+	d.in.mu.Lock()
+	d.in.screen = r
+	d.in.mu.Unlock()
 	return r, nil
-}
-func (in *Instance) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
-	return in.driver().Screenshot(ctx, region)
-}
-func (in *Instance) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
-	return in.driver().CurrentWindow(ctx)
-}
-func (in *Instance) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
-	return in.driver().ApplicationWindows(ctx, app)
-}
-func (in *Instance) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
-	return in.driver().WindowTitle(ctx, id)
 }
 
 // cmdDesktop drives the desktop the way E2B's own desktop SDK does: one
@@ -369,7 +338,7 @@ func (d *cmdDesktop) Screenshot(ctx context.Context, region image.Rectangle) (*i
 	if err != nil {
 		return nil, err
 	}
-	img, err := decodePNG(data)
+	img, err := imgenc.DecodePNG(data)
 	if err != nil || region.Empty() {
 		return img, err
 	}

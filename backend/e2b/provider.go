@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/backend/e2b/helperproto"
 	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -256,7 +257,7 @@ func (in *Instance) boot(ctx context.Context) error {
 			in.p.log.Warn().Err(err).AnErr("cause", errors.Unwrap(err)).Str("e2b_sandbox", in.id).
 				Msg("input helper did not start; using xdotool commands")
 		} else {
-			in.helper, in.desk, in.inputPath = h, h, "helper"
+			in.helper, in.desk, in.inputPath = h, helperproto.Client{Call: h.call}, "helper"
 		}
 	}
 	return nil

@@ -456,12 +456,12 @@ func TestApplications(t *testing.T) {
 	require.NoError(t, in.WriteFile(ctx, "page.html", []byte("<html><head><title>vmservice-page</title></head><body>hi</body></html>")))
 	require.NoError(t, in.OpenFile(ctx, "page.html"))
 	require.Eventually(t, func() bool {
-		ids, err := in.ApplicationWindows(ctx, "firefox")
+		ids, err := in.Desktop().ApplicationWindows(ctx, "firefox")
 		if err != nil {
 			return false
 		}
 		for _, id := range ids {
-			if title, _ := in.WindowTitle(ctx, id); strings.Contains(title, "vmservice-page") {
+			if title, _ := in.Desktop().WindowTitle(ctx, id); strings.Contains(title, "vmservice-page") {
 				return true
 			}
 		}
@@ -474,7 +474,7 @@ func TestApplications(t *testing.T) {
 		require.NoError(t, err, app.name)
 		assert.Greater(t, lr.PID, 1)
 		require.Eventually(t, func() bool {
-			ids, err := in.ApplicationWindows(ctx, app.class)
+			ids, err := in.Desktop().ApplicationWindows(ctx, app.class)
 			return err == nil && len(ids) > 0
 		}, 60*time.Second, 200*time.Millisecond, "%s window", app.name)
 	}

@@ -54,14 +54,14 @@ func TestBrowsersStartClean(t *testing.T) {
 			require.NoError(t, err)
 
 			shows := func() (top int, why string) {
-				ids, err := in.ApplicationWindows(ctx, app.class)
+				ids, err := in.Desktop().ApplicationWindows(ctx, app.class)
 				if err != nil || len(ids) != 1 {
 					return -1, fmt.Sprintf("%d windows (%v)", len(ids), err)
 				}
-				if title, _ := in.WindowTitle(ctx, ids[0]); !strings.Contains(title, "vmservice-clean") {
+				if title, _ := in.Desktop().WindowTitle(ctx, ids[0]); !strings.Contains(title, "vmservice-clean") {
 					return -1, fmt.Sprintf("title %q", title)
 				}
-				img, err := in.Screenshot(ctx, image.Rectangle{})
+				img, err := in.Desktop().Screenshot(ctx, image.Rectangle{})
 				if err != nil {
 					return -1, err.Error()
 				}
@@ -96,7 +96,7 @@ func TestDesktopLayout(t *testing.T) {
 	p := newTestProvider(t)
 	in := newTestInstance(t, p, nil)
 	ctx := context.Background()
-	img, err := in.Screenshot(ctx, image.Rectangle{})
+	img, err := in.Desktop().Screenshot(ctx, image.Rectangle{})
 	require.NoError(t, err)
 	assert.Equal(t, uint32(desktopBackground), pixel(img, 0, 0), "the background is not black")
 	assert.Equal(t, uint32(desktopBackground), pixel(img, img.Rect.Dx()-1, img.Rect.Dy()-1))
@@ -137,7 +137,7 @@ func TestDesktopLayout(t *testing.T) {
 	require.NoError(t, err)
 	var ids []uint32
 	require.Eventually(t, func() bool {
-		wins, _ := in.ApplicationWindows(ctx, "mousepad")
+		wins, _ := in.Desktop().ApplicationWindows(ctx, "mousepad")
 		ids = ids[:0]
 		for _, w := range wins {
 			ids = append(ids, uint32(w))

@@ -106,13 +106,13 @@ func window(t *testing.T, sb *sandbox.Sandbox, app, title string) sandbox.Window
 	var id sandbox.WindowID
 	eventually(t, 30*time.Second, "window "+title, func() error {
 		ctx := ctxT(t)
-		ids, err := sb.Instance().ApplicationWindows(ctx, app)
+		ids, err := sb.Instance().Desktop().ApplicationWindows(ctx, app)
 		if err != nil {
 			return err
 		}
 		for _, w := range ids {
-			if tt, err := sb.Instance().WindowTitle(ctx, w); err == nil && strings.Contains(tt, title) {
-				cur, err := sb.Instance().CurrentWindow(ctx)
+			if tt, err := sb.Instance().Desktop().WindowTitle(ctx, w); err == nil && strings.Contains(tt, title) {
+				cur, err := sb.Instance().Desktop().CurrentWindow(ctx)
 				if err != nil {
 					return err
 				}
@@ -309,7 +309,7 @@ func (s *suite) desktop(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEmpty(t, lr.Command)
 		eventually(t, 30*time.Second, "terminal window", func() error {
-			ids, err := sb.Instance().ApplicationWindows(ctxT(t), "xterm")
+			ids, err := sb.Instance().Desktop().ApplicationWindows(ctxT(t), "xterm")
 			if err != nil || len(ids) == 0 {
 				return fmt.Errorf("no window yet (%v)", err)
 			}
@@ -319,7 +319,7 @@ func (s *suite) desktop(t *testing.T) {
 		require.NoError(t, sb.Instance().WriteFile(ctx, "notes.txt", []byte("open me\n")))
 		require.NoError(t, sb.Instance().OpenFile(ctx, "notes.txt"))
 		eventually(t, 30*time.Second, "editor window for notes.txt", func() error {
-			ids, err := sb.Instance().ApplicationWindows(ctxT(t), "mousepad")
+			ids, err := sb.Instance().Desktop().ApplicationWindows(ctxT(t), "mousepad")
 			if err != nil || len(ids) == 0 {
 				return fmt.Errorf("no editor window yet (%v)", err)
 			}

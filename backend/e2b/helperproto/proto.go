@@ -16,6 +16,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -205,4 +206,106 @@ func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, q Request) (r R
 		r = Reply{Err: se}
 	}
 	return r
+}
+
+// Client is sandbox.Desktop over the protocol (the e2b backend's side):
+// Call sends one request and waits for its reply. A Desktop method is one
+// op: its constant, its case in handle and its Client method, all here.
+type Client struct {
+	Call func(ctx context.Context, q Request) (Reply, error)
+}
+
+var _ sandbox.Desktop = Client{}
+
+func (c Client) MoveMouse(ctx context.Context, p sandbox.Point) error {
+	_, err := c.Call(ctx, Request{Op: OpMove, Point: &p})
+	return err
+}
+
+func (c Client) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, mods []string) error {
+	_, err := c.Call(ctx, Request{Op: OpClick, Point: p, Button: b, Count: count, Modifiers: mods})
+	return err
+}
+
+func (c Client) MouseDown(ctx context.Context, b sandbox.Button) error {
+	_, err := c.Call(ctx, Request{Op: OpMouseDown, Button: b})
+	return err
+}
+
+func (c Client) MouseUp(ctx context.Context, b sandbox.Button) error {
+	_, err := c.Call(ctx, Request{Op: OpMouseUp, Button: b})
+	return err
+}
+
+func (c Client) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
+	_, err := c.Call(ctx, Request{Op: OpDrag, Point: &from, To: &to, Button: b})
+	return err
+}
+
+func (c Client) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, mods []string) error {
+	_, err := c.Call(ctx, Request{Op: OpScroll, Point: p, Dir: string(dir), Count: amount, Modifiers: mods})
+	return err
+}
+
+func (c Client) TypeText(ctx context.Context, text string, chunk int, delay time.Duration) (int, error) {
+	r, err := c.Call(ctx, Request{Op: OpType, Text: text, ChunkSize: chunk, DelayMS: delay.Milliseconds()})
+	return r.N, err
+}
+
+func (c Client) PressKeys(ctx context.Context, keys []string) error {
+	_, err := c.Call(ctx, Request{Op: OpKeys, Keys: keys})
+	return err
+}
+
+func (c Client) KeyDown(ctx context.Context, key string) error {
+	_, err := c.Call(ctx, Request{Op: OpKeyDown, Text: key})
+	return err
+}
+
+func (c Client) KeyUp(ctx context.Context, key string) error {
+	_, err := c.Call(ctx, Request{Op: OpKeyUp, Text: key})
+	return err
+}
+
+func (c Client) CursorPosition(ctx context.Context) (sandbox.Point, error) {
+	r, err := c.Call(ctx, Request{Op: OpCursor})
+	if err != nil || r.Point == nil {
+		return sandbox.Point{}, err
+	}
+	return *r.Point, nil
+}
+
+func (c Client) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
+	r, err := c.Call(ctx, Request{Op: OpScreenSize})
+	if err != nil || r.Size == nil {
+		return sandbox.Resolution{}, err
+	}
+	return *r.Size, nil
+}
+
+func (c Client) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+	q := Request{Op: OpScreenshot}
+	if !region.Empty() {
+		q.Region = &region
+	}
+	r, err := c.Call(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return imgenc.DecodePNG(r.PNG)
+}
+
+func (c Client) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
+	r, err := c.Call(ctx, Request{Op: OpCurrentWindow})
+	return r.Window, err
+}
+
+func (c Client) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
+	r, err := c.Call(ctx, Request{Op: OpAppWindows, App: app})
+	return r.Windows, err
+}
+
+func (c Client) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
+	r, err := c.Call(ctx, Request{Op: OpWindowTitle, Window: id})
+	return r.Title, err
 }

@@ -105,7 +105,7 @@ func addContent(ctx context.Context, in sandbox.Instance) error {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ids, err := in.ApplicationWindows(ctx, "xterm")
+		ids, err := in.Desktop().ApplicationWindows(ctx, "xterm")
 		if err == nil && len(ids) > 0 {
 			time.Sleep(500 * time.Millisecond) // let it draw
 			return nil
