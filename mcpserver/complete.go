@@ -40,7 +40,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 	}
 	p, _ := auth.FromContext(ctx)
 	var ids []string
-	for _, i := range c.tb.Manager().List(p.ID) {
+	for _, i := range c.tb.Manager.List(p.ID) {
 		ids = append(ids, i.SandboxID)
 	}
 	return match(ids, arg.Value), nil

@@ -22,6 +22,7 @@ import (
 	"github.com/vmservice/vmservice/resources"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/tools"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
 
 // Config configures the MCP layer.
@@ -72,7 +73,7 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	s := &Server{Tools: tb, cfg: cfg, log: cfg.Log, Metrics: NewMetrics(tb.Manager())}
+	s := &Server{Tools: tb, cfg: cfg, log: cfg.Log, Metrics: NewMetrics(tb.Manager)}
 	s.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vmservice_sessions",
 		Help: "Open MCP sessions (stdio, SSE, session-based HTTP) whose end destroys their sandboxes."},
 		func() float64 {
@@ -123,7 +124,7 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 	for _, t := range tb.Select(cfg.Toolsets, cfg.ReadOnly) {
 		s.MCP.AddTool(t.MCP(), t.Handler())
 	}
-	resources.Register(s.MCP, tb)
+	resources.Register(s.MCP, tb.Env)
 	prompts.Register(s.MCP)
 	return s
 }
@@ -139,7 +140,7 @@ func quieter(l zerolog.Logger) zerolog.Logger {
 // endSession destroys the sandboxes created in a session that ended.
 func (s *Server) endSession(id string) {
 	s.sessions.Delete(id)
-	n := s.Tools.Manager().CleanupSession(context.Background(), id)
+	n := s.Tools.Manager.CleanupSession(context.Background(), id)
 	ev := s.log.Debug()
 	if n > 0 {
 		ev = s.log.Info()
@@ -163,7 +164,7 @@ func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerF
 		p, _ := auth.FromContext(ctx)
 		if sess := server.ClientSessionFromContext(ctx); sess != nil && sess.SessionID() != "" {
 			if owner, ok := s.SessionOwner(sess.SessionID()); ok && owner == p.ID {
-				ctx = tools.WithSession(ctx, sess.SessionID())
+				ctx = toolkit.WithSession(ctx, sess.SessionID())
 			}
 		}
 		start := time.Now()

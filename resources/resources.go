@@ -1,6 +1,7 @@
 // Package resources exposes sandboxes as MCP resources: the caller's
 // sandbox list, one sandbox's info, its current screen (PNG) and files inside
-// it. Every read goes through the same tenancy check as the tools.
+// it. Every read goes through the same tenancy check as the tools
+// (toolkit.Env), and the screen through the same pipeline (sandbox/capture).
 package resources
 
 import (
@@ -16,9 +17,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/sandbox"
-	"github.com/vmservice/vmservice/tools"
+	"github.com/vmservice/vmservice/sandbox/capture"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
 
 // URIs of the resources.
@@ -30,14 +31,13 @@ const (
 )
 
 // Register adds the resources to s.
-func Register(s *server.MCPServer, tb *tools.Toolbox) {
+func Register(s *server.MCPServer, env *toolkit.Env) {
 	s.AddResource(mcp.NewResource(ListURI, "sandboxes",
 		mcp.WithResourceTitle("Your sandboxes"),
 		mcp.WithResourceDescription("JSON list of your live sandboxes (same fields as get_sandbox_info)."),
 		mcp.WithMIMEType("application/json")),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			p, _ := auth.FromContext(ctx)
-			infos := tb.Manager().List(p.ID)
+			infos := env.Manager.List(toolkit.Principal(ctx).ID)
 			return jsonContents(req.Params.URI, map[string]any{"sandboxes": infos, "count": len(infos)})
 		})
 
@@ -46,7 +46,7 @@ func Register(s *server.MCPServer, tb *tools.Toolbox) {
 		mcp.WithTemplateDescription("JSON description of one of your sandboxes."),
 		mcp.WithTemplateMIMEType("application/json")),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			sb, err := lookup(ctx, tb, req)
+			sb, err := lookup(ctx, env, req)
 			if err != nil {
 				return nil, err
 			}
@@ -58,28 +58,28 @@ func Register(s *server.MCPServer, tb *tools.Toolbox) {
 		mcp.WithTemplateDescription("The sandbox's current screen as a PNG image."),
 		mcp.WithTemplateMIMEType("image/png")),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			sb, err := lookup(ctx, tb, req)
+			sb, err := lookup(ctx, env, req)
 			if err != nil {
 				return nil, err
 			}
-			shot, err := tb.Capture(ctx, sb, tools.Shot{Format: "png"})
+			img, err := capture.Take(ctx, sb, capture.Shot{})
 			if err != nil {
 				return nil, sandbox.AsError(err)
 			}
-			return []mcp.ResourceContents{mcp.BlobResourceContents{URI: req.Params.URI, MIMEType: shot.MIME(),
-				Blob: base64.StdEncoding.EncodeToString(shot.Data())}}, nil
+			return []mcp.ResourceContents{mcp.BlobResourceContents{URI: req.Params.URI, MIMEType: img.MIME(),
+				Blob: base64.StdEncoding.EncodeToString(img.Data)}}, nil
 		})
 
 	s.AddResourceTemplate(mcp.NewResourceTemplate(FileTemplate, "file",
 		mcp.WithTemplateTitle("File in a sandbox"),
 		mcp.WithTemplateDescription("A file inside one of your sandboxes, by absolute path: vmservice://sandboxes/{sandbox_id}/files/home/user/notes.txt. Text comes back as text, anything else as a blob.")),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			sb, err := lookup(ctx, tb, req)
+			sb, err := lookup(ctx, env, req)
 			if err != nil {
 				return nil, err
 			}
 			p := "/" + strings.Join(argStrings(req.Params.Arguments["path"]), "/")
-			data, err := tb.ReadFile(ctx, sb, path.Clean(p))
+			data, err := env.ReadFile(ctx, sb, path.Clean(p))
 			if err != nil {
 				return nil, sandbox.AsError(err)
 			}
@@ -98,12 +98,12 @@ func Register(s *server.MCPServer, tb *tools.Toolbox) {
 		})
 }
 
-func lookup(ctx context.Context, tb *tools.Toolbox, req mcp.ReadResourceRequest) (*sandbox.Sandbox, error) {
+func lookup(ctx context.Context, env *toolkit.Env, req mcp.ReadResourceRequest) (*sandbox.Sandbox, error) {
 	ids := argStrings(req.Params.Arguments["sandbox_id"])
 	if len(ids) != 1 {
 		return nil, sandbox.InvalidArgument("sandbox_id", "the URI names no sandbox")
 	}
-	sb, err := tb.Sandbox(ctx, ids[0])
+	sb, err := env.Sandbox(ctx, ids[0])
 	if err != nil {
 		return nil, sandbox.AsError(err)
 	}

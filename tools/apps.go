@@ -2,12 +2,16 @@ package tools
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"time"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetApps: desktop applications and their windows.
+const SetApps = "apps"
+
+var _ = register(SetApps, launchApplication, listApplications, getCurrentWindowID, getApplicationWindows, getWindowTitle)
 
 // LaunchArgs are launch_application's arguments.
 type LaunchArgs struct {
@@ -56,28 +60,30 @@ type TitleResult struct {
 	Title    string `json:"title"`
 }
 
-func (tb *Toolbox) appTools() {
-	define(tb, spec{name: "launch_application", toolset: SetApps, title: "Launch application",
-		desc: "Start a desktop application in the sandbox by common name (firefox, google-chrome, vscode, terminal, text-editor, file-manager), " +
+func launchApplication(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "launch_application", Title: "Launch application",
+		Description: "Start a desktop application in the sandbox by common name (firefox, google-chrome, vscode, terminal, text-editor, file-manager), " +
 			"optionally opening a URL or file. Take a screenshot after a moment to see its window.",
-		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: true}},
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true}},
 		func(ctx context.Context, a *LaunchArgs) (LaunchResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return LaunchResult{}, err
 			}
-			progress(ctx, 0, 1, "launching "+a.Application)
+			toolkit.Progress(ctx, 0, 1, "launching "+a.Application)
 			r, err := sb.Instance().Launch(ctx, a.Application, a.URI)
 			if err != nil {
 				return LaunchResult{}, err
 			}
-			progress(ctx, 1, 1, "started "+r.Command)
+			toolkit.Progress(ctx, 1, 1, "started "+r.Command)
 			return LaunchResult{OK: true, PID: r.PID, Command: r.Command}, nil
 		})
+}
 
-	define(tb, spec{name: "list_applications", toolset: SetApps, title: "List applications",
-		desc:  "List the application names launch_application accepts in this sandbox.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func listApplications(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "list_applications", Title: "List applications",
+		Description: "List the application names launch_application accepts in this sandbox.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (AppsResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
@@ -89,18 +95,22 @@ func (tb *Toolbox) appTools() {
 			}
 			return AppsResult{Applications: apps}, err
 		})
+}
 
-	define(tb, spec{name: "get_current_window_id", toolset: SetApps, title: "Get current window",
-		desc:  "Return the id of the window that has the keyboard focus.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getCurrentWindowID(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_current_window_id", Title: "Get current window",
+		Description: "Return the id of the window that has the keyboard focus.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (WindowResult, error) {
 			w, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.WindowID, error) { return d.CurrentWindow(ctx) })
 			return WindowResult{WindowID: uint32(w)}, err
 		})
+}
 
-	define(tb, spec{name: "get_application_windows", toolset: SetApps, title: "Get application windows",
-		desc:  "List the ids of the top-level windows of an application (matched by WM_CLASS or title, case-insensitively).",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getApplicationWindows(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_application_windows", Title: "Get application windows",
+		Description: "List the ids of the top-level windows of an application (matched by WM_CLASS or title, case-insensitively).",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *AppWindowsArgs) (WindowsResult, error) {
 			out := WindowsResult{WindowIDs: []uint32{}}
 			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
@@ -112,90 +122,16 @@ func (tb *Toolbox) appTools() {
 			})
 			return out, err
 		})
+}
 
-	define(tb, spec{name: "get_window_title", toolset: SetApps, title: "Get window title",
-		desc:  "Return the title of a window.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getWindowTitle(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_window_title", Title: "Get window title",
+		Description: "Return the title of a window.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *WindowArgs) (TitleResult, error) {
 			t, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (string, error) {
 				return d.WindowTitle(ctx, sandbox.WindowID(a.WindowID))
 			})
 			return TitleResult{WindowID: a.WindowID, Title: t}, err
-		})
-}
-
-// RunArgs are run_command's arguments.
-type RunArgs struct {
-	SandboxRef
-	Command     string            `json:"command" jsonschema:"minLength=1,maxLength=100000" jsonschema_description:"Shell command, run with bash -c inside the sandbox as the sandbox user."`
-	Timeout     int               `json:"timeout,omitempty" jsonschema:"minimum=1,maximum=3600,default=30" jsonschema_description:"Seconds before the command is killed (default 30); timed_out says so."`
-	Cwd         string            `json:"cwd,omitempty" jsonschema:"maxLength=4096" jsonschema_description:"Working directory (default: the sandbox's working directory)."`
-	Environment map[string]string `json:"environment,omitempty" jsonschema_description:"Extra environment variables for this command."`
-	Background  bool              `json:"background,omitempty" jsonschema_description:"Start the command and return at once with its pid (output is not collected)."`
-}
-
-// RunResult is what a command left.
-type RunResult struct {
-	sandbox.CommandResult
-}
-
-// Text is the short text block.
-func (r RunResult) Text() string {
-	if r.PID != 0 && r.Stdout == "" && r.Stderr == "" {
-		return fmt.Sprintf("started in the background, pid %d", r.PID)
-	}
-	s := fmt.Sprintf("exit code %d", r.ExitCode)
-	if r.TimedOut {
-		s += " (timed out)"
-	}
-	if r.Stdout != "" {
-		s += "\nstdout:\n" + clip(r.Stdout, 8000)
-	}
-	if r.Stderr != "" {
-		s += "\nstderr:\n" + clip(r.Stderr, 4000)
-	}
-	return s
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "\n[... see structured content]"
-}
-
-const maxCommandOutput = 1 << 20
-
-func (tb *Toolbox) commandTools() {
-	define(tb, spec{name: "run_command", toolset: SetCommands, title: "Run command",
-		desc: "Run a shell command inside the sandbox and return exit_code, stdout and stderr. " +
-			"Graphical programs started here appear on the sandbox desktop. Output is streamed as progress notifications when the client asks for progress.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: true}},
-		func(ctx context.Context, a *RunArgs) (RunResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return RunResult{}, err
-			}
-			if a.Timeout == 0 {
-				a.Timeout = 30
-			}
-			if a.Timeout < 1 || a.Timeout > 3600 {
-				return RunResult{}, sandbox.InvalidArgument("timeout", "timeout must be between 1 and 3600 seconds")
-			}
-			if err := sandbox.ValidateEnv("environment", a.Environment); err != nil {
-				return RunResult{}, err
-			}
-			var sent int
-			req := sandbox.CommandRequest{Command: a.Command, Cwd: a.Cwd, Environment: a.Environment,
-				Timeout: time.Duration(a.Timeout) * time.Second, Background: a.Background, MaxOutput: maxCommandOutput,
-				OnOutput: func(stream string, chunk []byte) {
-					sent += len(chunk)
-					progress(ctx, float64(sent), 0, stream+": "+clip(string(chunk), 2000))
-				}}
-			r, err := sb.Instance().Run(ctx, req)
-			if err != nil {
-				return RunResult{}, err
-			}
-			return RunResult{*r}, nil
 		})
 }

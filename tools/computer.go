@@ -13,8 +13,16 @@ import (
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/capture"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetComputer: Anthropic-style computer use and scripted runs of steps.
+const SetComputer = "computer"
+
+var _ = register(SetComputer, computer, runActions)
 
 // Computer-use actions (Anthropic computer_20251124).
 var computerActions = []string{"key", "type", "mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
@@ -64,9 +72,9 @@ type ComputerArgs struct {
 
 // ImageInfo describes an image returned as image content.
 type ImageInfo struct {
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
-	Format string `json:"format"`
+	Width  int           `json:"width"`
+	Height int           `json:"height"`
+	Format imgenc.Format `json:"format"`
 }
 
 // ComputerResult is the computer tool's structured content.
@@ -150,7 +158,7 @@ func modifiers(text string) []string {
 // screenshot, so menus and redraws triggered by the action are visible.
 const settle = 250 * time.Millisecond
 
-func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResult, error) {
+func (tb *Toolbox) useComputer(ctx context.Context, a *ComputerArgs) (ComputerResult, error) {
 	sb, err := tb.Sandbox(ctx, a.SandboxID)
 	if err != nil {
 		return ComputerResult{}, err
@@ -172,7 +180,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		}
 		return nil
 	}
-	shot := Shot{ScaleTo: sc.adv}
+	shot := capture.Shot{ScaleTo: sc.adv}
 	wantShot := a.ScreenshotAfter == nil || *a.ScreenshotAfter
 	pause := settle
 	input := func(fn func(d sandbox.Desktop) error) error { return sb.Input(ctx, fn) }
@@ -194,7 +202,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 		}
 		x2 := int(math.Round(float64(a.Region[2]) * float64(sc.real.Width) / float64(sc.adv.Width)))
 		y2 := int(math.Round(float64(a.Region[3]) * float64(sc.real.Height) / float64(sc.adv.Height)))
-		shot = Shot{Region: image.Rect(p1.X, p1.Y, max(x2, p1.X+1), max(y2, p1.Y+1))}
+		shot = capture.Shot{Region: image.Rect(p1.X, p1.Y, max(x2, p1.X+1), max(y2, p1.Y+1))}
 		pause, wantShot = 0, true
 	case "cursor_position":
 		var p sandbox.Point
@@ -314,7 +322,7 @@ func (tb *Toolbox) computer(ctx context.Context, a *ComputerArgs) (ComputerResul
 			return res, err
 		}
 	}
-	s, err := tb.Capture(ctx, sb, shot)
+	s, err := screenshotResult(ctx, sb, shot)
 	if err != nil {
 		return res, err
 	}
@@ -349,7 +357,7 @@ func init() {
 		Description: "wait: how long to pause."})
 	for _, v := range []any{&ClickArgs{}, &PointArgs{}, &DragArgs{}, &ScrollArgs{}, &TypeArgs{}, &KeyArgs{}, &KeysArgs{},
 		&ScreenshotArgs{}, &LaunchArgs{}, &WriteFileArgs{}, &RunArgs{}} {
-		s := reflector.Reflect(v)
+		s := toolkit.Reflector.Reflect(v)
 		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
 			if _, dup := props.Get(p.Key); dup || p.Key == "sandbox_id" {
 				continue
@@ -403,7 +411,7 @@ func (r RunActionsResult) Content() []mcp.Content { return r.images }
 // maxRunImageBytes bounds the (base64) images of one run_actions answer.
 const maxRunImageBytes = 64 << 20
 
-func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunActionsResult, error) {
+func (tb *Toolbox) runSteps(ctx context.Context, a *RunActionsArgs) (RunActionsResult, error) {
 	if len(a.Steps) == 0 || len(a.Steps) > tb.opts.MaxSteps {
 		return RunActionsResult{}, sandbox.InvalidArgument("steps", "steps must hold 1 to %d steps, got %d", tb.opts.MaxSteps, len(a.Steps)).
 			WithDetail("max", tb.opts.MaxSteps)
@@ -432,7 +440,7 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 			fail(i, action, sandbox.InvalidArgument(fmt.Sprintf("steps.%d.action", i), "step %d has no action", i))
 			break
 		}
-		progress(ctx, float64(i), float64(len(a.Steps)), fmt.Sprintf("step %d: %s", i, action))
+		toolkit.Progress(ctx, float64(i), float64(len(a.Steps)), fmt.Sprintf("step %d: %s", i, action))
 		if action == "wait" {
 			var secs float64
 			if raw, ok := st["seconds"]; ok {
@@ -468,7 +476,7 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 		}
 		args["sandbox_id"], _ = json.Marshal(sb.ID())
 		raw, _ := json.Marshal(args)
-		r := t.call(ctx, raw)
+		r := t.Call(ctx, raw)
 		if r.IsError {
 			se, _ := r.StructuredContent.(map[string]any)
 			out.Results = append(out.Results, StepResult{Index: i, Action: action, Error: se})
@@ -494,9 +502,9 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 		out.Completed++
 		out.images = append(out.images, stepImages...)
 	}
-	progress(ctx, float64(len(a.Steps)), float64(len(a.Steps)), "done")
+	toolkit.Progress(ctx, float64(len(a.Steps)), float64(len(a.Steps)), "done")
 	if a.ScreenshotAfter == nil || *a.ScreenshotAfter {
-		s, err := tb.Capture(context.WithoutCancel(ctx), sb, Shot{})
+		s, err := screenshotResult(context.WithoutCancel(ctx), sb, capture.Shot{})
 		if err == nil {
 			out.FinalScreenshot = &ImageInfo{Width: s.Width, Height: s.Height, Format: s.Format}
 			out.images = append(out.images, s.Content()...)
@@ -505,17 +513,19 @@ func (tb *Toolbox) runActions(ctx context.Context, a *RunActionsArgs) (RunAction
 	return out, nil
 }
 
-func (tb *Toolbox) computerTools() {
-	define(tb, spec{name: "computer", toolset: SetComputer, title: "Computer (Anthropic computer use)",
-		desc: "Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call (screenshot, left_click, type, key, scroll, zoom, ...). " +
+func computer(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "computer", Title: "Computer (Anthropic computer use)",
+		Description: "Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call (screenshot, left_click, type, key, scroll, zoom, ...). " +
 			"Coordinates refer to the advertised display size (display_width x display_height in every result, 1024x768 by default) and are mapped to the real screen. " +
 			"Most actions return a screenshot taken just after them.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: true}},
-		tb.computer)
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
+		tb.useComputer)
+}
 
-	define(tb, spec{name: "run_actions", toolset: SetComputer, title: "Run actions",
-		desc: "Run a scripted list of steps on one sandbox in a single call, in order: each step names a tool (click, type_text, press_key, launch_application, run_command, ...) " +
+func runActions(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "run_actions", Title: "Run actions",
+		Description: "Run a scripted list of steps on one sandbox in a single call, in order: each step names a tool (click, type_text, press_key, launch_application, run_command, ...) " +
 			"with that tool's arguments, or wait. Stops at the first failing step; returns every step's result and a final screenshot.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: true}},
-		tb.runActions)
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
+		tb.runSteps)
 }

@@ -14,7 +14,15 @@ import (
 
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/capture"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetDesktop: the mouse, keyboard and screen of a sandbox.
+const SetDesktop = "desktop"
+
+var _ = register(SetDesktop, click, moveMouse, drag, scroll, typeText, pressKey, pressKeyCombination,
+	getCursorPosition, getScreenSize, screenshot)
 
 // Button is a mouse button argument.
 type Button string
@@ -165,21 +173,15 @@ type ScreenshotArgs struct {
 
 // ScreenshotResult describes the image returned as image content.
 type ScreenshotResult struct {
-	Width        int    `json:"width" jsonschema_description:"Width of the returned image."`
-	Height       int    `json:"height" jsonschema_description:"Height of the returned image."`
-	Format       string `json:"format" jsonschema:"enum=png,enum=jpeg"`
-	ScreenWidth  int    `json:"screen_width" jsonschema_description:"Width of the sandbox screen."`
-	ScreenHeight int    `json:"screen_height" jsonschema_description:"Height of the sandbox screen."`
-	Bytes        int    `json:"bytes" jsonschema_description:"Size of the encoded image."`
+	Width        int           `json:"width" jsonschema_description:"Width of the returned image."`
+	Height       int           `json:"height" jsonschema_description:"Height of the returned image."`
+	Format       imgenc.Format `json:"format" jsonschema:"enum=png,enum=jpeg"`
+	ScreenWidth  int           `json:"screen_width" jsonschema_description:"Width of the sandbox screen."`
+	ScreenHeight int           `json:"screen_height" jsonschema_description:"Height of the sandbox screen."`
+	Bytes        int           `json:"bytes" jsonschema_description:"Size of the encoded image."`
 
-	data []byte
+	img *capture.Image
 }
-
-// MIME is the image's media type.
-func (r ScreenshotResult) MIME() string { return "image/" + r.Format }
-
-// Data is the encoded image.
-func (r ScreenshotResult) Data() []byte { return r.data }
 
 // Text is the short text block.
 func (r ScreenshotResult) Text() string {
@@ -188,60 +190,17 @@ func (r ScreenshotResult) Text() string {
 
 // Content is the image block.
 func (r ScreenshotResult) Content() []mcp.Content {
-	return []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(r.data), r.MIME())}
+	return []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(r.img.Data), r.img.MIME())}
 }
 
-// Shot asks Capture for an image.
-type Shot struct {
-	Region  image.Rectangle    // empty = whole screen
-	ScaleTo sandbox.Resolution // zero = no scaling
-	Format  string             // png (default) | jpeg
-	Quality int
-}
-
-// Capture takes a screenshot of sb, in order with the input before it.
-func (tb *Toolbox) Capture(ctx context.Context, sb *sandbox.Sandbox, s Shot) (ScreenshotResult, error) {
-	switch s.Format {
-	case "":
-		s.Format = "png"
-	case "png", "jpeg":
-	case "jpg":
-		s.Format = "jpeg"
-	default:
-		return ScreenshotResult{}, sandbox.InvalidArgument("format", "format must be png or jpeg, got %q", s.Format)
-	}
-	if s.Quality == 0 {
-		s.Quality = 80
-	}
-	var out ScreenshotResult
-	err := sb.Input(ctx, func(d sandbox.Desktop) error {
-		size, err := d.ScreenSize(ctx)
-		if err != nil {
-			return err
-		}
-		out.ScreenWidth, out.ScreenHeight = size.Width, size.Height
-		screen := image.Rect(0, 0, size.Width, size.Height)
-		if !s.Region.Empty() && !s.Region.In(screen) {
-			return sandbox.InvalidArgument("region", "region %dx%d+%d+%d is not inside the %dx%d screen",
-				s.Region.Dx(), s.Region.Dy(), s.Region.Min.X, s.Region.Min.Y, size.Width, size.Height)
-		}
-		img, err := d.Screenshot(ctx, s.Region)
-		if err != nil {
-			return err
-		}
-		if !s.ScaleTo.IsZero() && (s.ScaleTo.Width != img.Rect.Dx() || s.ScaleTo.Height != img.Rect.Dy()) {
-			img = imgenc.Scale(img, s.ScaleTo.Width, s.ScaleTo.Height)
-		}
-		out.Width, out.Height = img.Rect.Dx(), img.Rect.Dy()
-		// Encode before releasing the desktop: the frame buffer is reused.
-		out.data, err = imgenc.Encode(img, imgenc.Options{Format: s.Format, Quality: s.Quality})
-		return err
-	})
+// screenshotResult takes a screenshot of sb (capture.Take) as a tool result.
+func screenshotResult(ctx context.Context, sb *sandbox.Sandbox, s capture.Shot) (ScreenshotResult, error) {
+	img, err := capture.Take(ctx, sb, s)
 	if err != nil {
 		return ScreenshotResult{}, err
 	}
-	out.Format, out.Bytes = s.Format, len(out.data)
-	return out, nil
+	return ScreenshotResult{Width: img.Width, Height: img.Height, Format: img.Format,
+		ScreenWidth: img.ScreenWidth, ScreenHeight: img.ScreenHeight, Bytes: len(img.Data), img: img}, nil
 }
 
 // inScreen checks that a point lies on sb's screen, before the backend
@@ -271,10 +230,10 @@ func fromDesktop[T any](ctx context.Context, tb *Toolbox, id string, get func(d 
 	return v, err
 }
 
-func (tb *Toolbox) desktopTools() {
-	define(tb, spec{name: "click", toolset: SetDesktop, title: "Click",
-		desc:  "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+func click(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "click", Title: "Click",
+		Description: "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *ClickArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
@@ -291,10 +250,12 @@ func (tb *Toolbox) desktopTools() {
 				return d.Click(ctx, &sandbox.Point{X: a.X, Y: a.Y}, b, n, nil)
 			})
 		})
+}
 
-	define(tb, spec{name: "move_mouse", toolset: SetDesktop, title: "Move mouse",
-		desc:  "Move the pointer to (x, y) without clicking (hover).",
-		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: false}},
+func moveMouse(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "move_mouse", Title: "Move mouse",
+		Description: "Move the pointer to (x, y) without clicking (hover).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *PointArgs) (OK, error) {
 			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
 				if err := inScreen(sb, "x", a.X, a.Y); err != nil {
@@ -303,10 +264,12 @@ func (tb *Toolbox) desktopTools() {
 				return d.MoveMouse(ctx, sandbox.Point{X: a.X, Y: a.Y})
 			})
 		})
+}
 
-	define(tb, spec{name: "drag", toolset: SetDesktop, title: "Drag",
-		desc:  "Press a mouse button at (from_x, from_y), move to (to_x, to_y) and release it (drag and drop, selections).",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+func drag(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "drag", Title: "Drag",
+		Description: "Press a mouse button at (from_x, from_y), move to (to_x, to_y) and release it (drag and drop, selections).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *DragArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
@@ -322,10 +285,12 @@ func (tb *Toolbox) desktopTools() {
 				return d.Drag(ctx, sandbox.Point{X: a.FromX, Y: a.FromY}, sandbox.Point{X: a.ToX, Y: a.ToY}, b)
 			})
 		})
+}
 
-	define(tb, spec{name: "scroll", toolset: SetDesktop, title: "Scroll",
-		desc:  "Turn the mouse wheel: direction 1/down, -1/up, or left/right, amount notches, optionally at (x, y).",
-		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+func scroll(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "scroll", Title: "Scroll",
+		Description: "Turn the mouse wheel: direction 1/down, -1/up, or left/right, amount notches, optionally at (x, y).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *ScrollArgs) (OK, error) {
 			dir, err := a.Direction.value()
 			if err != nil {
@@ -351,10 +316,12 @@ func (tb *Toolbox) desktopTools() {
 				return d.Scroll(ctx, p, dir, a.Amount, nil)
 			})
 		})
+}
 
-	define(tb, spec{name: "type_text", toolset: SetDesktop, title: "Type text",
-		desc:  "Type text into the focused window as keyboard input, in chunks of chunk_size characters with delay_ms between chunks. Any Unicode text works.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+func typeText(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "type_text", Title: "Type text",
+		Description: "Type text into the focused window as keyboard input, in chunks of chunk_size characters with delay_ms between chunks. Any Unicode text works.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *TypeArgs) (TypeResult, error) {
 			chunk, delay := a.ChunkSize, 75
 			if chunk == 0 {
@@ -374,19 +341,23 @@ func (tb *Toolbox) desktopTools() {
 			}
 			return TypeResult{OK: true, Typed: n}, nil
 		})
+}
 
-	define(tb, spec{name: "press_key", toolset: SetDesktop, title: "Press key",
-		desc:  "Press and release one key (enter, esc, tab, F5, Return, ...); \"ctrl+c\" style combinations are accepted too.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+func pressKey(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "press_key", Title: "Press key",
+		Description: "Press and release one key (enter, esc, tab, F5, Return, ...); \"ctrl+c\" style combinations are accepted too.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *KeyArgs) (OK, error) {
 			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
 				return d.PressKeys(ctx, []string{a.Key}) // the backend splits "ctrl+c"
 			})
 		})
+}
 
-	define(tb, spec{name: "press_key_combination", toolset: SetDesktop, title: "Press key combination",
-		desc:  "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+func pressKeyCombination(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "press_key_combination", Title: "Press key combination",
+		Description: "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *KeysArgs) (OK, error) {
 			if len(a.Keys) == 0 || len(a.Keys) > 8 {
 				return OK{}, sandbox.InvalidArgument("keys", "keys must list 1 to 8 keys")
@@ -395,32 +366,38 @@ func (tb *Toolbox) desktopTools() {
 				return d.PressKeys(ctx, a.Keys)
 			})
 		})
+}
 
-	define(tb, spec{name: "get_cursor_position", toolset: SetDesktop, title: "Get cursor position",
-		desc:  "Return the pointer's position in screen pixels.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getCursorPosition(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_cursor_position", Title: "Get cursor position",
+		Description: "Return the pointer's position in screen pixels.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (PointResult, error) {
 			p, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Point, error) { return d.CursorPosition(ctx) })
 			return PointResult(p), err
 		})
+}
 
-	define(tb, spec{name: "get_screen_size", toolset: SetDesktop, title: "Get screen size",
-		desc:  "Return the sandbox screen's width and height in pixels.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getScreenSize(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_screen_size", Title: "Get screen size",
+		Description: "Return the sandbox screen's width and height in pixels.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (SizeResult, error) {
 			r, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Resolution, error) { return d.ScreenSize(ctx) })
 			return SizeResult{Width: r.Width, Height: r.Height}, err
 		})
+}
 
-	define(tb, spec{name: "screenshot", toolset: SetDesktop, title: "Screenshot",
-		desc:  "Capture the sandbox screen (or a region of it) as an image: PNG by default, JPEG on request, optionally scaled to scale_to.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func screenshot(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "screenshot", Title: "Screenshot",
+		Description: "Capture the sandbox screen (or a region of it) as an image: PNG by default, JPEG on request, optionally scaled to scale_to.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *ScreenshotArgs) (ScreenshotResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return ScreenshotResult{}, err
 			}
-			s := Shot{Format: a.Format, Quality: a.Quality}
+			s := capture.Shot{Format: imgenc.Format(a.Format), Quality: a.Quality}
 			if a.ScaleTo != "" {
 				if s.ScaleTo, err = sandbox.ParseResolution("scale_to", a.ScaleTo); err != nil {
 					return ScreenshotResult{}, err
@@ -435,6 +412,6 @@ func (tb *Toolbox) desktopTools() {
 				}
 				s.Region = image.Rect(a.Region.X, a.Region.Y, a.Region.X+a.Region.Width, a.Region.Y+a.Region.Height)
 			}
-			return tb.Capture(ctx, sb, s)
+			return screenshotResult(ctx, sb, s)
 		})
 }

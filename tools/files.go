@@ -7,7 +7,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetFiles: files inside a sandbox.
+const SetFiles = "files"
+
+var _ = register(SetFiles, writeFile, readFile, listFiles, openFile)
 
 // WriteFileArgs are write_file's arguments.
 type WriteFileArgs struct {
@@ -71,15 +77,10 @@ func (r ListFilesResult) Text() string {
 	return s
 }
 
-// ReadFile reads a file of the caller's sandbox (shared with the file resource).
-func (tb *Toolbox) ReadFile(ctx context.Context, sb *sandbox.Sandbox, path string) ([]byte, error) {
-	return sb.Instance().ReadFile(ctx, path, tb.opts.MaxReadBytes)
-}
-
-func (tb *Toolbox) fileTools() {
-	define(tb, spec{name: "write_file", toolset: SetFiles, title: "Write file",
-		desc:  "Create or overwrite a file inside the sandbox with text or base64-encoded binary content.",
-		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+func writeFile(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "write_file", Title: "Write file",
+		Description: "Create or overwrite a file inside the sandbox with text or base64-encoded binary content.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *WriteFileArgs) (WriteFileResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
@@ -100,10 +101,12 @@ func (tb *Toolbox) fileTools() {
 			}
 			return WriteFileResult{Path: a.Path, Size: len(data)}, nil
 		})
+}
 
-	define(tb, spec{name: "read_file", toolset: SetFiles, title: "Read file",
-		desc:  "Read a file from inside the sandbox: text as UTF-8, binary data as base64.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func readFile(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "read_file", Title: "Read file",
+		Description: "Read a file from inside the sandbox: text as UTF-8, binary data as base64.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *ReadFileArgs) (ReadFileResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
@@ -135,10 +138,12 @@ func (tb *Toolbox) fileTools() {
 			}
 			return out, nil
 		})
+}
 
-	define(tb, spec{name: "list_files", toolset: SetFiles, title: "List files",
-		desc:  "List a directory inside the sandbox: name, path, type, size and modification time of each entry.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func listFiles(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "list_files", Title: "List files",
+		Description: "List a directory inside the sandbox: name, path, type, size and modification time of each entry.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *PathArgs) (ListFilesResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
@@ -153,10 +158,12 @@ func (tb *Toolbox) fileTools() {
 			}
 			return ListFilesResult{Path: a.Path, Entries: ents}, nil
 		})
+}
 
-	define(tb, spec{name: "open_file", toolset: SetFiles, title: "Open file",
-		desc:  "Open a file inside the sandbox with its default desktop application (text editor, browser, image viewer, ...).",
-		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+func openFile(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "open_file", Title: "Open file",
+		Description: "Open a file inside the sandbox with its default desktop application (text editor, browser, image viewer, ...).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *PathArgs) (OK, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {

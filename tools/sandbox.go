@@ -6,7 +6,15 @@ import (
 	"time"
 
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetSandbox: the life of sandboxes (create, inspect, list, time out,
+// destroy) and the caller's own stats and clean-up.
+const SetSandbox = "sandbox"
+
+var _ = register(SetSandbox, createSandbox, getSandboxInfo, listSandboxes, destroySandbox, setSandboxTimeout,
+	getStats, cleanupUserSandboxes)
 
 // CreateArgs are create_sandbox's arguments (the seed's SandboxConfig).
 type CreateArgs struct {
@@ -75,9 +83,6 @@ type TimeoutResult struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// NoArgs is for tools without arguments.
-type NoArgs struct{}
-
 // StatsResult is get_stats's answer.
 type StatsResult struct {
 	sandbox.Stats
@@ -93,15 +98,15 @@ type CountResult struct {
 	Destroyed int `json:"destroyed"`
 }
 
-func (tb *Toolbox) sandboxTools() {
-	define(tb, spec{name: "create_sandbox", toolset: SetSandbox, title: "Create sandbox",
-		desc: "Create an isolated Linux desktop sandbox and return its sandbox_id, which every other tool takes. " +
+func createSandbox(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "create_sandbox", Title: "Create sandbox",
+		Description: "Create an isolated Linux desktop sandbox and return its sandbox_id, which every other tool takes. " +
 			"The sandbox is destroyed when timeout_seconds pass (extend with set_sandbox_timeout), when you call destroy_sandbox, " +
 			"when the MCP session that created it ends (stdio, SSE, session-based HTTP; stateless HTTP requests have no session, so their sandboxes live until timeout or destroy), " +
 			"or when the server stops.",
-		hints: hints{readOnly: false, destructive: false, idempotent: false, openWorld: false}},
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *CreateArgs) (InfoResult, error) {
-			user, err := owner(ctx, a.UserID)
+			user, err := toolkit.Owner(ctx, a.UserID)
 			if err != nil {
 				return InfoResult{}, err
 			}
@@ -113,18 +118,20 @@ func (tb *Toolbox) sandboxTools() {
 					return InfoResult{}, err
 				}
 			}
-			progress(ctx, 0, 2, "creating sandbox")
-			sb, err := tb.opts.Manager.Create(ctx, sandbox.CreateRequest{Owner: user, Session: SessionID(ctx), Config: cfg})
+			toolkit.Progress(ctx, 0, 2, "creating sandbox")
+			sb, err := tb.Manager.Create(ctx, sandbox.CreateRequest{Owner: user, Session: toolkit.SessionID(ctx), Config: cfg})
 			if err != nil {
 				return InfoResult{}, err
 			}
-			progress(ctx, 2, 2, "sandbox ready")
+			toolkit.Progress(ctx, 2, 2, "sandbox ready")
 			return infoResult(sb.Info()), nil
 		})
+}
 
-	define(tb, spec{name: "get_sandbox_info", toolset: SetSandbox, title: "Get sandbox info",
-		desc:  "Describe one sandbox: owner, state (running, or broken with the problem), template, resources, resolution, creation and expiry times.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getSandboxInfo(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_sandbox_info", Title: "Get sandbox info",
+		Description: "Describe one sandbox: owner, state (running, or broken with the problem), template, resources, resolution, creation and expiry times.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (InfoResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
@@ -138,108 +145,92 @@ func (tb *Toolbox) sandboxTools() {
 			}
 			return r, nil
 		})
+}
 
-	define(tb, spec{name: "list_sandboxes", toolset: SetSandbox, title: "List sandboxes",
-		desc:  "List your live sandboxes, oldest first.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func listSandboxes(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "list_sandboxes", Title: "List sandboxes",
+		Description: "List your live sandboxes, oldest first.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *ListArgs) (ListResult, error) {
 			var user string
 			if a.UserID == "*" {
-				if !principal(ctx).Admin {
+				if !toolkit.Principal(ctx).Admin {
 					return ListResult{}, sandbox.Errorf(sandbox.CodePermissionDenied, "listing every user's sandboxes needs an admin token")
 				}
 			} else {
-				u, err := owner(ctx, a.UserID)
+				u, err := toolkit.Owner(ctx, a.UserID)
 				if err != nil {
 					return ListResult{}, err
 				}
 				user = u
 			}
-			infos := tb.opts.Manager.List(user)
+			infos := tb.Manager.List(user)
 			out := ListResult{Sandboxes: make([]InfoResult, 0, len(infos)), Count: len(infos)}
 			for _, i := range infos {
 				out.Sandboxes = append(out.Sandboxes, infoResult(i))
 			}
 			return out, nil
 		})
+}
 
-	define(tb, spec{name: "destroy_sandbox", toolset: SetSandbox, title: "Destroy sandbox",
-		desc:  "Destroy a sandbox now: every process, file and stream of it is gone. Destroying it again answers SANDBOX_NOT_FOUND.",
-		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+func destroySandbox(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "destroy_sandbox", Title: "Destroy sandbox",
+		Description: "Destroy a sandbox now: every process, file and stream of it is gone. Destroying it again answers SANDBOX_NOT_FOUND.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (DestroyResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return DestroyResult{}, err
 			}
-			if err := tb.opts.Manager.Destroy(ctx, sb); err != nil {
+			if err := tb.Manager.Destroy(ctx, sb); err != nil {
 				return DestroyResult{}, err
 			}
 			return DestroyResult{Destroyed: true, SandboxID: a.SandboxID}, nil
 		})
+}
 
-	// Destructive: a shorter timeout brings the sandbox's end closer.
-	define(tb, spec{name: "set_sandbox_timeout", toolset: SetSandbox, title: "Set sandbox timeout",
-		desc:  "Set a sandbox's remaining lifetime to timeout_seconds from now (extend or shorten it).",
-		hints: hints{readOnly: false, destructive: true, idempotent: false, openWorld: false}},
+// Destructive: a shorter timeout brings the sandbox's end closer.
+func setSandboxTimeout(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "set_sandbox_timeout", Title: "Set sandbox timeout",
+		Description: "Set a sandbox's remaining lifetime to timeout_seconds from now (extend or shorten it).",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *TimeoutArgs) (TimeoutResult, error) {
 			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return TimeoutResult{}, err
 			}
-			exp, err := tb.opts.Manager.SetTimeout(ctx, sb, time.Duration(a.TimeoutSeconds)*time.Second)
+			exp, err := tb.Manager.SetTimeout(ctx, sb, time.Duration(a.TimeoutSeconds)*time.Second)
 			if err != nil {
 				return TimeoutResult{}, err
 			}
 			return TimeoutResult{SandboxID: a.SandboxID, ExpiresAt: exp}, nil
 		})
+}
 
-	define(tb, spec{name: "get_stats", toolset: SetSandbox, title: "Get stats",
-		desc:  "Count live sandboxes: total, users, per user. Administrators see everyone; others see themselves.",
-		hints: hints{readOnly: true, destructive: false, idempotent: true, openWorld: false}},
+func getStats(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_stats", Title: "Get stats",
+		Description: "Count live sandboxes: total, users, per user. Administrators see everyone; others see themselves.",
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, _ *NoArgs) (StatsResult, error) {
-			p := principal(ctx)
+			p := toolkit.Principal(ctx)
 			who := p.ID
 			if p.Admin {
 				who = ""
 			}
-			st := tb.opts.Manager.Stats(who)
+			st := tb.Manager.Stats(who)
 			return StatsResult{st}, nil
 		})
+}
 
-	define(tb, spec{name: "cleanup_user_sandboxes", toolset: SetSandbox, title: "Clean up a user's sandboxes",
-		desc:  "Destroy every sandbox of a user (default: yours) and return how many were destroyed.",
-		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
+func cleanupUserSandboxes(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "cleanup_user_sandboxes", Title: "Clean up a user's sandboxes",
+		Description: "Destroy every sandbox of a user (default: yours) and return how many were destroyed.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *CleanupUserArgs) (CountResult, error) {
-			user, err := owner(ctx, a.UserID)
+			user, err := toolkit.Owner(ctx, a.UserID)
 			if err != nil {
 				return CountResult{}, err
 			}
-			return CountResult{Destroyed: tb.opts.Manager.CleanupUser(ctx, user)}, nil
+			return CountResult{Destroyed: tb.Manager.CleanupUser(ctx, user)}, nil
 		})
-}
-
-func (tb *Toolbox) adminTools() {
-	define(tb, spec{name: "cleanup_all_sandboxes", toolset: SetAdmin, title: "Clean up all sandboxes", adminOnly: true,
-		desc:  "Destroy every sandbox of every user (administrators only) and return how many were destroyed.",
-		hints: hints{readOnly: false, destructive: true, idempotent: true, openWorld: false}},
-		func(ctx context.Context, _ *NoArgs) (CountResult, error) {
-			return CountResult{Destroyed: tb.opts.Manager.CleanupAll(ctx)}, nil
-		})
-}
-
-type sessionKey struct{}
-
-// WithSession marks ctx as belonging to a lasting MCP session, whose end
-// destroys the sandboxes created in it. The transport layer decides which
-// sessions last (see mcpserver).
-func WithSession(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, sessionKey{}, id)
-}
-
-// SessionID is the lasting session of ctx, or "".
-func SessionID(ctx context.Context) string {
-	if id, ok := ctx.Value(sessionKey{}).(string); ok {
-		return id
-	}
-	return ""
 }

@@ -7,7 +7,13 @@ import (
 
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
+
+// SetStream: live views of a sandbox's desktop in a browser.
+const SetStream = "stream"
+
+var _ = register(SetStream, startStream, stopStream)
 
 // StartStreamArgs are start_stream's arguments.
 type StartStreamArgs struct {
@@ -41,11 +47,11 @@ func (tb *Toolbox) streams() (Streams, error) {
 	return tb.opts.Streams, nil
 }
 
-func (tb *Toolbox) streamTools() {
-	define(tb, spec{name: "start_stream", toolset: SetStream, title: "Start live stream",
-		desc: "Start (or return the running) live view of the sandbox desktop: a URL a person opens in a browser to watch and, unless view_only, drive it. " +
+func startStream(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "start_stream", Title: "Start live stream",
+		Description: "Start (or return the running) live view of the sandbox desktop: a URL a person opens in a browser to watch and, unless view_only, drive it. " +
 			"With require_auth the viewer needs auth_key.",
-		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: true}},
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: true}},
 		func(ctx context.Context, a *StartStreamArgs) (StreamResult, error) {
 			ss, err := tb.streams()
 			if err != nil {
@@ -70,10 +76,12 @@ func (tb *Toolbox) streamTools() {
 			return StreamResult{SandboxID: info.SandboxID, StreamURL: info.URL, AuthKey: info.AuthKey, Quality: info.Quality,
 				FrameRate: info.FrameRate, ViewOnly: info.ViewOnly, WindowID: uint32(info.WindowID), StartedAt: info.StartedAt}, nil
 		})
+}
 
-	define(tb, spec{name: "stop_stream", toolset: SetStream, title: "Stop live stream",
-		desc:  "Stop the live view of a sandbox; its URL and key stop working.",
-		hints: hints{readOnly: false, destructive: false, idempotent: true, openWorld: false}},
+func stopStream(tb *Toolbox) *Tool {
+	return toolkit.Define(tb.Env, toolkit.Spec{Name: "stop_stream", Title: "Stop live stream",
+		Description: "Stop the live view of a sandbox; its URL and key stop working.",
+		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (OK, error) {
 			ss, err := tb.streams()
 			if err != nil {

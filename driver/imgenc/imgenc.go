@@ -15,10 +15,35 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
+// Format is an image encoding.
+type Format string
+
+// The formats Encode writes.
+const (
+	PNG  Format = "png"
+	JPEG Format = "jpeg"
+)
+
+// ParseFormat is the one place a format name is normalised: "" and "png"
+// are PNG, "jpeg" and "jpg" JPEG, in any case.
+func ParseFormat(name string) (Format, error) {
+	switch strings.ToLower(name) {
+	case "", "png":
+		return PNG, nil
+	case "jpeg", "jpg":
+		return JPEG, nil
+	}
+	return "", sandbox.InvalidArgument("format", "unknown image format %q: use png or jpeg", name).
+		WithDetail("allowed", []string{string(PNG), string(JPEG)})
+}
+
+// MIME is the format's media type.
+func (f Format) MIME() string { return "image/" + string(f) }
+
 // Options choose the encoding.
 type Options struct {
-	Format  string // "png" (default) or "jpeg" ("jpg")
-	Quality int    // jpeg 1-100, default 80
+	Format  Format // PNG when empty; any spelling ParseFormat takes
+	Quality int    // JPEG 1-100; 0 is DefaultJPEGQuality
 }
 
 // DefaultJPEGQuality is used when Options.Quality is 0.
@@ -48,7 +73,7 @@ func Encode(img *image.RGBA, o Options) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(lastSize.Load()) + 4096)
 	var err error
-	if o.Format == "png" {
+	if o.Format == PNG {
 		err = encodePNG(&buf, img)
 	} else {
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: o.Quality})
@@ -61,32 +86,21 @@ func Encode(img *image.RGBA, o Options) ([]byte, error) {
 }
 
 func validate(img *image.RGBA, o *Options) error {
-	switch strings.ToLower(o.Format) {
-	case "", "png":
-		o.Format = "png"
-	case "jpeg", "jpg":
-		o.Format = "jpeg"
+	f, err := ParseFormat(string(o.Format))
+	if err != nil {
+		return err
+	}
+	o.Format = f
+	if f == JPEG {
 		if o.Quality == 0 {
 			o.Quality = DefaultJPEGQuality
 		}
 		if o.Quality < 1 || o.Quality > 100 {
 			return sandbox.InvalidArgument("quality", "JPEG quality %d: use 1 to 100", o.Quality)
 		}
-	default:
-		return sandbox.InvalidArgument("format", "unknown image format %q: use png or jpeg", o.Format).
-			WithDetail("allowed", []string{"png", "jpeg"})
 	}
 	if img == nil || img.Rect.Empty() {
 		return sandbox.InvalidArgument("image", "the image is empty")
 	}
 	return nil
-}
-
-// MIMEType is the media type of a format accepted by Encode.
-func MIMEType(format string) string {
-	switch strings.ToLower(format) {
-	case "jpeg", "jpg":
-		return "image/jpeg"
-	}
-	return "image/png"
 }

@@ -83,8 +83,15 @@ func TestEncodeJPEG(t *testing.T) {
 	require.InDelta(t, float64(want.R), float64(r>>8), 12)
 	require.InDelta(t, float64(want.G), float64(g>>8), 12)
 	require.InDelta(t, float64(want.B), float64(b>>8), 12)
-	require.Equal(t, "image/jpeg", MIMEType("jpeg"))
-	require.Equal(t, "image/png", MIMEType("png"))
+	require.Equal(t, "image/jpeg", JPEG.MIME())
+	require.Equal(t, "image/png", PNG.MIME())
+	for name, want := range map[string]Format{"": PNG, "PNG": PNG, "jpg": JPEG, "JPEG": JPEG} {
+		got, err := ParseFormat(name)
+		require.NoError(t, err)
+		require.Equal(t, want, got, name)
+	}
+	_, err = ParseFormat("gif")
+	require.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
 }
 
 func TestEncodeErrors(t *testing.T) {

@@ -143,7 +143,7 @@ func BenchmarkScreenshot(b *testing.B) {
 					if err != nil {
 						return err
 					}
-					out, err := imgenc.Encode(img, imgenc.Options{Format: f})
+					out, err := imgenc.Encode(img, imgenc.Options{Format: imgenc.Format(f)})
 					n = len(out)
 					return err
 				})

@@ -234,7 +234,7 @@ func (r *runner) engineOps() error {
 					if err != nil {
 						return err
 					}
-					_, err = imgenc.Encode(img, imgenc.Options{Format: f})
+					_, err = imgenc.Encode(img, imgenc.Options{Format: imgenc.Format(f)})
 					return err
 				})
 			}))

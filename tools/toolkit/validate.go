@@ -1,4 +1,4 @@
-package tools
+package toolkit
 
 import (
 	"bytes"
@@ -25,16 +25,16 @@ var english = message.NewPrinter(language.English)
 func compileSchema(name string, schema json.RawMessage) *validator {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
 	if err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+		panic(fmt.Sprintf("toolkit: schema of %s: %v", name, err))
 	}
 	url := "mem:///vmservice/" + name + ".json"
 	c := jsonschema.NewCompiler()
 	if err := c.AddResource(url, doc); err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+		panic(fmt.Sprintf("toolkit: schema of %s: %v", name, err))
 	}
 	s, err := c.Compile(url)
 	if err != nil {
-		panic(fmt.Sprintf("tools: schema of %s: %v", name, err))
+		panic(fmt.Sprintf("toolkit: schema of %s: %v", name, err))
 	}
 	return &validator{s: s}
 }
