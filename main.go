@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,8 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/auth"
-	"github.com/vmservice/vmservice/backend/e2b"
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/wiring"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
@@ -277,51 +276,9 @@ func main() {
 	}
 }
 
-func newProvider(c config, log zerolog.Logger) (sandbox.Provider, error) {
-	var p sandbox.Provider
-	switch c.Backend {
-	case "e2b":
-		o := e2b.OptionsFromEnv()
-		o.Log = log.With().Str("backend", "e2b").Logger()
-		ep, err := e2b.New(o)
-		if err != nil {
-			return nil, err
-		}
-		// Sandboxes an earlier run of this server left (killed, crashed)
-		// still cost money on E2B: find them by label and end them first.
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		n, err := ep.Cleanup(cctx)
-		cancel()
-		if err != nil {
-			log.Warn().Str("error_code", string(sandbox.CodeOf(err))).Msg("could not clean up sandboxes left by an earlier run")
-		} else if n > 0 {
-			log.Info().Int("destroyed", n).Msg("cleaned up sandboxes left by an earlier run")
-		}
-		p = ep
-	default:
-		lo := c.Local
-		lo.Log = log.With().Str("backend", "local").Logger()
-		lp, err := local.New(lo)
-		if err != nil {
-			return nil, err
-		}
-		p = lp
-	}
-	classes, _ := sandbox.ParsePoolClasses(c.WarmPoolClasses, c.DefaultTemplate) // validated
-	if c.WarmPool > 0 || len(classes) > 0 {
-		p = sandbox.NewPool(p, sandbox.PoolOptions{Size: c.WarmPool, Template: c.DefaultTemplate, Classes: classes,
-			Base: sandbox.Config{CPUCount: sandbox.MaxCPU, MemoryMB: sandbox.MaxMemoryMB, WorkingDirectory: sandbox.DefaultWorkdir,
-				Timeout: c.MaxTimeout}, Log: log.With().Str("component", "pool").Logger()})
-	}
-	return p, nil
-}
-
 // run serves until ctx ends (SIGINT/SIGTERM) or the stdio client leaves,
 // then destroys every sandbox.
 func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, stdout io.Writer) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	tokens, err := loadTokens(c)
 	if err != nil {
 		return err
@@ -329,49 +286,38 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 	if c.Transport != "stdio" && tokens.Len() == 0 && !c.AllowUnauthenticated {
 		return fmt.Errorf("--transport %s needs bearer tokens (--tokens-file or VMSERVICE_TOKENS), or --allow-unauthenticated on a loopback address", c.Transport)
 	}
-	provider, err := newProvider(c, log)
-	if err != nil {
-		return fmt.Errorf("starting the %s backend: %v", c.Backend, sandbox.AsError(err).Message)
+	classes, _ := sandbox.ParsePoolClasses(c.WarmPoolClasses, c.DefaultTemplate) // validated
+	computer, _ := sandbox.ParseResolution("computer-size", c.ComputerSize)
+	toolsets, _ := tools.ParseToolsets(c.Toolsets)
+	o := wiring.Options{Backend: c.Backend, Local: c.Local, Settings: c.settings(),
+		Pool:     sandbox.PoolOptions{Size: c.WarmPool, Classes: classes},
+		NoStream: c.NoStream, Stream: stream.Config{Listen: c.StreamListen, PublicURL: c.StreamPublicURL},
+		// When the default port is taken (a second stdio server, say), a
+		// free loopback port.
+		StreamFallback: c.StreamListen == defaultStreamListen && c.StreamPublicURL == "",
+		Tools:          tools.Options{ComputerSize: computer},
+		Server: mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
+			StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
+			SessionIdleTimeout: c.SessionIdle, RateLimit: mcpserver.RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}, Version: version},
+		Log: log}
+	if c.AllowUnauthenticated {
+		o.Server.Anonymous = auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}
 	}
-	mgr, err := sandbox.NewManager(provider, c.settings(), log.With().Str("component", "manager").Logger())
+	srv, err := wiring.Build(o)
 	if err != nil {
-		_ = provider.Close()
 		return err
 	}
 	defer func() {
-		// Manager.Close destroys every sandbox, then the backend.
-		if err := mgr.Close(); err != nil {
+		// Close destroys every sandbox, then the backend.
+		if err := srv.Close(); err != nil {
 			log.Warn().Err(err).Msg("closing the backend")
 		}
 	}()
-
-	var streams tools.Streams
-	if !c.NoStream {
-		svc := startStreams(ctx, c, log.With().Str("component", "stream").Logger())
-		if svc != nil {
-			defer svc.Close()
-			mgr.OnDestroy = func(i sandbox.Info) { _ = svc.Stop(context.Background(), i.SandboxID) }
-			streams = svc
-		}
-	}
-
-	computer, _ := sandbox.ParseResolution("computer-size", c.ComputerSize)
-	tb := tools.New(tools.Options{Manager: mgr, Streams: streams, ComputerSize: computer,
-		Log: log.With().Str("component", "tools").Logger()})
-	toolsets, _ := tools.ParseToolsets(c.Toolsets)
-
-	mcfg := mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
-		StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
-		SessionIdleTimeout: c.SessionIdle, RateLimit: mcpserver.RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}, Version: version, Log: log.With().Str("component", "mcp").Logger()}
-	if c.AllowUnauthenticated {
-		mcfg.Anonymous = auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}
-	}
-	srv := mcpserver.New(mcfg, tb)
-	log.Info().Str("backend", provider.Name()).Str("transport", c.Transport).Strs("toolsets", toolsets).
-		Bool("read_only", c.ReadOnly).Int("max_sandboxes", mgr.Settings().MaxConcurrentSandboxes).Msg("vmservice starting")
+	log.Info().Str("backend", srv.Backend.Name()).Str("transport", c.Transport).Strs("toolsets", toolsets).
+		Bool("read_only", c.ReadOnly).Int("max_sandboxes", srv.Manager.Settings().MaxConcurrentSandboxes).Msg("vmservice starting")
 
 	if c.Transport == "stdio" {
-		err := srv.ServeStdio(ctx, stdin, stdout)
+		err := srv.MCP.ServeStdio(ctx, stdin, stdout)
 		log.Info().Msg("stdio client gone; shutting down")
 		return err
 	}
@@ -379,55 +325,17 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 	if err != nil {
 		return fmt.Errorf("listen %s: %v", c.Listen, err)
 	}
-	h := srv.NewHTTP()
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	h := srv.ServeHTTP(ln)
 	log.Info().Str("listen", ln.Addr().String()).Msg("serving MCP over HTTP: /mcp (streamable HTTP), /sse + /message (SSE), /healthz, /metrics")
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
+	case err := <-h.Err:
 		return fmt.Errorf("http server: %v", err)
 	}
 	log.Info().Msg("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	h.Shutdown(sctx)
-	_ = hs.Shutdown(sctx)
-	return nil
-}
-
-// startStreams starts the live-stream service. Without its listener a
-// stream URL would point at whatever else holds the port, so it returns nil
-// then (start_stream answers BACKEND_UNAVAILABLE). When the default port is
-// taken (a second stdio server, say) a free loopback port is used instead.
-func startStreams(ctx context.Context, c config, log zerolog.Logger) *stream.Service {
-	addrs := []string{c.StreamListen}
-	if c.StreamListen == defaultStreamListen && c.StreamPublicURL == "" {
-		addrs = append(addrs, "127.0.0.1:0")
-	}
-	for _, addr := range addrs {
-		svc, err := stream.New(stream.Config{Listen: addr, PublicURL: c.StreamPublicURL, Log: log})
-		if err != nil {
-			log.Warn().Err(err).Msg("live streaming disabled")
-			return nil
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- svc.ListenAndServe(ctx) }()
-		select {
-		case <-svc.Listening():
-			go func() {
-				if err := <-errc; err != nil && ctx.Err() == nil {
-					log.Error().Err(err).Msg("stream service stopped")
-				}
-			}()
-			return svc
-		case err := <-errc:
-			_ = svc.Close()
-			log.Warn().Err(err).Str("stream_listen", addr).Msg("the stream listener could not start")
-		}
-	}
-	log.Warn().Msg("live streaming disabled (set --stream-listen to a free address)")
 	return nil
 }
 

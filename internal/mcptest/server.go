@@ -9,7 +9,6 @@ package mcptest
 import (
 	"context"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/wiring"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
@@ -40,43 +40,19 @@ type Options struct {
 	ShutdownTimeout time.Duration
 }
 
-// Server is a Manager over a real local backend, its stream service and
-// the MCP server over them.
+// Server is a server built as the binary builds it (internal/wiring) over
+// a real local backend, with its stream service on a free loopback port.
 type Server struct {
-	Provider *local.Provider
-	Manager  *sandbox.Manager
-	Streams  *stream.Service
-	MCP      *mcpserver.Server
-	URL      string // "http://127.0.0.1:port" when Options.HTTP
+	*wiring.Server
+	URL string // "http://127.0.0.1:port" when Options.HTTP
 
-	stopHTTP, stopStreams func()
+	http  *wiring.HTTP
+	grace time.Duration
 }
 
 // Start builds and starts a server; Close ends it.
 func Start(o Options) (_ *Server, err error) {
-	s := &Server{}
-	defer func() {
-		if err != nil {
-			_ = s.Close()
-		}
-	}()
-	lo := o.Local
-	lo.Log = o.Log
-	if s.Provider, err = local.New(lo); err != nil {
-		return nil, err
-	}
-	if s.Manager, err = sandbox.NewManager(s.Provider, o.Settings, o.Log); err != nil {
-		return nil, err
-	}
-	if s.Streams, err = stream.New(stream.Config{Listen: "127.0.0.1:0", Log: o.Log}); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = s.Streams.ListenAndServe(ctx) }()
-	s.stopStreams = func() { cancel(); _ = s.Streams.Close() }
-	s.Manager.OnDestroy = func(i sandbox.Info) { _ = s.Streams.Stop(context.Background(), i.SandboxID) }
 	cfg := o.Config
-	cfg.Log = o.Log
 	if cfg.StdioPrincipal.ID == "" {
 		cfg.StdioPrincipal = auth.Principal{ID: "local"}
 	}
@@ -85,29 +61,26 @@ func Start(o Options) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	tb := tools.New(tools.Options{Manager: s.Manager, Streams: s.Streams, Log: o.Log, MaxSteps: o.MaxSteps})
-	s.MCP = mcpserver.New(cfg, tb)
+	ws, err := wiring.Build(wiring.Options{Local: o.Local, Settings: o.Settings,
+		Stream: stream.Config{Listen: "127.0.0.1:0"}, Tools: tools.Options{MaxSteps: o.MaxSteps},
+		Server: cfg, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Server: ws, grace: o.ShutdownTimeout}
+	if s.grace == 0 {
+		s.grace = 10 * time.Second
+	}
 	if !o.HTTP {
 		return s, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = s.Close()
 		return nil, err
 	}
-	h := s.MCP.NewHTTP()
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	s.URL = "http://" + ln.Addr().String()
-	grace := o.ShutdownTimeout
-	if grace == 0 {
-		grace = 10 * time.Second
-	}
-	s.stopHTTP = func() {
-		sctx, scancel := context.WithTimeout(context.Background(), grace)
-		defer scancel()
-		h.Shutdown(sctx)
-		_ = hs.Shutdown(sctx)
-	}
+	s.http = ws.ServeHTTP(ln)
+	s.URL = s.http.URL
 	return s, nil
 }
 
@@ -116,15 +89,10 @@ func Start(o Options) (_ *Server, err error) {
 // The HTTP side goes first (no call arrives at a closed Manager), the
 // streams last (destroying a sandbox stops its stream).
 func (s *Server) Close() error {
-	if s.stopHTTP != nil {
-		s.stopHTTP()
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
+		defer cancel()
+		s.http.Shutdown(ctx)
 	}
-	var err error
-	if s.Manager != nil {
-		err = s.Manager.Close()
-	}
-	if s.stopStreams != nil {
-		s.stopStreams()
-	}
-	return err
+	return s.Server.Close()
 }
