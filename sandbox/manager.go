@@ -127,10 +127,22 @@ type Stats struct {
 	WarmPool             *PoolStats     `json:"warm_pool,omitempty"`
 }
 
+// WarmPool is a Provider that keeps desktops booted ahead of requests
+// (Pool). The Manager looks for it once, in NewManager.
+type WarmPool interface {
+	// SetBudget gives the pool f: how many desktops it may hold besides
+	// the live sandboxes (warm ones count toward max_concurrent_sandboxes).
+	SetBudget(f func() int)
+	// Released says a sandbox is gone: room for a warm desktop.
+	Released()
+	Stats() PoolStats
+}
+
 // Manager owns every sandbox: who owns it, quotas, expiry, stats, clean-up.
 // It is safe for concurrent use.
 type Manager struct {
 	provider Provider
+	warm     WarmPool // the provider, when it keeps desktops of its own
 	settings Settings
 	log      zerolog.Logger
 
@@ -152,8 +164,9 @@ func NewManager(p Provider, s Settings, log zerolog.Logger) (*Manager, error) {
 	}
 	m := &Manager{provider: p, settings: s, log: log,
 		sandboxes: map[string]*Sandbox{}, pending: map[string]int{}}
-	if pl, ok := p.(*Pool); ok { // warm desktops count toward max_concurrent_sandboxes
-		pl.SetBudget(func() int {
+	if w, ok := p.(WarmPool); ok { // warm desktops count toward max_concurrent_sandboxes
+		m.warm = w
+		w.SetBudget(func() int {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if m.closed { // shutting down: boot nothing more
@@ -385,8 +398,8 @@ func (m *Manager) destroy(ctx context.Context, s *Sandbox) error {
 	m.mu.Lock()
 	delete(m.sandboxes, s.id)
 	m.mu.Unlock()
-	if pl, ok := m.provider.(*Pool); ok {
-		pl.kick() // room for a warm desktop again
+	if m.warm != nil {
+		m.warm.Released()
 	}
 	if err != nil {
 		m.log.Error().Err(err).Str("sandbox_id", s.id).Msg("sandbox destroy reported an error")
@@ -464,8 +477,8 @@ func (m *Manager) Stats(owner string) Stats {
 		st.SandboxesByUser[s.owner]++
 	}
 	st.TotalUsers = len(st.SandboxesByUser)
-	if p, ok := m.provider.(*Pool); ok {
-		ps := p.Stats()
+	if m.warm != nil {
+		ps := m.warm.Stats()
 		st.WarmPool = &ps
 	}
 	return st

@@ -162,6 +162,9 @@ func (p *Pool) SetBudget(f func() int) {
 	p.kick()
 }
 
+// Released tells the pool a sandbox is gone: room for a warm desktop.
+func (p *Pool) Released() { p.kick() }
+
 // Name is the inner backend's name.
 func (p *Pool) Name() string { return p.inner.Name() }
 
