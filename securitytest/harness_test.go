@@ -23,6 +23,7 @@ import (
 
 	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/internal/mcptest"
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -209,7 +210,10 @@ func alive(t *testing.T, url string) {
 // controller.
 func pidsCgroups() []string { return mcptest.CgroupsIn("pids", localOpts.CgroupParent) }
 
-var (
-	comm    = mcptest.Comm
-	procUID = mcptest.ProcUID
-)
+var comm = procfs.Comm
+
+// procUID is the real uid of a host process (-1 when gone).
+func procUID(pid int) int {
+	st, _ := procfs.ReadStatus(pid)
+	return st.UID
+}

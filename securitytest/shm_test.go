@@ -13,12 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/internal/mcptest"
+	"github.com/vmservice/vmservice/internal/procfs"
 )
 
 // shmOf counts the SysV shared memory segments in the host's IPC namespace
 // created by uids in [lo, hi).
 func shmOf(t *testing.T, lo, hi int) int {
-	segs, err := mcptest.ShmSegments()
+	segs, err := procfs.ShmSegments()
 	require.NoError(t, err)
 	n := 0
 	for _, s := range segs {
@@ -73,7 +74,7 @@ func watchStream(t *testing.T, m *mcpc, id string) {
 
 // shmByCreator lists the shm ids whose creator pid is in pids.
 func shmByCreator(t *testing.T, pids map[int]bool) []int {
-	segs, err := mcptest.ShmSegments()
+	segs, err := procfs.ShmSegments()
 	require.NoError(t, err)
 	var out []int
 	for _, s := range segs {
@@ -87,7 +88,7 @@ func shmByCreator(t *testing.T, pids map[int]bool) []int {
 // vncUsesSHM reports whether some x11vnc of a sectest slot has SysV shared
 // memory mapped.
 func vncUsesSHM() bool {
-	for _, pid := range mcptest.Pids() {
+	for _, pid := range procfs.Pids() {
 		if comm(pid) != "x11vnc" {
 			continue
 		}

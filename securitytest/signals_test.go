@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/internal/mcptest"
+	"github.com/vmservice/vmservice/internal/procfs"
 )
 
 // The built binary runs on a slot range of its own (--local-* flags), so a
@@ -125,7 +126,7 @@ func traceOf(slots map[int]bool) trace {
 		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(binStateDir, "sb", name)+"/")...)
 		tr.mounts = append(tr.mounts, mountsUnder(filepath.Join(binStateDir, "sb", name)+" ")...)
 	}
-	for _, pid := range mcptest.Pids() {
+	for _, pid := range procfs.Pids() {
 		if uids[procUID(pid)] {
 			tr.procs = append(tr.procs, proc{pid: pid, start: procStart(pid), comm: comm(pid)})
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/driver/x11"
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -311,9 +312,9 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb: %s", stderr))
 		}
 		// bubblewrap's child is in the X server's namespaces.
-		pid := strconv.Itoa(cmd.Process.Pid)
-		b, _ := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
-		in.xNSPid, _ = strconv.Atoi(strings.Fields(string(b) + " 0")[0])
+		if kids := procfs.Children(cmd.Process.Pid); len(kids) > 0 {
+			in.xNSPid = kids[0]
+		}
 		return nil
 	case <-in.xDone:
 		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb exited: %s", stderr))

@@ -49,6 +49,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -397,26 +398,12 @@ func (p *Provider) cleanSlot(s *slot) {
 func killUID(uid int) int {
 	found := 0
 	for round := 0; round < 50; round++ {
-		des, _ := os.ReadDir("/proc")
 		n := 0
-		for _, de := range des {
-			pid, err := strconv.Atoi(de.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile("/proc/" + de.Name() + "/status")
-			if err != nil || strings.Contains(string(b), "\nState:\tZ") {
-				continue
-			}
-			for _, l := range strings.Split(string(b), "\n") {
-				if f, ok := strings.CutPrefix(l, "Uid:"); ok {
-					ids := strings.Fields(f)
-					if len(ids) >= 2 && (ids[0] == strconv.Itoa(uid) || ids[1] == strconv.Itoa(uid)) {
-						_ = syscall.Kill(pid, syscall.SIGKILL)
-						n++
-					}
-					break
-				}
+		for _, pid := range procfs.Pids() {
+			st, ok := procfs.ReadStatus(pid)
+			if ok && !st.Zombie() && (st.UID == uid || st.EUID == uid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				n++
 			}
 		}
 		if n == 0 {

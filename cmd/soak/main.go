@@ -34,6 +34,7 @@ import (
 
 	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/internal/mcptest"
+	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -476,7 +477,7 @@ func faults(ctx context.Context, srv *mcptest.Server, st *stats, r *rand.Rand, e
 			// manager, or its agent (the sandbox's control channel).
 			target := []string{"Xvfb", "openbox", "agent"}[k]
 			for _, pid := range mcptest.CgroupPids(cgs[r.IntN(len(cgs))]) {
-				if mcptest.Comm(pid) == target {
+				if procfs.Comm(pid) == target {
 					if syscall.Kill(pid, syscall.SIGKILL) == nil {
 						st.fault("kill_" + target)
 					}

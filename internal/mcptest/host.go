@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/procfs"
 )
 
 // The local backend's cgroup v1 controllers.
@@ -54,81 +55,6 @@ func CgroupPids(dir string) []int {
 	return out
 }
 
-// Comm is a process's command name ("" when gone).
-func Comm(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	return strings.TrimSpace(string(b))
-}
-
-// procStatus is a process's real uid and whether it is a zombie (ok false
-// when it is gone).
-func procStatus(pid int) (uid int, zombie, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1, false, false
-	}
-	uid = -1
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) > 1 && f[0] == "Uid:" {
-			uid, _ = strconv.Atoi(f[1])
-		}
-		if len(f) > 1 && f[0] == "State:" && f[1] == "Z" {
-			zombie = true
-		}
-	}
-	return uid, zombie, true
-}
-
-// ProcUID is the real uid of a host process (-1 when gone).
-func ProcUID(pid int) int {
-	uid, _, _ := procStatus(pid)
-	return uid
-}
-
-// Pids lists the host's processes.
-func Pids() []int {
-	des, _ := os.ReadDir("/proc")
-	var out []int
-	for _, de := range des {
-		if pid, err := strconv.Atoi(de.Name()); err == nil {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// Segment is a SysV shared memory segment of the caller's IPC namespace.
-type Segment struct {
-	ID, CPID, CUID int
-}
-
-// ShmSegments lists the SysV shared memory segments of the caller's IPC
-// namespace.
-func ShmSegments() ([]Segment, error) {
-	b, err := os.ReadFile("/proc/sysvipc/shm")
-	if err != nil {
-		return nil, err
-	}
-	var out []Segment
-	for _, l := range strings.Split(string(b), "\n")[1:] {
-		// key shmid perms size cpid lpid nattch uid gid cuid ...
-		f := strings.Fields(l)
-		if len(f) < 10 {
-			continue
-		}
-		var s Segment
-		var err1, err2, err3 error
-		s.ID, err1 = strconv.Atoi(f[1])
-		s.CPID, err2 = strconv.Atoi(f[4])
-		s.CUID, err3 = strconv.Atoi(f[9])
-		if err1 == nil && err2 == nil && err3 == nil {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
 // Leaks counts what of a local backend's slot range exists on the host:
 // processes of the slot uids (not zombies: init reaps them), cgroups under
 // its parent, sandbox directories, mounts under its state directory, X
@@ -140,10 +66,10 @@ func Leaks(o local.Options) (counts map[string]int, procs []string) {
 		counts[k] = 0
 	}
 	slotUID := func(uid int) bool { return uid >= o.UIDBase && uid < o.UIDBase+o.MaxSlots }
-	for _, pid := range Pids() {
-		if uid, zombie, ok := procStatus(pid); ok && !zombie && slotUID(uid) {
+	for _, pid := range procfs.Pids() {
+		if st, ok := procfs.ReadStatus(pid); ok && !st.Zombie() && slotUID(st.UID) {
 			counts["processes"]++
-			procs = append(procs, fmt.Sprintf("process %d (%s, uid %d)", pid, Comm(pid), uid))
+			procs = append(procs, fmt.Sprintf("process %d (%s, uid %d)", pid, st.Name, st.UID))
 		}
 	}
 	counts["cgroups"] = len(Cgroups(o.CgroupParent))
@@ -161,7 +87,7 @@ func Leaks(o local.Options) (counts map[string]int, procs []string) {
 			}
 		}
 	}
-	segs, _ := ShmSegments()
+	segs, _ := procfs.ShmSegments()
 	for _, s := range segs {
 		if slotUID(s.CUID) {
 			counts["shm_segments"]++

@@ -40,31 +40,19 @@ func procMem(pids []int) *ProcSet {
 		}
 		rss += r
 		pss += procfs.StatusKB(dir+"/smaps_rollup", "Pss")
-		comm, _ := os.ReadFile(dir + "/comm")
-		ps.ByName[strings.TrimSpace(string(comm))] += r
+		ps.ByName[procfs.Comm(pid)] += r
 		ps.Processes++
 	}
 	ps.RSS, ps.PSS = float64(rss)/1024, float64(pss)/1024
 	return ps
 }
 
-func allPIDs() []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, de := range ents {
-		if n, err := strconv.Atoi(de.Name()); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids
-}
-
 // sandboxProcs groups the processes in the sandbox cgroups under parent by
 // sandbox cgroup name (sN).
 func sandboxProcs(parent string) map[string][]int {
 	out := map[string][]int{}
-	for _, pid := range allPIDs() {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	for _, pid := range procfs.Pids() {
+		b, err := procfs.File(pid, "cgroup")
 		if err != nil {
 			continue
 		}
@@ -88,23 +76,10 @@ func sandboxProcs(parent string) map[string][]int {
 // descendants are every process below pid.
 func descendants(pid int) []int {
 	children := map[int][]int{}
-	for _, p := range allPIDs() {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
-			continue
+	for _, p := range procfs.Pids() {
+		if st, ok := procfs.ReadStatus(p); ok {
+			children[st.PPid] = append(children[st.PPid], p)
 		}
-		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		children[pp] = append(children[pp], p)
 	}
 	var out []int
 	queue := []int{pid}
