@@ -69,9 +69,6 @@ func runCommand(tb *Toolbox) *Tool {
 			if a.Timeout == 0 {
 				a.Timeout = 30
 			}
-			if a.Timeout < 1 || a.Timeout > 3600 {
-				return RunResult{}, sandbox.InvalidArgument("timeout", "timeout must be between 1 and 3600 seconds")
-			}
 			if err := sandbox.ValidateEnv("environment", a.Environment); err != nil {
 				return RunResult{}, err
 			}

@@ -213,9 +213,6 @@ func (tb *Toolbox) useComputer(ctx context.Context, a *ComputerArgs) (ComputerRe
 		res.X, res.Y = &x, &y
 		return res, nil
 	case "wait":
-		if err := need(a.Duration >= 0 && a.Duration <= 100, "duration", "duration must be 0-100 seconds"); err != nil {
-			return res, err
-		}
 		if err := sandbox.Sleep(ctx, time.Duration(a.Duration*float64(time.Second))); err != nil {
 			return res, err
 		}
@@ -373,8 +370,17 @@ func init() {
 // RunActionsArgs are run_actions's arguments.
 type RunActionsArgs struct {
 	SandboxRef
-	Steps           []Step `json:"steps" jsonschema:"minItems=1,maxItems=200" jsonschema_description:"Steps run in order; the run stops at the first failing step."`
+	Steps           []Step `json:"steps" jsonschema:"minItems=1" jsonschema_description:"Steps run in order; the run stops at the first failing step."`
 	ScreenshotAfter *bool  `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the last step (default true)."`
+}
+
+// maxSteps bounds run_actions (Options.MaxSteps may lower it).
+const maxSteps = 200
+
+// JSONSchemaExtend declares the bound where it is defined.
+func (RunActionsArgs) JSONSchemaExtend(s *jsonschema.Schema) {
+	n := uint64(maxSteps)
+	toolkit.Property(s, "steps").MaxItems = &n
 }
 
 // StepResult is the outcome of one step.

@@ -93,18 +93,35 @@ type ClickArgs struct {
 // PointArgs are move_mouse's arguments.
 type PointArgs struct {
 	SandboxRef
-	X int `json:"x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Horizontal screen pixel, 0 at the left edge."`
-	Y int `json:"y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Vertical screen pixel, 0 at the top edge."`
+	X int `json:"x" jsonschema_description:"Horizontal screen pixel, 0 at the left edge."`
+	Y int `json:"y" jsonschema_description:"Vertical screen pixel, 0 at the top edge."`
+}
+
+// JSONSchemaExtend bounds the point to the largest screen (sandbox.MaxWidth
+// x MaxHeight); ClickArgs shares it.
+func (PointArgs) JSONSchemaExtend(s *jsonschema.Schema) { onScreen(s, "x", "y") }
+
+// onScreen bounds coordinate properties, x then y, to the largest screen.
+func onScreen(s *jsonschema.Schema, xy ...string) {
+	for i := 0; i+1 < len(xy); i += 2 {
+		toolkit.Bound(s, xy[i], 0, sandbox.MaxWidth-1)
+		toolkit.Bound(s, xy[i+1], 0, sandbox.MaxHeight-1)
+	}
 }
 
 // DragArgs are drag's arguments.
 type DragArgs struct {
 	SandboxRef
-	FromX  int    `json:"from_x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Start point, horizontal pixel."`
-	FromY  int    `json:"from_y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Start point, vertical pixel."`
-	ToX    int    `json:"to_x" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"End point, horizontal pixel."`
-	ToY    int    `json:"to_y" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"End point, vertical pixel."`
+	FromX  int    `json:"from_x" jsonschema_description:"Start point, horizontal pixel."`
+	FromY  int    `json:"from_y" jsonschema_description:"Start point, vertical pixel."`
+	ToX    int    `json:"to_x" jsonschema_description:"End point, horizontal pixel."`
+	ToY    int    `json:"to_y" jsonschema_description:"End point, vertical pixel."`
 	Button Button `json:"button,omitempty" jsonschema_description:"Mouse button: left (default), right or middle."`
+}
+
+// JSONSchemaExtend bounds both points to the largest screen.
+func (DragArgs) JSONSchemaExtend(s *jsonschema.Schema) {
+	onScreen(s, "from_x", "from_y", "to_x", "to_y")
 }
 
 // ScrollArgs are scroll's arguments.
@@ -112,9 +129,12 @@ type ScrollArgs struct {
 	SandboxRef
 	Direction ScrollDirection `json:"direction" jsonschema_description:"Where to scroll: 1 = down, -1 = up, or \"up\", \"down\", \"left\", \"right\"."`
 	Amount    int             `json:"amount,omitempty" jsonschema:"minimum=1,maximum=100,default=1" jsonschema_description:"Wheel notches (default 1)."`
-	X         *int            `json:"x,omitempty" jsonschema:"minimum=0,maximum=3839" jsonschema_description:"Move the pointer here first (with y); default: scroll where the pointer is."`
-	Y         *int            `json:"y,omitempty" jsonschema:"minimum=0,maximum=2159" jsonschema_description:"Move the pointer here first (with x)."`
+	X         *int            `json:"x,omitempty" jsonschema_description:"Move the pointer here first (with y); default: scroll where the pointer is."`
+	Y         *int            `json:"y,omitempty" jsonschema_description:"Move the pointer here first (with x)."`
 }
+
+// JSONSchemaExtend bounds the point to the largest screen.
+func (ScrollArgs) JSONSchemaExtend(s *jsonschema.Schema) { onScreen(s, "x", "y") }
 
 // TypeArgs are type_text's arguments.
 type TypeArgs struct {
@@ -299,9 +319,6 @@ func scroll(tb *Toolbox) *Tool {
 			if a.Amount == 0 {
 				a.Amount = 1
 			}
-			if a.Amount < 1 || a.Amount > 100 {
-				return OK{}, sandbox.InvalidArgument("amount", "amount must be between 1 and 100")
-			}
 			if (a.X == nil) != (a.Y == nil) {
 				return OK{}, sandbox.InvalidArgument("x", "give both x and y, or neither")
 			}
@@ -330,9 +347,6 @@ func typeText(tb *Toolbox) *Tool {
 			if a.DelayMS != nil {
 				delay = *a.DelayMS
 			}
-			if chunk < 1 || delay < 0 || delay > 5000 {
-				return TypeResult{}, sandbox.InvalidArgument("chunk_size", "chunk_size must be >= 1 and delay_ms between 0 and 5000")
-			}
 			n, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (int, error) {
 				return d.TypeText(ctx, a.Text, chunk, time.Duration(delay)*time.Millisecond)
 			})
@@ -359,9 +373,6 @@ func pressKeyCombination(tb *Toolbox) *Tool {
 		Description: "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *KeysArgs) (OK, error) {
-			if len(a.Keys) == 0 || len(a.Keys) > 8 {
-				return OK{}, sandbox.InvalidArgument("keys", "keys must list 1 to 8 keys")
-			}
 			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
 				return d.PressKeys(ctx, a.Keys)
 			})

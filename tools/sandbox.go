@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/invopop/jsonschema"
+
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/tools/toolkit"
 )
@@ -18,15 +20,33 @@ var _ = register(SetSandbox, createSandbox, getSandboxInfo, listSandboxes, destr
 
 // CreateArgs are create_sandbox's arguments (the seed's SandboxConfig).
 type CreateArgs struct {
-	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64,default=desktop" jsonschema_description:"Sandbox template; \"desktop\" is a Linux desktop with a browser, terminal and editor."`
-	CPUCount            int               `json:"cpu_count,omitempty" jsonschema:"minimum=1,maximum=8" jsonschema_description:"CPU cores (1-8). Default from the server settings (2)."`
-	MemoryMB            int               `json:"memory_mb,omitempty" jsonschema:"minimum=512,maximum=8192" jsonschema_description:"Memory limit in MiB (512-8192). Default from the server settings (2048)."`
-	TimeoutSeconds      int               `json:"timeout_seconds,omitempty" jsonschema:"minimum=10,maximum=86400" jsonschema_description:"Seconds until the sandbox is destroyed automatically (extend with set_sandbox_timeout). Default from the server settings (300)."`
+	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64" jsonschema_description:"Sandbox template; \"{default}\" is a Linux desktop with a browser, terminal and editor."`
+	CPUCount            int               `json:"cpu_count,omitempty" jsonschema_description:"CPU cores ({min}-{max}). Default from the server settings ({default})."`
+	MemoryMB            int               `json:"memory_mb,omitempty" jsonschema_description:"Memory limit in MiB ({min}-{max}). Default from the server settings ({default})."`
+	TimeoutSeconds      int               `json:"timeout_seconds,omitempty" jsonschema_description:"Seconds until the sandbox is destroyed automatically (extend with set_sandbox_timeout). Default from the server settings ({default})."`
 	AllowInternetAccess bool              `json:"allow_internet_access,omitempty" jsonschema_description:"Give the sandbox outbound internet access. Off by default: only loopback inside the sandbox."`
 	Environment         map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables for every process started in the sandbox."`
-	WorkingDirectory    string            `json:"working_directory,omitempty" jsonschema:"maxLength=1024" jsonschema_description:"Absolute working directory for commands and relative file paths. Default /home/user."`
-	Resolution          string            `json:"resolution,omitempty" jsonschema:"pattern=^[0-9]{3\\,4}x[0-9]{3\\,4}$,default=1024x768" jsonschema_description:"Display size WIDTHxHEIGHT, from 320x240 to 3840x2160."`
+	WorkingDirectory    string            `json:"working_directory,omitempty" jsonschema:"maxLength=1024" jsonschema_description:"Absolute working directory for commands and relative file paths. Default {default}."`
+	Resolution          string            `json:"resolution,omitempty" jsonschema:"pattern=^[0-9]{3\\,4}x[0-9]{3\\,4}$" jsonschema_description:"Display size WIDTHxHEIGHT, from {min} to {max}."`
 	UserID              string            `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Owner of the new sandbox. Only administrators may name another user; everyone else owns what they create."`
+}
+
+// JSONSchemaExtend declares the limits and defaults where they are defined
+// (sandbox's constants and DefaultSettings).
+func (CreateArgs) JSONSchemaExtend(s *jsonschema.Schema) {
+	d := sandbox.DefaultSettings()
+	toolkit.Property(s, "template").Default = sandbox.DefaultTemplate
+	toolkit.Fill(s, "template", "default", sandbox.DefaultTemplate)
+	toolkit.Bound(s, "cpu_count", sandbox.MinCPU, sandbox.MaxCPU)
+	toolkit.Fill(s, "cpu_count", "default", d.DefaultCPU)
+	toolkit.Bound(s, "memory_mb", sandbox.MinMemoryMB, sandbox.MaxMemoryMB)
+	toolkit.Fill(s, "memory_mb", "default", d.DefaultMemoryMB)
+	toolkit.Bound(s, "timeout_seconds", int(sandbox.MinTimeout.Seconds()), int(sandbox.MaxTimeout.Seconds()))
+	toolkit.Fill(s, "timeout_seconds", "default", int(d.DefaultTimeout.Seconds()))
+	toolkit.Fill(s, "working_directory", "default", sandbox.DefaultWorkdir)
+	toolkit.Fill(s, "resolution", "min", sandbox.Resolution{Width: sandbox.MinWidth, Height: sandbox.MinHeight},
+		"max", sandbox.Resolution{Width: sandbox.MaxWidth, Height: sandbox.MaxHeight})
+	toolkit.Property(s, "resolution").Default = sandbox.DefaultResolution.String()
 }
 
 // InfoResult is a sandbox's description.
@@ -74,7 +94,12 @@ type DestroyResult struct {
 // TimeoutArgs are set_sandbox_timeout's arguments.
 type TimeoutArgs struct {
 	SandboxRef
-	TimeoutSeconds int `json:"timeout_seconds" jsonschema:"minimum=10,maximum=86400" jsonschema_description:"New lifetime in seconds, counted from now."`
+	TimeoutSeconds int `json:"timeout_seconds" jsonschema_description:"New lifetime in seconds, counted from now."`
+}
+
+// JSONSchemaExtend declares the limit where it is defined (sandbox).
+func (TimeoutArgs) JSONSchemaExtend(s *jsonschema.Schema) {
+	toolkit.Bound(s, "timeout_seconds", int(sandbox.MinTimeout.Seconds()), int(sandbox.MaxTimeout.Seconds()))
 }
 
 // TimeoutResult is the new expiry.

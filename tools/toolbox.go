@@ -46,7 +46,7 @@ type Options struct {
 	// ComputerSize is the screen size the computer tool advertises
 	// (screenshots scaled to it, coordinates mapped back). Default XGA.
 	ComputerSize sandbox.Resolution
-	// MaxSteps bounds run_actions (default 200).
+	// MaxSteps bounds run_actions (default and at most maxSteps, 200).
 	MaxSteps int
 	// MaxReadBytes bounds read_file (default 10 MiB).
 	MaxReadBytes int64
@@ -95,8 +95,8 @@ func New(o Options) *Toolbox {
 	if o.ComputerSize.IsZero() {
 		o.ComputerSize = sandbox.DefaultResolution
 	}
-	if o.MaxSteps <= 0 {
-		o.MaxSteps = 200
+	if o.MaxSteps <= 0 || o.MaxSteps > maxSteps {
+		o.MaxSteps = maxSteps
 	}
 	if o.MaxReadBytes <= 0 {
 		o.MaxReadBytes = 10 << 20

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -95,4 +96,33 @@ func asType[T error](err error, target *T) bool {
 		*target = e
 	}
 	return ok
+}
+
+// Bound sets integer property prop's minimum and maximum and fills {min}
+// and {max} in its description: a limit is declared once, as the constant
+// it is, and a JSONSchemaExtend method of the argument type refers to it
+// (rather than a struct tag writing the number again).
+func Bound(s *jsonschema.Schema, prop string, min, max int) {
+	p := Property(s, prop)
+	p.Minimum, p.Maximum = json.Number(strconv.Itoa(min)), json.Number(strconv.Itoa(max))
+	Fill(s, prop, "min", min, "max", max)
+}
+
+// Fill replaces {name} in property prop's description with value, for
+// each name, value pair.
+func Fill(s *jsonschema.Schema, prop string, pairs ...any) {
+	p := Property(s, prop)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		p.Description = strings.ReplaceAll(p.Description, "{"+fmt.Sprint(pairs[i])+"}", fmt.Sprint(pairs[i+1]))
+	}
+}
+
+// Property is s's property name; it panics when there is none (a
+// declaration bug, found when the tools are built).
+func Property(s *jsonschema.Schema, name string) *jsonschema.Schema {
+	p, ok := s.Properties.Get(name)
+	if !ok {
+		panic("toolkit: no property " + name)
+	}
+	return p
 }
