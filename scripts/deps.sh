@@ -13,6 +13,7 @@ PKGS=(
   xfce4-session xfwm4 xfdesktop4 dbus-x11 net-tools
   procps psmisc iproute2 util-linux coreutils bash
   curl jq ffmpeg
+  x11proto-dev
 )
 
 missing=()

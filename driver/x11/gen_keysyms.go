@@ -2,12 +2,13 @@
 
 // gen_keysyms writes keysyms_table.go from the X11 headers (x11proto-dev):
 //
-//	go run gen_keysyms.go
+//	go generate ./driver/x11    (or: go run gen_keysyms.go [-o file])
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
@@ -23,6 +24,8 @@ var (
 )
 
 func main() {
+	out := flag.String("o", "keysyms_table.go", "file to write")
+	flag.Parse()
 	type entry struct {
 		name string
 		val  uint64
@@ -74,7 +77,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("keysyms_table.go", src, 0o644); err != nil {
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(len(all), "keysyms")

@@ -1,5 +1,7 @@
 package x11
 
+//go:generate go run gen_keysyms.go
+
 import (
 	"strconv"
 	"strings"

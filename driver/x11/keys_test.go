@@ -1,7 +1,11 @@
 package x11
 
 import (
+	"bytes"
 	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/jezek/xgb/xproto"
@@ -105,4 +109,19 @@ func FuzzParseKey(f *testing.F) {
 		}
 		_ = splitCombo(s)
 	})
+}
+
+// TestKeysymTableIsGenerated: keysyms_table.go is what gen_keysyms.go
+// writes from this machine's X11 headers (regenerate: go generate
+// ./driver/x11).
+func TestKeysymTableIsGenerated(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "table.go")
+	cmd := exec.Command("go", "run", "gen_keysyms.go", "-o", out)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	want, err := os.ReadFile(out)
+	require.NoError(t, err)
+	got, err := os.ReadFile("keysyms_table.go")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "keysyms_table.go is stale: run go generate ./driver/x11")
 }
