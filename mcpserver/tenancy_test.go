@@ -81,7 +81,7 @@ func TestTenantIsolation(t *testing.T) {
 	alice.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": id})
 }
 
-// TestQuota: the per-user quota answers QUOTA_EXCEEDED with the seed's
+// TestQuota: the per-user quota answers QUOTA_EXCEEDED with the VM Service SDK's
 // details.
 func TestQuota(t *testing.T) {
 	e := newEnv(t, envOpts{})

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Limits of a sandbox configuration (the seed SDK's ranges).
+// Limits of a sandbox configuration (the VM Service SDK's ranges).
 const (
 	MinCPU          = 1
 	MaxCPU          = 8
@@ -54,7 +54,7 @@ func ParseResolution(field, s string) (Resolution, error) {
 	return Resolution{Width: w, Height: h}, nil
 }
 
-// Config describes a sandbox to create (the seed's SandboxConfig plus the
+// Config describes a sandbox to create (the VM Service SDK's SandboxConfig plus the
 // display resolution). Zero values mean "use the default".
 type Config struct {
 	Template            string            `json:"template,omitempty"`
@@ -137,7 +137,7 @@ func ValidateEnv(field string, env map[string]string) error {
 	return nil
 }
 
-// Settings are the manager-wide settings (the seed's client settings).
+// Settings are the manager-wide settings (the VM Service SDK's client settings).
 type Settings struct {
 	// MaxConcurrentSandboxes bounds all live sandboxes (default 10, >= 1).
 	MaxConcurrentSandboxes int
@@ -152,7 +152,7 @@ type Settings struct {
 	MaxTimeout time.Duration
 }
 
-// DefaultSettings are the seed SDK's defaults.
+// DefaultSettings are the VM Service SDK's defaults.
 func DefaultSettings() Settings {
 	return Settings{
 		MaxConcurrentSandboxes: 10,

@@ -37,7 +37,7 @@ func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 // Unwrap exposes the internal cause to errors.Is / errors.As (for logging).
 func (e *Error) Unwrap() error { return e.cause }
 
-// ToDict is the seed SDK's dict form: error_code, message, details.
+// ToDict is the VM Service SDK's dict form: error_code, message, details.
 func (e *Error) ToDict() map[string]any {
 	d := map[string]any{"error_code": string(e.Code), "message": e.Message}
 	if len(e.Details) > 0 {
@@ -79,7 +79,7 @@ func NotFound(id string) *Error {
 	return Errorf(CodeNotFound, "sandbox %q does not exist or is not yours", id).WithDetail("sandbox_id", id)
 }
 
-// QuotaExceeded carries the seed's current_usage and limit details.
+// QuotaExceeded carries the VM Service SDK's current_usage and limit details.
 func QuotaExceeded(what string, current, limit int) *Error {
 	return Errorf(CodeQuotaExceeded, "%s: %d of %d in use; destroy a sandbox first", what, current, limit).
 		WithDetail("current_usage", current).WithDetail("limit", limit).WithDetail("quota", what)

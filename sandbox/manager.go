@@ -20,7 +20,7 @@ const (
 	StateDestroyed = "destroyed"
 )
 
-// Info is what callers learn about a sandbox (the seed's SandboxInfo plus
+// Info is what callers learn about a sandbox (the VM Service SDK's SandboxInfo plus
 // the fields a serious client needs).
 type Info struct {
 	SandboxID           string         `json:"sandbox_id"`
@@ -117,7 +117,7 @@ type CreateRequest struct {
 	Labels map[string]string
 }
 
-// Stats is the seed's get_stats answer.
+// Stats is the VM Service SDK's get_stats answer.
 type Stats struct {
 	TotalActiveSandboxes int            `json:"total_active_sandboxes"`
 	TotalUsers           int            `json:"total_users"`

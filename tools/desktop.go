@@ -34,7 +34,7 @@ func (Button) JSONSchema() *jsonschema.Schema {
 
 func (b Button) value() (sandbox.Button, error) { return sandbox.ParseButton(string(b)) }
 
-// ScrollDirection accepts the seed's 1 (down) / -1 (up) or a word.
+// ScrollDirection accepts the VM Service SDK's 1 (down) / -1 (up) or a word.
 type ScrollDirection string
 
 // JSONSchema declares both spellings.

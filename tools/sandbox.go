@@ -18,7 +18,7 @@ const SetSandbox = "sandbox"
 var _ = register(SetSandbox, createSandbox, getSandboxInfo, listSandboxes, destroySandbox, setSandboxTimeout,
 	getStats, cleanupUserSandboxes)
 
-// CreateArgs are create_sandbox's arguments (the seed's SandboxConfig).
+// CreateArgs are create_sandbox's arguments (the VM Service SDK's SandboxConfig).
 type CreateArgs struct {
 	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64" jsonschema_description:"Sandbox template; \"{default}\" is a Linux desktop with a browser, terminal and editor."`
 	CPUCount            int               `json:"cpu_count,omitempty" jsonschema_description:"CPU cores ({min}-{max}). Default from the server settings ({default})."`
