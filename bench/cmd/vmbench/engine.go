@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/capture"
 )
 
 const (
@@ -202,66 +201,8 @@ func (r *runner) engineOps() error {
 		}
 	}
 
-	input := func(sb *sandbox.Sandbox, fn func(d sandbox.Desktop) error) error {
-		s, err := e.m.Get(owner, sb.ID())
-		if err != nil {
-			return err
-		}
-		return s.Input(bg, fn)
-	}
-	nIn := r.n(300)
-	r.add(measure("click", pathEngine, nIn, 5, func(i int) error {
-		p := point(i, xga)
-		return input(a, func(d sandbox.Desktop) error { return d.Click(bg, &p, sandbox.ButtonLeft, 1, nil) })
-	}))
-	r.add(measure("move_mouse", pathEngine, nIn, 5, func(i int) error {
-		return input(a, func(d sandbox.Desktop) error { return d.MoveMouse(bg, point(i, xga)) })
-	}))
-	r.add(measure("type_text 100 chars", pathEngine, r.n(100), 3, func(i int) error {
-		return input(a, func(d sandbox.Desktop) error { _, err := d.TypeText(bg, text100, 100, 0); return err })
-	}))
-	r.add(measure("press_key", pathEngine, nIn, 5, func(i int) error {
-		return input(a, func(d sandbox.Desktop) error { return d.PressKeys(bg, []string{"enter"}) })
-	}))
-	for _, sh := range []struct {
-		sb  *sandbox.Sandbox
-		res sandbox.Resolution
-	}{{a, xga}, {b, fhd}} {
-		for _, f := range []string{"png", "jpeg"} {
-			r.add(measure(shotName(sh.res, f), pathEngine, r.n(60), 3, func(i int) error {
-				return input(sh.sb, func(d sandbox.Desktop) error {
-					img, err := d.Screenshot(bg, image.Rectangle{})
-					if err != nil {
-						return err
-					}
-					_, err = imgenc.Encode(img, imgenc.Options{Format: imgenc.Format(f)})
-					return err
-				})
-			}))
-		}
-	}
 	in := a.Instance()
-	r.add(measure("run_command true", pathEngine, r.n(100), 3, func(i int) error {
-		res, err := in.Run(bg, sandbox.CommandRequest{Command: "true", Timeout: 30 * time.Second})
-		if err == nil && res.ExitCode != 0 {
-			err = fmt.Errorf("exit %d", res.ExitCode)
-		}
-		return err
-	}))
-	data := randomBytes(mib)
-	r.add(measure("write_file 1 MiB", pathEngine, r.n(40), 2, func(i int) error {
-		return in.WriteFile(bg, "/home/user/bench.bin", data)
-	}))
-	r.add(measure("read_file 1 MiB", pathEngine, r.n(40), 2, func(i int) error {
-		got, err := in.ReadFile(bg, "/home/user/bench.bin", 2*mib)
-		if err == nil && !bytes.Equal(got, data) {
-			err = fmt.Errorf("read %d bytes, not what was written", len(got))
-		}
-		return err
-	}))
-	r.add(measure("run_actions 10 steps", pathEngine, r.n(50), 2, func(i int) error {
-		return engineActions(a, input, i)
-	}))
+	r.measureOps(pathEngine, engineDesk{m: e.m, a: a, b: b})
 
 	// The command lines other stacks use, on the same displays.
 	progress("command lines: exec per op on the host (DISPLAY of the sandbox) and inside the sandbox (bash -c via run_command) (load %s)", loadavg())
@@ -278,62 +219,43 @@ func (r *runner) engineOps() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	nCLI := r.n(100)
-	// The E2B Desktop SDK's command lines (moveMouse: `xdotool mousemove
-	// --sync x y`; leftClick(x, y): that, then `xdotool click 1`).
-	cli := []struct {
-		op   string
-		n    int
-		cmds func(i int) [][]string
-	}{
-		{"click", nCLI, func(i int) [][]string {
-			p := point(i, xga)
-			return [][]string{{"xdotool", "mousemove", "--sync", strconv.Itoa(p.X), strconv.Itoa(p.Y)}, {"xdotool", "click", "1"}}
-		}},
-		{"move_mouse", nCLI, func(i int) [][]string {
-			p := point(i, xga)
-			return [][]string{{"xdotool", "mousemove", "--sync", strconv.Itoa(p.X), strconv.Itoa(p.Y)}}
-		}},
-		{"type_text 100 chars", r.n(50), func(int) [][]string { return [][]string{{"xdotool", "type", "--delay", "0", "--", text100}} }},
-		{"press_key", nCLI, func(int) [][]string { return [][]string{{"xdotool", "key", "Return"}} }},
-		{"run_command true", nCLI, func(int) [][]string { return [][]string{{"bash", "-c", "true"}} }},
-	}
-	for _, c := range cli {
-		r.add(measure(c.op, pathCLI, c.n, 3, func(i int) error {
-			for _, args := range c.cmds(i) {
-				if err := aDisplay.run(args...); err != nil {
-					return err
+	shots := map[sandbox.Resolution]struct {
+		d  *display
+		sb *sandbox.Sandbox
+	}{xga: {aDisplay, a}, fhd: {bDisplay, b}}
+	for _, o := range r.ops() {
+		switch {
+		case o.cli != nil:
+			r.add(measure(o.name, pathCLI, o.cliN, 3, func(i int) error {
+				for _, args := range o.cli(i) {
+					if err := aDisplay.run(args...); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		}))
-		r.add(measure(c.op, pathCLIExec, c.n, 3, func(i int) error {
-			for _, args := range c.cmds(i) {
-				if err := inSandbox(in, shellQuote(args)); err != nil {
-					return err
+				return nil
+			}))
+			r.add(measure(o.name, pathCLIExec, o.cliN, 3, func(i int) error {
+				for _, args := range o.cli(i) {
+					if err := inSandbox(in, shellQuote(args)); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		}))
-	}
-	for _, sh := range []struct {
-		d   *display
-		sb  *sandbox.Sandbox
-		res sandbox.Resolution
-	}{{aDisplay, a, xga}, {bDisplay, b, fhd}} {
-		for _, f := range []string{"png", "jpeg"} {
-			ext := map[string]string{"png": "png", "jpeg": "jpg"}[f]
+				return nil
+			}))
+		case o.shot != nil:
+			sh := shots[o.shot.res]
+			ext := map[string]string{"png": "png", "jpeg": "jpg"}[o.shot.format]
 			out := filepath.Join(tmp, "shot."+ext)
 			// scrot writes a file; the caller reads it back (as the E2B SDK
 			// and Anthropic's demo do) to get the image bytes.
-			r.add(measure(shotName(sh.res, f), pathCLI, r.n(40), 2, func(i int) error {
+			r.add(measure(o.name, pathCLI, o.cliN, 2, func(i int) error {
 				if err := sh.d.run("scrot", "--pointer", "-o", out); err != nil {
 					return err
 				}
 				_, err := os.ReadFile(out)
 				return err
 			}))
-			r.add(measure(shotName(sh.res, f), pathCLIExec, r.n(40), 2, func(i int) error {
+			r.add(measure(o.name, pathCLIExec, o.cliN, 2, func(i int) error {
 				if err := inSandbox(sh.sb.Instance(), "scrot --pointer -o /tmp/shot."+ext); err != nil {
 					return err
 				}
@@ -349,35 +271,75 @@ func shotName(r sandbox.Resolution, format string) string {
 	return fmt.Sprintf("screenshot %s %s", r, strings.ToUpper(format))
 }
 
-// engineActions is run_actions' 10 steps done through the Manager, then
-// the final screenshot run_actions takes by default.
-func engineActions(sb *sandbox.Sandbox, input func(*sandbox.Sandbox, func(sandbox.Desktop) error) error, i int) error {
-	p1, p2, p3 := point(i, xga), point(i+1, xga), point(i+2, xga)
-	steps := []func(d sandbox.Desktop) error{
-		func(d sandbox.Desktop) error { return d.MoveMouse(bg, p1) },
-		func(d sandbox.Desktop) error { return d.Click(bg, &p1, sandbox.ButtonLeft, 1, nil) },
-		func(d sandbox.Desktop) error { _, err := d.TypeText(bg, "hello", 25, 0); return err },
-		func(d sandbox.Desktop) error { return d.PressKeys(bg, []string{"enter"}) },
-		func(d sandbox.Desktop) error { return d.MoveMouse(bg, p2) },
-		func(d sandbox.Desktop) error { return d.Click(bg, &p2, sandbox.ButtonLeft, 2, nil) },
-		func(d sandbox.Desktop) error { return d.Drag(bg, p2, p3, sandbox.ButtonLeft) },
-		func(d sandbox.Desktop) error { return d.PressKeys(bg, []string{"ctrl", "a"}) },
-		func(d sandbox.Desktop) error { _, err := d.TypeText(bg, "world", 25, 0); return err },
-		func(d sandbox.Desktop) error { return d.PressKeys(bg, []string{"BackSpace"}) },
-	}
-	for _, s := range steps {
-		if err := input(sb, s); err != nil {
-			return err
-		}
-	}
-	return input(sb, func(d sandbox.Desktop) error {
-		img, err := d.Screenshot(bg, image.Rectangle{})
-		if err != nil {
-			return err
-		}
-		_, err = imgenc.Encode(img, imgenc.Options{Format: "png"})
+// engineDesk reaches the sandboxes through the Manager as the tools do (a
+// lookup of the owner's sandbox, then Input or the instance), without MCP.
+type engineDesk struct {
+	m    *sandbox.Manager
+	a, b *sandbox.Sandbox
+}
+
+func (d engineDesk) input(fn func(x sandbox.Desktop) error) error {
+	s, err := d.m.Get(owner, d.a.ID())
+	if err != nil {
 		return err
-	})
+	}
+	return s.Input(bg, fn)
+}
+
+func (d engineDesk) click(p sandbox.Point, count int) error {
+	return d.input(func(x sandbox.Desktop) error { return x.Click(bg, &p, sandbox.ButtonLeft, count, nil) })
+}
+func (d engineDesk) moveMouse(p sandbox.Point) error {
+	return d.input(func(x sandbox.Desktop) error { return x.MoveMouse(bg, p) })
+}
+func (d engineDesk) drag(from, to sandbox.Point) error {
+	return d.input(func(x sandbox.Desktop) error { return x.Drag(bg, from, to, sandbox.ButtonLeft) })
+}
+func (d engineDesk) typeText(text string, chunk int) error {
+	return d.input(func(x sandbox.Desktop) error { _, err := x.TypeText(bg, text, chunk, 0); return err })
+}
+func (d engineDesk) pressKeys(keys ...string) error {
+	return d.input(func(x sandbox.Desktop) error { return x.PressKeys(bg, keys) })
+}
+
+func (d engineDesk) screenshot(res sandbox.Resolution, format string) error {
+	sb := d.a
+	if res == fhd {
+		sb = d.b
+	}
+	s, err := d.m.Get(owner, sb.ID())
+	if err != nil {
+		return err
+	}
+	_, err = capture.Take(bg, s, capture.Shot{Format: imgenc.Format(format)})
+	return err
+}
+
+func (d engineDesk) runCommand(cmd string) error {
+	res, err := d.a.Instance().Run(bg, sandbox.CommandRequest{Command: cmd, Timeout: 30 * time.Second})
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("exit %d", res.ExitCode)
+	}
+	return err
+}
+
+func (d engineDesk) writeFile(path string, data []byte) error {
+	return d.a.Instance().WriteFile(bg, path, data)
+}
+
+func (d engineDesk) readFile(path string) ([]byte, error) {
+	return d.a.Instance().ReadFile(bg, path, 2*mib)
+}
+
+// runActions runs the steps one Input each, then the screenshot
+// run_actions takes by default.
+func (d engineDesk) runActions(steps []step) error {
+	for _, s := range steps {
+		if err := s(d); err != nil {
+			return err
+		}
+	}
+	return d.screenshot(xga, "png")
 }
 
 func inSandbox(in sandbox.Instance, cmd string) error {

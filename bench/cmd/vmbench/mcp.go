@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -242,84 +241,7 @@ func (r *runner) mcpOps(kind string) error {
 	}
 	time.Sleep(1500 * time.Millisecond) // the xterms draw
 
-	nIn := r.n(300)
-	r.add(measure("click", kind, nIn, 5, func(i int) error {
-		p := point(i, xga)
-		_, err := s.call("click", map[string]any{"sandbox_id": a, "x": p.X, "y": p.Y})
-		return err
-	}))
-	r.add(measure("move_mouse", kind, nIn, 5, func(i int) error {
-		p := point(i, xga)
-		_, err := s.call("move_mouse", map[string]any{"sandbox_id": a, "x": p.X, "y": p.Y})
-		return err
-	}))
-	r.add(measure("type_text 100 chars", kind, r.n(100), 3, func(i int) error {
-		_, err := s.call("type_text", map[string]any{"sandbox_id": a, "text": text100, "chunk_size": 100, "delay_ms": 0})
-		return err
-	}))
-	r.add(measure("press_key", kind, nIn, 5, func(i int) error {
-		_, err := s.call("press_key", map[string]any{"sandbox_id": a, "key": "enter"})
-		return err
-	}))
-	for _, sh := range []struct {
-		id  string
-		res sandbox.Resolution
-	}{{a, xga}, {b, fhd}} {
-		for _, f := range []string{"png", "jpeg"} {
-			r.add(measure(shotName(sh.res, f), kind, r.n(60), 3, func(i int) error {
-				res, err := s.call("screenshot", map[string]any{"sandbox_id": sh.id, "format": f})
-				if err != nil {
-					return err
-				}
-				_, err = imageBytes(res)
-				return err
-			}))
-		}
-	}
-	r.add(measure("run_command true", kind, r.n(100), 3, func(i int) error {
-		m, err := s.structured("run_command", map[string]any{"sandbox_id": a, "command": "true"})
-		if err == nil && fmt.Sprint(m["exit_code"]) != "0" {
-			err = fmt.Errorf("exit %v", m["exit_code"])
-		}
-		return err
-	}))
-	data := randomBytes(mib)
-	enc := base64.StdEncoding.EncodeToString(data)
-	r.add(measure("write_file 1 MiB", kind, r.n(40), 2, func(i int) error {
-		_, err := s.call("write_file", map[string]any{"sandbox_id": a, "path": "/home/user/bench.bin", "content": enc, "encoding": "base64"})
-		return err
-	}))
-	r.add(measure("read_file 1 MiB", kind, r.n(40), 2, func(i int) error {
-		m, err := s.structured("read_file", map[string]any{"sandbox_id": a, "path": "/home/user/bench.bin", "encoding": "base64"})
-		if err != nil {
-			return err
-		}
-		got, err := base64.StdEncoding.DecodeString(fmt.Sprint(m["content"]))
-		if err == nil && !bytes.Equal(got, data) {
-			err = fmt.Errorf("read %d bytes, not what was written", len(got))
-		}
-		return err
-	}))
-	r.add(measure("run_actions 10 steps", kind, r.n(50), 2, func(i int) error {
-		p1, p2, p3 := point(i, xga), point(i+1, xga), point(i+2, xga)
-		steps := []map[string]any{
-			{"action": "move_mouse", "x": p1.X, "y": p1.Y},
-			{"action": "click", "x": p1.X, "y": p1.Y},
-			{"action": "type_text", "text": "hello", "delay_ms": 0},
-			{"action": "press_key", "key": "enter"},
-			{"action": "move_mouse", "x": p2.X, "y": p2.Y},
-			{"action": "click", "x": p2.X, "y": p2.Y, "double": true},
-			{"action": "drag", "from_x": p2.X, "from_y": p2.Y, "to_x": p3.X, "to_y": p3.Y},
-			{"action": "press_key_combination", "keys": []string{"ctrl", "a"}},
-			{"action": "type_text", "text": "world", "delay_ms": 0},
-			{"action": "press_key", "key": "BackSpace"},
-		}
-		m, err := s.structured("run_actions", map[string]any{"sandbox_id": a, "steps": steps})
-		if err == nil && m["stopped_at"] != nil {
-			err = fmt.Errorf("run_actions stopped at %v: %v", m["stopped_at"], m["results"])
-		}
-		return err
-	}))
+	r.measureOps(kind, &mcpDesk{s: s, a: a, b: b})
 
 	if kind == pathStdio && r.memory {
 		// 20 sandboxes (2 exist already).
@@ -430,4 +352,98 @@ func (r *runner) mcpWarm(kind string) error {
 		}
 	}
 	return nil
+}
+
+// mcpDesk reaches the sandboxes through the tools over MCP.
+type mcpDesk struct {
+	s    *server
+	a, b string
+	// enc is the last file content written and its base64 (encoded once,
+	// outside the measured call, as a client holding the bytes would).
+	enc     []byte
+	encoded string
+}
+
+func (d *mcpDesk) do(tool string, args map[string]any) error {
+	args["sandbox_id"] = d.a
+	_, err := d.s.call(tool, args)
+	return err
+}
+
+// The desktop calls are the run_actions steps, one tool call each.
+func (d *mcpDesk) record(f step) error {
+	var c recorder
+	if err := f(&c); err != nil {
+		return err
+	}
+	args := c.steps[0]
+	tool := args["action"].(string)
+	delete(args, "action")
+	return d.do(tool, args)
+}
+
+func (d *mcpDesk) click(p sandbox.Point, count int) error {
+	return d.record(func(x desk) error { return x.click(p, count) })
+}
+func (d *mcpDesk) moveMouse(p sandbox.Point) error {
+	return d.record(func(x desk) error { return x.moveMouse(p) })
+}
+func (d *mcpDesk) drag(from, to sandbox.Point) error {
+	return d.record(func(x desk) error { return x.drag(from, to) })
+}
+func (d *mcpDesk) typeText(text string, chunk int) error {
+	return d.record(func(x desk) error { return x.typeText(text, chunk) })
+}
+func (d *mcpDesk) pressKeys(keys ...string) error {
+	return d.record(func(x desk) error { return x.pressKeys(keys...) })
+}
+
+func (d *mcpDesk) screenshot(res sandbox.Resolution, format string) error {
+	id := d.a
+	if res == fhd {
+		id = d.b
+	}
+	r, err := d.s.call("screenshot", map[string]any{"sandbox_id": id, "format": format})
+	if err != nil {
+		return err
+	}
+	_, err = imageBytes(r)
+	return err
+}
+
+func (d *mcpDesk) runCommand(cmd string) error {
+	m, err := d.s.structured("run_command", map[string]any{"sandbox_id": d.a, "command": cmd})
+	if err == nil && fmt.Sprint(m["exit_code"]) != "0" {
+		err = fmt.Errorf("exit %v", m["exit_code"])
+	}
+	return err
+}
+
+func (d *mcpDesk) writeFile(path string, data []byte) error {
+	if len(data) == 0 || len(d.enc) != len(data) || &d.enc[0] != &data[0] {
+		d.enc, d.encoded = data, base64.StdEncoding.EncodeToString(data)
+	}
+	return d.do("write_file", map[string]any{"path": path, "content": d.encoded, "encoding": "base64"})
+}
+
+func (d *mcpDesk) readFile(path string) ([]byte, error) {
+	m, err := d.s.structured("read_file", map[string]any{"sandbox_id": d.a, "path": path, "encoding": "base64"})
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(fmt.Sprint(m["content"]))
+}
+
+func (d *mcpDesk) runActions(steps []step) error {
+	var c recorder
+	for _, s := range steps {
+		if err := s(&c); err != nil {
+			return err
+		}
+	}
+	m, err := d.s.structured("run_actions", map[string]any{"sandbox_id": d.a, "steps": c.steps})
+	if err == nil && m["stopped_at"] != nil {
+		err = fmt.Errorf("run_actions stopped at %v: %v", m["stopped_at"], m["results"])
+	}
+	return err
 }

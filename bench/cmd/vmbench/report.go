@@ -6,13 +6,15 @@ import (
 	"strings"
 )
 
-// opOrder is the table's row order.
-var opOrder = []string{
-	"create_sandbox (cold)", "create_sandbox (warm pool)", "destroy_sandbox",
-	"click", "move_mouse", "type_text 100 chars", "press_key",
-	"screenshot 1024x768 PNG", "screenshot 1024x768 JPEG", "screenshot 1920x1080 PNG", "screenshot 1920x1080 JPEG",
-	"run_command true", "write_file 1 MiB", "read_file 1 MiB", "run_actions 10 steps",
-}
+// opOrder is the table's row order: creation, then the ops every path
+// measures.
+var opOrder = func() []string {
+	names := []string{"create_sandbox (cold)", "create_sandbox (warm pool)", "destroy_sandbox"}
+	for _, o := range (&runner{runs: 1}).ops() {
+		names = append(names, o.name)
+	}
+	return names
+}()
 
 func find(res *Results, op, path string) *Op {
 	for i := range res.Ops {
