@@ -140,6 +140,16 @@ func parseShm(text string) []Segment {
 	return out
 }
 
+// LoadAvg is the 1, 5 and 15 minute load averages as /proc/loadavg
+// writes them (nil when unreadable).
+func LoadAvg() []string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) >= 3 {
+		return f[:3]
+	}
+	return nil
+}
+
 // StatusKB reads a "Name:   N kB" field of a /proc file such as
 // /proc/PID/status or /proc/PID/smaps_rollup; 0 when absent.
 func StatusKB(file, field string) int {

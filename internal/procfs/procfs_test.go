@@ -39,6 +39,14 @@ func TestStatus(t *testing.T) {
 	assert.False(t, ok)
 }
 
+func TestLoadAvg(t *testing.T) {
+	l := LoadAvg()
+	require.Len(t, l, 3)
+	for _, v := range l {
+		assert.Regexp(t, `^[0-9]+\.[0-9]+$`, v)
+	}
+}
+
 func TestShm(t *testing.T) {
 	segs := parseShm("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n" +
 		"         0      32769  1600                393216  4242  4243      2  1000  1000   200005  1000 1700000000 1700000000 1700000000                393216                     0\n" +

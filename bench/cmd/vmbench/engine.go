@@ -143,21 +143,10 @@ func (r *runner) engineOps() error {
 	}
 	defer e.close()
 
-	// Cold create and destroy.
-	var made []*sandbox.Sandbox
-	r.add(measure("create_sandbox (cold)", pathEngine, r.n(15), 1, func(i int) error {
+	r.measureCreateDestroy(pathEngine, func() (func() error, error) {
 		sb, err := e.create(sandbox.Resolution{})
-		if err == nil {
-			made = append(made, sb)
-		}
-		return err
-	}))
-	r.add(measure("destroy_sandbox", pathEngine, len(made), 0, func(i int) error {
-		if i < 0 {
-			return nil
-		}
-		return e.m.Destroy(bg, made[i])
-	}))
+		return func() error { return e.m.Destroy(bg, sb) }, err
+	})
 
 	// Idle memory: a few idle desktops, median.
 	if r.memory {

@@ -210,21 +210,13 @@ func (r *runner) mcpOps(kind string) error {
 		progress("  server with 0 sandboxes: RSS %.1f MiB", r.res.Memory.Server0.RSS)
 	}
 
-	var made []string
-	r.add(measure("create_sandbox (cold)", kind, r.n(15), 1, func(i int) error {
+	r.measureCreateDestroy(kind, func() (func() error, error) {
 		id, err := s.create(sandbox.Resolution{})
-		if err == nil {
-			made = append(made, id)
-		}
-		return err
-	}))
-	r.add(measure("destroy_sandbox", kind, len(made), 0, func(i int) error {
-		if i < 0 {
-			return nil
-		}
-		_, err := s.call("destroy_sandbox", map[string]any{"sandbox_id": made[i]})
-		return err
-	}))
+		return func() error {
+			_, err := s.call("destroy_sandbox", map[string]any{"sandbox_id": id})
+			return err
+		}, err
+	})
 
 	a, err := s.create(xga)
 	if err != nil {

@@ -114,6 +114,25 @@ func (r *runner) measureOps(path string, d desk) {
 	}
 }
 
+// measureCreateDestroy measures cold creations (create returns how to
+// destroy what it made), then destroying each.
+func (r *runner) measureCreateDestroy(path string, create func() (destroy func() error, err error)) {
+	var made []func() error
+	r.add(measure("create_sandbox (cold)", path, r.n(15), 1, func(i int) error {
+		destroy, err := create()
+		if err == nil {
+			made = append(made, destroy)
+		}
+		return err
+	}))
+	r.add(measure("destroy_sandbox", path, len(made), 0, func(i int) error {
+		if i < 0 {
+			return nil
+		}
+		return made[i]()
+	}))
+}
+
 // recorder turns desk calls into run_actions steps.
 type recorder struct{ steps []map[string]any }
 

@@ -109,8 +109,7 @@ func progress(format string, args ...any) {
 }
 
 func load1() float64 {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
+	f := procfs.LoadAvg()
 	if len(f) == 0 {
 		return 0
 	}
@@ -118,14 +117,7 @@ func load1() float64 {
 	return v
 }
 
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
+func loadavg() string { return strings.Join(procfs.LoadAvg(), " ") }
 
 // Machine describes where the numbers come from.
 type Machine struct {
