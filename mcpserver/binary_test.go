@@ -105,9 +105,25 @@ func TestBinaryHTTP(t *testing.T) {
 	modern := httpClient(t, s, aliceToken, false)
 	assert.Equal(t, mcp.ProtocolVersion20260728, modern.C.ProtocolVersion())
 	id := modern.OK("create_sandbox", nil)["sandbox_id"].(string)
-	res := modern.CallMeta("run_command", map[string]any{"sandbox_id": id, "command": "echo streamed"}, &mcp.Meta{ProgressToken: "http-1"})
-	require.False(t, res.IsError, text(res))
-	eventually(t, "progress over streamable HTTP", 5*time.Second, func() bool { return modern.progressFor("http-1") > 0 })
+	// Progress arrives while the call runs: the command prints, then waits
+	// until the test has seen the notification. (mcp-go v1.2.1 drops a
+	// notification that races the end of its call, mark3labs/mcp-go#969:
+	// about half of them on a busy machine.)
+	type answer struct {
+		res *mcp.CallToolResult
+		err error
+	}
+	running := make(chan answer, 1)
+	go func() {
+		res, err := mcptest.CallTool(modern.Ctx, modern.C, "run_command", map[string]any{"sandbox_id": id,
+			"command": "echo streamed; until [ -e /tmp/progress-seen ]; do sleep 0.05; done"}, &mcp.Meta{ProgressToken: "http-1"})
+		running <- answer{res, err}
+	}()
+	eventually(t, "progress over streamable HTTP", 60*time.Second, func() bool { return modern.progressFor("http-1") > 0 })
+	modern.OK("write_file", map[string]any{"sandbox_id": id, "path": "/tmp/progress-seen", "content": ""})
+	a := <-running
+	require.NoError(t, a.err)
+	require.False(t, a.res.IsError, text(a.res))
 	shot := modern.Call("screenshot", map[string]any{"sandbox_id": id})
 	require.Len(t, images(t, shot), 1)
 	require.NoError(t, modern.C.Close())
@@ -141,7 +157,7 @@ func TestBinaryHTTP(t *testing.T) {
 	bid := bob.OK("create_sandbox", nil)["sandbox_id"].(string)
 	bob.OK("move_mouse", map[string]any{"sandbox_id": bid, "x": 3, "y": 4})
 	assert.EqualValues(t, 3, bob.OK("get_cursor_position", map[string]any{"sandbox_id": bid})["x"])
-	res = bob.CallMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
+	res := bob.CallMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
 	require.False(t, res.IsError, text(res))
 	eventually(t, "progress over SSE", 5*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
 	bob.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": lid})
