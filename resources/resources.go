@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/capture"
 	"github.com/vmservice/vmservice/tools/toolkit"
@@ -56,7 +57,7 @@ func Register(s *server.MCPServer, env *toolkit.Env) {
 	s.AddResourceTemplate(mcp.NewResourceTemplate(ScreenTemplate, "screen",
 		mcp.WithTemplateTitle("Sandbox screen"),
 		mcp.WithTemplateDescription("The sandbox's current screen as a PNG image."),
-		mcp.WithTemplateMIMEType("image/png")),
+		mcp.WithTemplateMIMEType(imgenc.PNG.MIME())),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			sb, err := lookup(ctx, env, req)
 			if err != nil {

@@ -2,15 +2,14 @@ package main
 
 import (
 	"fmt"
-	"image"
 	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
+	"github.com/vmservice/vmservice/sandbox/capture"
 )
 
 // Scale is how many desktops the machine holds while each is driven at
@@ -88,6 +87,10 @@ func scaleActions(mix string) ([]string, error) {
 }
 
 func doAction(sb *sandbox.Sandbox, name string, i int, res sandbox.Resolution) error {
+	if name == "screenshot PNG" {
+		_, err := capture.Take(bg, sb, capture.Shot{})
+		return err
+	}
 	return sb.Input(bg, func(d sandbox.Desktop) error {
 		switch name {
 		case "move_mouse":
@@ -102,13 +105,6 @@ func doAction(sb *sandbox.Sandbox, name string, i int, res sandbox.Resolution) e
 			return d.PressKeys(bg, []string{"enter"})
 		case "cursor_position":
 			_, err := d.CursorPosition(bg)
-			return err
-		case "screenshot PNG":
-			img, err := d.Screenshot(bg, image.Rectangle{})
-			if err != nil {
-				return err
-			}
-			_, err = imgenc.Encode(img, imgenc.Options{Format: "png"})
 			return err
 		}
 		return fmt.Errorf("unknown action %s", name)
