@@ -61,15 +61,11 @@ type TitleResult struct {
 }
 
 func launchApplication(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "launch_application", Title: "Launch application",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "launch_application", Title: "Launch application",
 		Description: "Start a desktop application in the sandbox by common name (firefox, google-chrome, vscode, terminal, text-editor, file-manager), " +
 			"optionally opening a URL or file. Take a screenshot after a moment to see its window.",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true}},
-		func(ctx context.Context, a *LaunchArgs) (LaunchResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return LaunchResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *LaunchArgs) (LaunchResult, error) {
 			toolkit.Progress(ctx, 0, 1, "launching "+a.Application)
 			r, err := sb.Instance().Launch(ctx, a.Application, a.URI)
 			if err != nil {
@@ -81,14 +77,10 @@ func launchApplication(tb *Toolbox) *Tool {
 }
 
 func listApplications(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "list_applications", Title: "List applications",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "list_applications", Title: "List applications",
 		Description: "List the application names launch_application accepts in this sandbox.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (AppsResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return AppsResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (AppsResult, error) {
 			apps, err := sb.Instance().Applications(ctx)
 			if apps == nil {
 				apps = []string{}
@@ -98,22 +90,22 @@ func listApplications(tb *Toolbox) *Tool {
 }
 
 func getCurrentWindowID(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_current_window_id", Title: "Get current window",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_current_window_id", Title: "Get current window",
 		Description: "Return the id of the window that has the keyboard focus.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (WindowResult, error) {
-			w, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.WindowID, error) { return d.CurrentWindow(ctx) })
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (WindowResult, error) {
+			w, err := fromDesktop(ctx, sb, func(d sandbox.Desktop) (sandbox.WindowID, error) { return d.CurrentWindow(ctx) })
 			return WindowResult{WindowID: uint32(w)}, err
 		})
 }
 
 func getApplicationWindows(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_application_windows", Title: "Get application windows",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_application_windows", Title: "Get application windows",
 		Description: "List the ids of the top-level windows of an application (matched by WM_CLASS or title, case-insensitively).",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *AppWindowsArgs) (WindowsResult, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *AppWindowsArgs) (WindowsResult, error) {
 			out := WindowsResult{WindowIDs: []uint32{}}
-			err := tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+			err := sb.Input(ctx, func(d sandbox.Desktop) error {
 				ws, err := d.ApplicationWindows(ctx, strings.TrimSpace(a.Application))
 				for _, w := range ws {
 					out.WindowIDs = append(out.WindowIDs, uint32(w))
@@ -125,11 +117,11 @@ func getApplicationWindows(tb *Toolbox) *Tool {
 }
 
 func getWindowTitle(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_window_title", Title: "Get window title",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_window_title", Title: "Get window title",
 		Description: "Return the title of a window.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *WindowArgs) (TitleResult, error) {
-			t, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (string, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *WindowArgs) (TitleResult, error) {
+			t, err := fromDesktop(ctx, sb, func(d sandbox.Desktop) (string, error) {
 				return d.WindowTitle(ctx, sandbox.WindowID(a.WindowID))
 			})
 			return TitleResult{WindowID: a.WindowID, Title: t}, err

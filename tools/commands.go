@@ -57,15 +57,11 @@ func clip(s string, n int) string {
 const maxCommandOutput = 1 << 20
 
 func runCommand(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "run_command", Title: "Run command",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "run_command", Title: "Run command",
 		Description: "Run a shell command inside the sandbox and return exit_code, stdout and stderr. " +
 			"Graphical programs started here appear on the sandbox desktop. Output is streamed as progress notifications when the client asks for progress.",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
-		func(ctx context.Context, a *RunArgs) (RunResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return RunResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *RunArgs) (RunResult, error) {
 			if a.Timeout == 0 {
 				a.Timeout = 30
 			}

@@ -158,11 +158,8 @@ func modifiers(text string) []string {
 // screenshot, so menus and redraws triggered by the action are visible.
 const settle = 250 * time.Millisecond
 
-func (tb *Toolbox) useComputer(ctx context.Context, a *ComputerArgs) (ComputerResult, error) {
-	sb, err := tb.Sandbox(ctx, a.SandboxID)
-	if err != nil {
-		return ComputerResult{}, err
-	}
+func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *ComputerArgs) (ComputerResult, error) {
+	var err error
 	sc := tb.scalerFor(sb.Config().Resolution)
 	res := ComputerResult{Action: string(a.Action), OK: true, DisplayWidth: sc.adv.Width, DisplayHeight: sc.adv.Height}
 	act := string(a.Action)
@@ -520,7 +517,7 @@ func (tb *Toolbox) runSteps(ctx context.Context, a *RunActionsArgs) (RunActionsR
 }
 
 func computer(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "computer", Title: "Computer (Anthropic computer use)",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "computer", Title: "Computer (Anthropic computer use)",
 		Description: "Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call (screenshot, left_click, type, key, scroll, zoom, ...). " +
 			"Coordinates refer to the advertised display size (display_width x display_height in every result, 1024x768 by default) and are mapped to the real screen. " +
 			"Most actions return a screenshot taken just after them.",

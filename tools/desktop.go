@@ -230,19 +230,10 @@ func inScreen(sb *sandbox.Sandbox, field string, x, y int) error {
 	return sandbox.CheckPoint(sandbox.Point{X: x, Y: y}, r.Width, r.Height, field)
 }
 
-// withInput looks up the caller's sandbox and runs fn with its desktop.
-func (tb *Toolbox) withInput(ctx context.Context, id string, fn func(sb *sandbox.Sandbox, d sandbox.Desktop) error) error {
-	sb, err := tb.Sandbox(ctx, id)
-	if err != nil {
-		return err
-	}
-	return sb.Input(ctx, func(d sandbox.Desktop) error { return fn(sb, d) })
-}
-
-// fromDesktop reads one value from the caller's desktop (under withInput).
-func fromDesktop[T any](ctx context.Context, tb *Toolbox, id string, get func(d sandbox.Desktop) (T, error)) (T, error) {
+// fromDesktop reads one value from sb's desktop, in order with its input.
+func fromDesktop[T any](ctx context.Context, sb *sandbox.Sandbox, get func(d sandbox.Desktop) (T, error)) (T, error) {
 	var v T
-	err := tb.withInput(ctx, id, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+	err := sb.Input(ctx, func(d sandbox.Desktop) error {
 		var err error
 		v, err = get(d)
 		return err
@@ -251,10 +242,10 @@ func fromDesktop[T any](ctx context.Context, tb *Toolbox, id string, get func(d 
 }
 
 func click(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "click", Title: "Click",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "click", Title: "Click",
 		Description: "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *ClickArgs) (OK, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *ClickArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
 				return OK{}, err
@@ -263,7 +254,7 @@ func click(tb *Toolbox) *Tool {
 			if a.Double {
 				n = 2
 			}
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				if err := inScreen(sb, "x", a.X, a.Y); err != nil {
 					return err
 				}
@@ -273,11 +264,11 @@ func click(tb *Toolbox) *Tool {
 }
 
 func moveMouse(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "move_mouse", Title: "Move mouse",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "move_mouse", Title: "Move mouse",
 		Description: "Move the pointer to (x, y) without clicking (hover).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *PointArgs) (OK, error) {
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *PointArgs) (OK, error) {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				if err := inScreen(sb, "x", a.X, a.Y); err != nil {
 					return err
 				}
@@ -287,15 +278,15 @@ func moveMouse(tb *Toolbox) *Tool {
 }
 
 func drag(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "drag", Title: "Drag",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "drag", Title: "Drag",
 		Description: "Press a mouse button at (from_x, from_y), move to (to_x, to_y) and release it (drag and drop, selections).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *DragArgs) (OK, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *DragArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
 				return OK{}, err
 			}
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				if err := inScreen(sb, "from_x", a.FromX, a.FromY); err != nil {
 					return err
 				}
@@ -308,10 +299,10 @@ func drag(tb *Toolbox) *Tool {
 }
 
 func scroll(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "scroll", Title: "Scroll",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "scroll", Title: "Scroll",
 		Description: "Turn the mouse wheel: direction 1/down, -1/up, or left/right, amount notches, optionally at (x, y).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *ScrollArgs) (OK, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *ScrollArgs) (OK, error) {
 			dir, err := a.Direction.value()
 			if err != nil {
 				return OK{}, err
@@ -322,7 +313,7 @@ func scroll(tb *Toolbox) *Tool {
 			if (a.X == nil) != (a.Y == nil) {
 				return OK{}, sandbox.InvalidArgument("x", "give both x and y, or neither")
 			}
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(sb *sandbox.Sandbox, d sandbox.Desktop) error {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				var p *sandbox.Point
 				if a.X != nil {
 					if err := inScreen(sb, "x", *a.X, *a.Y); err != nil {
@@ -336,10 +327,10 @@ func scroll(tb *Toolbox) *Tool {
 }
 
 func typeText(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "type_text", Title: "Type text",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "type_text", Title: "Type text",
 		Description: "Type text into the focused window as keyboard input, in chunks of chunk_size characters with delay_ms between chunks. Any Unicode text works.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *TypeArgs) (TypeResult, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *TypeArgs) (TypeResult, error) {
 			chunk, delay := a.ChunkSize, 75
 			if chunk == 0 {
 				chunk = 25
@@ -347,7 +338,7 @@ func typeText(tb *Toolbox) *Tool {
 			if a.DelayMS != nil {
 				delay = *a.DelayMS
 			}
-			n, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (int, error) {
+			n, err := fromDesktop(ctx, sb, func(d sandbox.Desktop) (int, error) {
 				return d.TypeText(ctx, a.Text, chunk, time.Duration(delay)*time.Millisecond)
 			})
 			if err != nil {
@@ -358,58 +349,55 @@ func typeText(tb *Toolbox) *Tool {
 }
 
 func pressKey(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "press_key", Title: "Press key",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "press_key", Title: "Press key",
 		Description: "Press and release one key (enter, esc, tab, F5, Return, ...); \"ctrl+c\" style combinations are accepted too.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *KeyArgs) (OK, error) {
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *KeyArgs) (OK, error) {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				return d.PressKeys(ctx, []string{a.Key}) // the backend splits "ctrl+c"
 			})
 		})
 }
 
 func pressKeyCombination(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "press_key_combination", Title: "Press key combination",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "press_key_combination", Title: "Press key combination",
 		Description: "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *KeysArgs) (OK, error) {
-			return OK{OK: true}, tb.withInput(ctx, a.SandboxID, func(_ *sandbox.Sandbox, d sandbox.Desktop) error {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *KeysArgs) (OK, error) {
+			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				return d.PressKeys(ctx, a.Keys)
 			})
 		})
 }
 
 func getCursorPosition(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_cursor_position", Title: "Get cursor position",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_cursor_position", Title: "Get cursor position",
 		Description: "Return the pointer's position in screen pixels.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (PointResult, error) {
-			p, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Point, error) { return d.CursorPosition(ctx) })
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (PointResult, error) {
+			p, err := fromDesktop(ctx, sb, func(d sandbox.Desktop) (sandbox.Point, error) { return d.CursorPosition(ctx) })
 			return PointResult(p), err
 		})
 }
 
 func getScreenSize(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_screen_size", Title: "Get screen size",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_screen_size", Title: "Get screen size",
 		Description: "Return the sandbox screen's width and height in pixels.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (SizeResult, error) {
-			r, err := fromDesktop(ctx, tb, a.SandboxID, func(d sandbox.Desktop) (sandbox.Resolution, error) { return d.ScreenSize(ctx) })
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (SizeResult, error) {
+			r, err := fromDesktop(ctx, sb, func(d sandbox.Desktop) (sandbox.Resolution, error) { return d.ScreenSize(ctx) })
 			return SizeResult{Width: r.Width, Height: r.Height}, err
 		})
 }
 
 func screenshot(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "screenshot", Title: "Screenshot",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "screenshot", Title: "Screenshot",
 		Description: "Capture the sandbox screen (or a region of it) as an image: PNG by default, JPEG on request, optionally scaled to scale_to.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *ScreenshotArgs) (ScreenshotResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return ScreenshotResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *ScreenshotArgs) (ScreenshotResult, error) {
 			s := capture.Shot{Format: imgenc.Format(a.Format), Quality: a.Quality}
 			if a.ScaleTo != "" {
+				var err error
 				if s.ScaleTo, err = sandbox.ParseResolution("scale_to", a.ScaleTo); err != nil {
 					return ScreenshotResult{}, err
 				}

@@ -78,18 +78,15 @@ func (r ListFilesResult) Text() string {
 }
 
 func writeFile(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "write_file", Title: "Write file",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "write_file", Title: "Write file",
 		Description: "Create or overwrite a file inside the sandbox with text or base64-encoded binary content.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *WriteFileArgs) (WriteFileResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return WriteFileResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *WriteFileArgs) (WriteFileResult, error) {
 			data := []byte(a.Content)
 			switch a.Encoding {
 			case "", "utf-8", "utf8":
 			case "base64":
+				var err error
 				if data, err = base64.StdEncoding.DecodeString(a.Content); err != nil {
 					return WriteFileResult{}, sandbox.InvalidArgument("content", "content is not valid base64")
 				}
@@ -104,14 +101,10 @@ func writeFile(tb *Toolbox) *Tool {
 }
 
 func readFile(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "read_file", Title: "Read file",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "read_file", Title: "Read file",
 		Description: "Read a file from inside the sandbox: text as UTF-8, binary data as base64.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *ReadFileArgs) (ReadFileResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return ReadFileResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *ReadFileArgs) (ReadFileResult, error) {
 			data, err := tb.ReadFile(ctx, sb, a.Path)
 			if err != nil {
 				return ReadFileResult{}, err
@@ -141,14 +134,10 @@ func readFile(tb *Toolbox) *Tool {
 }
 
 func listFiles(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "list_files", Title: "List files",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "list_files", Title: "List files",
 		Description: "List a directory inside the sandbox: name, path, type, size and modification time of each entry.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *PathArgs) (ListFilesResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return ListFilesResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *PathArgs) (ListFilesResult, error) {
 			ents, err := sb.Instance().ListFiles(ctx, a.Path)
 			if err != nil {
 				return ListFilesResult{}, err
@@ -161,14 +150,10 @@ func listFiles(tb *Toolbox) *Tool {
 }
 
 func openFile(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "open_file", Title: "Open file",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "open_file", Title: "Open file",
 		Description: "Open a file inside the sandbox with its default desktop application (text editor, browser, image viewer, ...).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *PathArgs) (OK, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return OK{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *PathArgs) (OK, error) {
 			return OK{OK: true}, sb.Instance().OpenFile(ctx, a.Path)
 		})
 }

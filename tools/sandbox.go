@@ -154,14 +154,10 @@ func createSandbox(tb *Toolbox) *Tool {
 }
 
 func getSandboxInfo(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "get_sandbox_info", Title: "Get sandbox info",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "get_sandbox_info", Title: "Get sandbox info",
 		Description: "Describe one sandbox: owner, state (running, or broken with the problem), template, resources, resolution, creation and expiry times.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (InfoResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return InfoResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (InfoResult, error) {
 			r := infoResult(sb.Info())
 			// A dead display or window manager is otherwise only seen as
 			// BACKEND_UNAVAILABLE from the desktop tools.
@@ -199,14 +195,10 @@ func listSandboxes(tb *Toolbox) *Tool {
 }
 
 func destroySandbox(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "destroy_sandbox", Title: "Destroy sandbox",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "destroy_sandbox", Title: "Destroy sandbox",
 		Description: "Destroy a sandbox now: every process, file and stream of it is gone. Destroying it again answers SANDBOX_NOT_FOUND.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: true, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (DestroyResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return DestroyResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (DestroyResult, error) {
 			if err := tb.Manager.Destroy(ctx, sb); err != nil {
 				return DestroyResult{}, err
 			}
@@ -216,14 +208,10 @@ func destroySandbox(tb *Toolbox) *Tool {
 
 // Destructive: a shorter timeout brings the sandbox's end closer.
 func setSandboxTimeout(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "set_sandbox_timeout", Title: "Set sandbox timeout",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "set_sandbox_timeout", Title: "Set sandbox timeout",
 		Description: "Set a sandbox's remaining lifetime to timeout_seconds from now (extend or shorten it).",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *TimeoutArgs) (TimeoutResult, error) {
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
-			if err != nil {
-				return TimeoutResult{}, err
-			}
+		func(ctx context.Context, sb *sandbox.Sandbox, a *TimeoutArgs) (TimeoutResult, error) {
 			exp, err := tb.Manager.SetTimeout(ctx, sb, time.Duration(a.TimeoutSeconds)*time.Second)
 			if err != nil {
 				return TimeoutResult{}, err

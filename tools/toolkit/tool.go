@@ -123,6 +123,29 @@ func Define[A any, R any](env *Env, s Spec, fn func(ctx context.Context, a *A) (
 	return t
 }
 
+// sandboxArgs are argument types that embed SandboxRef.
+type sandboxArgs[A any] interface {
+	*A
+	sandboxID() string
+}
+
+func (r SandboxRef) sandboxID() string { return r.SandboxID }
+
+// DefineOn declares a tool that acts on one sandbox: its arguments embed
+// SandboxRef, and the handler gets the caller's sandbox already looked up
+// (Env.Sandbox: another tenant's answers SANDBOX_NOT_FOUND before the
+// handler runs).
+func DefineOn[A any, PA sandboxArgs[A], R any](env *Env, s Spec, fn func(ctx context.Context, sb *sandbox.Sandbox, a *A) (R, error)) *Tool {
+	return Define(env, s, func(ctx context.Context, a *A) (R, error) {
+		sb, err := env.Sandbox(ctx, PA(a).sandboxID())
+		if err != nil {
+			var none R
+			return none, err
+		}
+		return fn(ctx, sb, a)
+	})
+}
+
 func successResult(res any) *mcp.CallToolResult {
 	var text string
 	if tx, ok := res.(texter); ok {
