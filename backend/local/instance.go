@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/driver/bwrap"
 	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/internal/procfs"
 	"github.com/vmservice/vmservice/sandbox"
@@ -329,21 +330,9 @@ var testXvfbArgs []string
 
 // systemBinds are the read-only system directories every sandbox sees.
 func systemBinds() []string {
-	a := []string{"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"}
+	a := append(bwrap.System(), "--ro-bind", "/etc", "/etc")
 	if st, err := os.Stat("/opt"); err == nil && st.IsDir() {
 		a = append(a, "--ro-bind", "/opt", "/opt")
-	}
-	for _, d := range []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
-		st, err := os.Lstat(d)
-		switch {
-		case err != nil:
-		case st.Mode()&os.ModeSymlink != 0:
-			if t, err := os.Readlink(d); err == nil {
-				a = append(a, "--symlink", t, d)
-			}
-		case st.IsDir():
-			a = append(a, "--ro-bind", d, d)
-		}
 	}
 	return a
 }

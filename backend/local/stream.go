@@ -10,16 +10,17 @@ import (
 	"syscall"
 
 	"github.com/vmservice/vmservice/driver/vnc"
-	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// Streams: x11vnc runs on the host as the sandbox's uid, attached to the
-// sandbox's Xvfb, and serves RFB only on a unix socket under the sandbox's
-// state directory, which is never bound into the sandbox: nothing inside
-// can reach it, whatever its network. It starts through the launcher, so
-// it sits in the sandbox's sys cgroup like Xvfb: its CPU and memory count
-// against the sandbox, and Destroy's cgroup kill ends it whatever happens.
+// Streams: x11vnc runs as the sandbox's uid in a jail of its own (see
+// driver/vnc: no network, no host files but /usr, the display's socket and
+// its stream directory), attached to the sandbox's Xvfb, and serves RFB
+// only on a unix socket under the sandbox's state directory, which is never
+// bound into the sandbox: nothing inside can reach it, whatever its
+// network. It starts through the launcher, so it sits in the sandbox's sys
+// cgroup like Xvfb: its CPU and memory count against the sandbox, and
+// Destroy's cgroup kill ends it whatever happens.
 
 var (
 	vncMu    sync.Mutex
@@ -49,19 +50,10 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 	if s == nil {
 		return nil, sandbox.Errorf(sandbox.CodeNotFound, "the sandbox is being destroyed")
 	}
-	// The sandbox's own Xauthority names display 0 (as seen inside); the
-	// host-side x11vnc connects to :N and needs an entry for N.
-	auth := filepath.Join(in.dir, "vnc-Xauthority")
-	if _, err := os.Stat(auth); err != nil {
-		if err := x11.WriteXauthority(auth, in.slot.display, in.cookie); err != nil {
-			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
-		}
-		if err := os.Chown(auth, in.slot.uid, in.slot.uid); err != nil {
-			return nil, sandbox.Errorf(sandbox.CodeInternal, "could not prepare the stream; see the server log").WithCause(err)
-		}
-	}
-	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), AuthFile: auth, Dir: in.dir,
-		UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.vncLauncher}
+	// x11vnc sees the display under its host name (:N), its socket being
+	// the one the sandbox sees as :0.
+	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), Socket: filepath.Join(in.xdir, "X0"), Cookie: in.cookie,
+		Dir: in.dir, UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.vncLauncher, ShareIPC: true}
 	return s.Start(ctx, base, o, in.log)
 }
 

@@ -2,6 +2,17 @@
 // on a unix socket in a host directory that no sandbox mounts, so nothing
 // inside a sandbox (whatever its network namespace) can reach it; the
 // stream proxy dials that socket.
+//
+// x11vnc is a large C program that reads what the desktop it serves puts on
+// the display (properties, selections, window contents), and that desktop
+// is hostile. So it takes no orders from the display (-safer -noremote
+// -novncconnect: x11vnc's own remote control rides on an X property any
+// client of the display can set), runs no external command (-nocmds), and
+// runs in a bubblewrap jail of its own: a network namespace with nothing
+// but loopback (it can neither listen on nor connect to any host port) and
+// a mount view of /usr, the one X socket it serves, a cookie for it and its
+// stream directory (no /etc, no /run, no home, no server state). Even an
+// x11vnc that obeyed or was exploited could reach only its own socket.
 package vnc
 
 import (
@@ -9,18 +20,23 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/driver/bwrap"
+	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -78,10 +94,15 @@ func ClientLevels(quality string) (Levels, error) {
 
 // Spec says which display to serve and how.
 type Spec struct {
-	// Display is the X display as seen from the host (":N").
+	// Display is the X display (":N"); x11vnc sees it under that name in
+	// its jail.
 	Display string
-	// AuthFile is an Xauthority file with the display's cookie, readable by
-	// UID.
+	// Socket is the display's unix socket on the host (default
+	// /tmp/.X11-unix/XN), the only one bound into the jail.
+	Socket string
+	// Cookie is the display's MIT-MAGIC-COOKIE-1; when nil it is read from
+	// AuthFile (an Xauthority file with an entry for Display).
+	Cookie   []byte
 	AuthFile string
 	// Dir is a host directory no sandbox can see; a private subdirectory for
 	// the socket and password file is made in it. Keep it short: unix
@@ -90,12 +111,17 @@ type Spec struct {
 	// UID / GID run x11vnc unprivileged. Zero runs it as the server's own
 	// user (only when the server itself is not root).
 	UID, GID uint32
-	// Command, when set, makes the process that runs argv (x11vnc and its
-	// arguments): a backend's launcher that puts it into the sandbox's
+	// Command, when set, makes the process that runs argv (the jail with
+	// x11vnc in it): a backend's launcher that puts it into the sandbox's
 	// cgroup, so it counts against the sandbox and dies with it. The
 	// process must start as UID/GID; Start adds the environment, working
 	// directory, output, its own process group and the parent-death signal.
 	Command func(argv ...string) *exec.Cmd
+	// ShareIPC keeps the IPC namespace Command's process runs in (the X
+	// server's: the local backend starts it there) so x11vnc can grab the
+	// screen with MIT-SHM; otherwise the jail has an IPC namespace of its
+	// own and x11vnc reads the screen with GetImage (-noshm).
+	ShareIPC bool
 
 	WindowID  sandbox.WindowID // 0 = whole display
 	Password  string           // VNC password; "" = no RFB authentication
@@ -118,21 +144,34 @@ func (s *Spec) Validate() error {
 	if s.FrameRate < MinFrameRate || s.FrameRate > MaxFrameRate {
 		return sandbox.InvalidArgument("frame_rate", "frame_rate must be between %d and %d, got %d", MinFrameRate, MaxFrameRate, s.FrameRate)
 	}
-	if s.Display == "" || s.AuthFile == "" || s.Dir == "" {
-		return sandbox.Errorf(sandbox.CodeInternal, "vnc: display, auth file and directory are required")
+	if _, err := displayNumber(s.Display); err != nil || (s.Cookie == nil && s.AuthFile == "") || s.Dir == "" {
+		return sandbox.Errorf(sandbox.CodeInternal, "vnc: display, cookie and directory are required")
 	}
 	return nil
 }
 
-// Args are x11vnc's arguments for spec (socket and password file paths
-// given). Exposed for documentation and tests.
-func Args(s Spec, sock, passwdFile string) []string {
+func displayNumber(d string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(d, ":"))
+	if err != nil || !strings.HasPrefix(d, ":") || n < 0 {
+		return 0, fmt.Errorf("bad display %q", d)
+	}
+	return n, nil
+}
+
+// Args are x11vnc's arguments for spec (auth file, socket and password
+// file paths as x11vnc sees them). Exposed for documentation and tests.
+func Args(s Spec, auth, sock, passwdFile string) []string {
 	ms := strconv.Itoa(1000 / s.FrameRate)
 	args := []string{
-		"-display", s.Display, "-auth", s.AuthFile,
+		"-display", s.Display, "-auth", auth,
 		// RFB only on the unix socket: no TCP on v4 or v6.
 		"-unixsock", sock, "-rfbport", "0", "-rfbportv6", "-1", "-noipv6",
 		"-forever", "-shared", // several viewers, and keep serving after one leaves
+		// No orders from the desktop it serves: remote control and reverse
+		// connections come over X properties any client can set (-safer
+		// also refuses -gui and a -connect file); no external commands at
+		// all; no name lookups of viewers.
+		"-safer", "-noremote", "-novncconnect", "-nocmds", "-nolookup",
 		"-norc",        // ignore any ~/.x11vncrc
 		"-ncache", "0", // no client-side cache area (it would show below the screen)
 		"-nowf", "-noscr", // draw window moves and scrolls as they are, no outlines
@@ -151,7 +190,38 @@ func Args(s Spec, sock, passwdFile string) []string {
 	if s.WindowID != 0 {
 		args = append(args, "-id", fmt.Sprintf("0x%x", uint32(s.WindowID)))
 	}
+	if !s.ShareIPC {
+		args = append(args, "-noshm")
+	}
 	return args
+}
+
+// Paths inside the jail.
+const (
+	jailDir  = "/vnc"
+	jailAuth = "/vnc/Xauthority"
+)
+
+// jail wraps argv (x11vnc) in bubblewrap: new user, pid, network, uts and
+// cgroup namespaces (and IPC unless shared), and a mount view of only
+// /usr, the display's socket and the stream directory (bound at /vnc).
+func jail(bwrapPath string, s Spec, dir string, argv []string) []string {
+	n, _ := displayNumber(s.Display)
+	a := []string{bwrapPath,
+		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+		// x11vnc is pid 1: no init of bubblewrap's sits between a signal
+		// and it.
+		"--as-pid-1", "--die-with-parent"}
+	if !s.ShareIPC {
+		a = append(a, "--unshare-ipc")
+	}
+	a = append(a, bwrap.System()...)
+	a = append(a, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+		"--ro-bind", s.Socket, "/tmp/.X11-unix/X"+strconv.Itoa(n),
+		"--bind", dir, jailDir, "--chdir", jailDir,
+		"--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", jailDir, "--setenv", "LANG", "C.UTF-8",
+		"--")
+	return append(a, argv...)
 }
 
 // Server is one running x11vnc.
@@ -160,6 +230,7 @@ type Server struct {
 	dir  string
 	sock string
 	cmd  *exec.Cmd
+	pid  atomic.Int32 // x11vnc's (the jail's child), once known
 	log  zerolog.Logger
 	out  *tailBuffer
 
@@ -177,6 +248,21 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 	if _, err := exec.LookPath(Binary); err != nil {
 		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "x11vnc is not installed on the server").WithCause(err)
 	}
+	bwrapPath, err := exec.LookPath("bwrap")
+	if err != nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "bubblewrap is not installed on the server (the stream's VNC server runs in it)").WithCause(err)
+	}
+	n, _ := displayNumber(spec.Display)
+	if spec.Socket == "" {
+		spec.Socket = "/tmp/.X11-unix/X" + strconv.Itoa(n)
+	}
+	cookie := spec.Cookie
+	if cookie == nil {
+		data, err := os.ReadFile(spec.AuthFile)
+		if cookie = x11.XauthorityCookie(data, strconv.Itoa(n)); cookie == nil {
+			return nil, internal("read the display's cookie", errors.Join(err, errors.New("no cookie for the display")))
+		}
+	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	dir := filepath.Join(spec.Dir, "vnc-"+hex.EncodeToString(rnd[:]))
@@ -192,6 +278,26 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 		return nil, err
 	}
 	asOther := spec.UID != 0 || spec.GID != 0
+	// Files x11vnc reads in its jail: the cookie and the password (x11vnc
+	// deletes that one once read: the key never shows in ps).
+	files := map[string][]byte{"Xauthority": nil}
+	if spec.Password != "" {
+		files["passwd"] = []byte(spec.Password + "\n")
+	}
+	for name, data := range files {
+		var err error
+		if name == "Xauthority" {
+			err = x11.WriteXauthority(filepath.Join(dir, name), n, cookie)
+		} else {
+			err = os.WriteFile(filepath.Join(dir, name), data, 0o600)
+		}
+		if err == nil && asOther {
+			err = os.Chown(filepath.Join(dir, name), int(spec.UID), int(spec.GID))
+		}
+		if err != nil {
+			return fail(internal("write the stream's files", err))
+		}
+	}
 	if asOther {
 		if err := os.Chown(dir, int(spec.UID), int(spec.GID)); err != nil {
 			return fail(internal("hand the stream directory to the sandbox user", err))
@@ -199,17 +305,9 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 	}
 	pw := ""
 	if spec.Password != "" {
-		pw = filepath.Join(dir, "passwd")
-		if err := os.WriteFile(pw, []byte(spec.Password+"\n"), 0o600); err != nil {
-			return fail(internal("write the VNC password file", err))
-		}
-		if asOther {
-			if err := os.Chown(pw, int(spec.UID), int(spec.GID)); err != nil {
-				return fail(internal("hand the VNC password file to the sandbox user", err))
-			}
-		}
+		pw = jailDir + "/passwd"
 	}
-	argv := append([]string{Binary}, Args(spec, s.sock, pw)...)
+	argv := jail(bwrapPath, spec, dir, append([]string{Binary}, Args(spec, jailAuth, jailDir+"/rfb", pw)...))
 	var cmd *exec.Cmd
 	if spec.Command != nil {
 		cmd = spec.Command(argv...)
@@ -220,7 +318,7 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 		}
 	}
 	// Added to what a launcher needs in its environment (the last of a
-	// duplicated variable wins).
+	// duplicated variable wins); the jail clears it for x11vnc.
 	cmd.Env = append(cmd.Env, "PATH=/usr/local/bin:/usr/bin:/bin", "HOME="+dir, "LANG=C.UTF-8")
 	cmd.Dir = dir
 	cmd.Stdout = s.out
@@ -228,7 +326,7 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Setpgid = true              // its own group, so Stop reaches any helper it forks
+	cmd.SysProcAttr.Setpgid = true              // its own group, so Stop reaches the jail and x11vnc
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // never outlive the server
 	if err := cmd.Start(); err != nil {
 		log.Error().Err(err).Msg("x11vnc did not start")
@@ -237,8 +335,10 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 	s.cmd = cmd
 	go func() {
 		s.waitErr = cmd.Wait()
-		pid := cmd.Process.Pid // its segments carry its pid as their creator
-		RemoveSegments(func(cpid, _ int) bool { return cpid == pid })
+		// Its segments carry its pid as their creator.
+		if pid := int(s.pid.Load()); pid != 0 {
+			RemoveSegments(func(cpid, _ int) bool { return cpid == pid })
+		}
 		close(s.done)
 	}()
 	if err := s.waitReady(ctx); err != nil {
@@ -263,7 +363,15 @@ func (s *Server) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if _, err := os.Stat(s.sock); err == nil {
+		if s.pid.Load() == 0 {
+			p := strconv.Itoa(s.cmd.Process.Pid)
+			b, _ := os.ReadFile("/proc/" + p + "/task/" + p + "/children")
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				pid, _ := strconv.Atoi(f[0])
+				s.pid.Store(int32(pid))
+			}
+		}
+		if _, err := os.Stat(s.sock); err == nil && s.pid.Load() != 0 {
 			c, err := net.DialTimeout("unix", s.sock, time.Second)
 			if err == nil {
 				_ = c.Close()
@@ -314,17 +422,23 @@ func (s *Server) Dial(ctx context.Context) (net.Conn, error) {
 // or display).
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// PID is x11vnc's process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+// PID is x11vnc's process id (in the jail, a child of the process Command
+// made).
+func (s *Server) PID() int { return int(s.pid.Load()) }
 
 // Spec is the effective spec (defaults filled).
 func (s *Server) Spec() Spec { return s.spec }
 
 func (s *Server) kill() {
-	// The whole process group: x11vnc may fork helpers. SIGTERM lets it
-	// release keys a viewer held; it sometimes lingers in its clean-up for
-	// seconds, and nothing of it needs saving, so it gets little time.
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	// SIGTERM lets x11vnc release keys a viewer held (the jail's own
+	// process would die of it first and take x11vnc down); it sometimes
+	// lingers in its clean-up for seconds, and nothing of it needs saving,
+	// so it gets little time before the whole group is killed.
+	if pid := int(s.pid.Load()); pid != 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	} else {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	}
 	select {
 	case <-s.done:
 	case <-time.After(300 * time.Millisecond):

@@ -72,6 +72,20 @@ func TestStartServesRFBAsSandboxUserAndStopLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^Uid:\s+65534\s`, string(st), "x11vnc must run as the sandbox uid")
 
+	// Jailed: a network namespace of its own, no host files but /usr and
+	// its own display's socket.
+	self, _ := os.Readlink("/proc/self/ns/net")
+	theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", srv.PID()))
+	require.NoError(t, err)
+	assert.NotEqual(t, self, theirs, "x11vnc in the host's network namespace")
+	root := fmt.Sprintf("/proc/%d/root", srv.PID())
+	for _, p := range []string{"/etc", "/run", "/root", "/home", d.dir} {
+		_, err := os.Stat(root + p)
+		assert.True(t, os.IsNotExist(err), "x11vnc sees %s", p)
+	}
+	xs, _ := filepath.Glob(root + "/tmp/.X11-unix/*")
+	assert.Equal(t, []string{root + "/tmp/.X11-unix/X" + strings.TrimPrefix(d.display, ":")}, xs, "only its own display")
+
 	// No TCP listener: the socket is the only way in.
 	tcp, _ := os.ReadFile("/proc/net/tcp6")
 	assert.NotContains(t, string(tcp), ":170C ", "x11vnc must not listen on [::]:5900")
@@ -193,8 +207,8 @@ func TestDiesWithDisplayAndStopStillCleans(t *testing.T) {
 
 func TestArgsMapping(t *testing.T) {
 	s := vnc.Spec{Display: ":5", AuthFile: "/a", Dir: "/d", FrameRate: 10, ViewOnly: true, WindowID: 0x200001}
-	args := strings.Join(vnc.Args(s, "/d/s", ""), " ")
-	for _, want := range []string{"-unixsock /d/s", "-rfbport 0", "-rfbportv6 -1", "-noipv6", "-nopw", "-viewonly", "-id 0x200001", "-wait 100", "-defer 100", "-ncache 0"} {
+	args := strings.Join(vnc.Args(s, "/a", "/d/s", ""), " ")
+	for _, want := range []string{"-unixsock /d/s", "-rfbport 0", "-rfbportv6 -1", "-noipv6", "-nopw", "-viewonly", "-id 0x200001", "-wait 100", "-defer 100", "-ncache 0", "-noremote", "-novncconnect", "-safer", "-nocmds", "-noshm"} {
 		assert.Contains(t, args, want)
 	}
 	l, err := vnc.ClientLevels("")

@@ -38,5 +38,7 @@ func Desktop(t testing.TB, w, h int) vnc.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return vnc.Spec{Display: display, AuthFile: a, Dir: filepath.Join(dir, "run"), UID: Nobody, GID: Nobody}
+	// ShareIPC: the test X server is in the host's IPC namespace, as x11vnc
+	// then is (the local backend puts both in the X server's own).
+	return vnc.Spec{Display: display, AuthFile: a, Dir: filepath.Join(dir, "run"), UID: Nobody, GID: Nobody, ShareIPC: true}
 }
