@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -41,6 +42,10 @@ type agent struct {
 	// process but the desktop's own moves itself there before it runs.
 	userCgroup []*os.File
 	joinScript string
+	// userns is the user namespace every process the agent starts runs in
+	// (userNamespace), nsenter the program that puts them there.
+	userns  *os.File
+	nsenter string
 
 	outMu sync.Mutex
 	out   *bufio.Writer
@@ -48,6 +53,11 @@ type agent struct {
 
 	mu    sync.Mutex
 	procs map[int]*agentProc
+
+	// startMu is held while a child is started and registered in kids, so
+	// the init's reaper never takes the exit status of a child of ours.
+	startMu sync.Mutex
+	kids    map[int]bool
 }
 
 type agentProc struct {
@@ -58,12 +68,35 @@ type agentProc struct {
 func agentMain(userFDs string) int {
 	runtime.GOMAXPROCS(2)
 	debug.SetGCPercent(50)
-	// Not dumpable: the sandbox's processes (same uid) can then neither
-	// ptrace the agent nor open its protocol pipes through /proc/PID/fd.
+	a := &agent{procs: map[int]*agentProc{}, kids: map[int]bool{}}
+	// The channel is on descriptors of its own (stdin and stdout are
+	// /dev/null), kept from every child.
+	var st unix.Stat_t
+	if unix.Fstat(agentInFD, &st) != nil || unix.Fstat(agentOutFD, &st) != nil {
+		fmt.Fprintln(os.Stderr, "vmservice agent: no channel to the backend")
+		return 2
+	}
+	syscall.CloseOnExec(agentInFD)
+	syscall.CloseOnExec(agentOutFD)
+	if os.Getpid() == 1 {
+		a.beInit()
+	}
+	var err error
+	if a.nsenter, err = exec.LookPath("nsenter"); err == nil {
+		err = a.userNamespace()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmservice agent: user namespace: %v\n", err)
+		return 3
+	}
+	// Not dumpable (only now: the user namespace's maps are written
+	// through /proc of a child forked from here, which a non-dumpable
+	// process cannot): belt and braces, the sandbox's processes live in a
+	// user namespace below the agent's, which already keeps them from
+	// ptracing it or opening its descriptors.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	a := &agent{procs: map[int]*agentProc{}}
+	var join, closeFDs strings.Builder
 	if userFDs != "" {
-		var join, closeFDs strings.Builder
 		for i, f := range strings.Split(userFDs, ",") {
 			n, err := strconv.Atoi(f)
 			if err != nil {
@@ -75,19 +108,20 @@ func agentMain(userFDs string) int {
 			fmt.Fprintf(&join, "echo $$ >&%d; ", child)
 			fmt.Fprintf(&closeFDs, " %d>&-", child)
 		}
-		// The shell moves itself into the user cgroup, closes the cgroup
-		// files and becomes the command: no instruction of the command
-		// runs outside the user leaf.
-		a.joinScript = "{ " + join.String() + "} 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
 	}
-	a.out = bufio.NewWriterSize(os.Stdout, 64<<10)
+	fmt.Fprintf(&closeFDs, " %d>&-", 3+len(a.userCgroup)) // the user namespace
+	// The shell (already in the user namespace) moves itself into the user
+	// cgroup, closes the descriptors it was given and becomes the
+	// command: no instruction of the command runs outside the user leaf.
+	a.joinScript = "{ " + join.String() + "} 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
+	a.out = bufio.NewWriterSize(os.NewFile(agentOutFD, "replies"), 64<<10)
 	a.enc = json.NewEncoder(a.out)
-	dec := json.NewDecoder(bufio.NewReaderSize(os.Stdin, 64<<10))
+	dec := json.NewDecoder(bufio.NewReaderSize(os.NewFile(agentInFD, "requests"), 64<<10))
 	for {
 		var r request
 		if err := dec.Decode(&r); err != nil {
-			// The backend went away: the sandbox ends with us (bubblewrap's
-			// init then takes every other process of the pid namespace down).
+			// The backend went away: the sandbox ends with us (the pid
+			// namespace goes with its init).
 			return 0
 		}
 		switch r.Op {
@@ -95,6 +129,101 @@ func agentMain(userFDs string) int {
 			a.send(a.stdin(r))
 		default:
 			go func() { a.send(a.handle(r)) }()
+		}
+	}
+}
+
+// userNamespace makes the user namespace every process the agent starts
+// runs in: a child of the agent's, mapping only the sandbox's uid and gid.
+// Its processes hold no capability in the agent's namespace, so whatever
+// they do they can neither ptrace the agent nor open its descriptors
+// (/proc/PID/fd, pidfd_getfd): the kernel allows that across user
+// namespaces only to holders of CAP_SYS_PTRACE in the target's. The agent,
+// as the namespace's owner, may put processes into it (nsenter).
+func (a *agent) userNamespace() error {
+	uid, gid := os.Getuid(), os.Getgid()
+	cmd := exec.Command("/bin/cat") // holds the namespace until it is open here
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}}
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	if err := a.startChild(cmd); err != nil {
+		return err
+	}
+	a.userns, err = os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	w.Close()
+	a.waitChild(cmd)
+	if err == nil {
+		syscall.CloseOnExec(int(a.userns.Fd()))
+	}
+	return err
+}
+
+// startChild starts cmd and registers it as the agent's own child.
+func (a *agent) startChild(cmd *exec.Cmd) error {
+	a.startMu.Lock()
+	defer a.startMu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	a.kids[cmd.Process.Pid] = true
+	return nil
+}
+
+// waitChild waits for a child startChild started.
+func (a *agent) waitChild(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	a.startMu.Lock()
+	delete(a.kids, cmd.Process.Pid)
+	a.startMu.Unlock()
+	return err
+}
+
+// beInit makes the agent a fit init of the sandbox's pid namespace (it is
+// its pid 1, bubblewrap's --as-pid-1): an init gets only the signals it
+// handles from inside its namespace, so it takes all of them and drops
+// them (nothing in the sandbox can stop or kill the agent), and it reaps
+// the orphans it adopts.
+func (a *agent) beInit() {
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+	go func() {
+		tick := time.NewTicker(10 * time.Second) // a missed SIGCHLD, should one be
+		for {
+			select {
+			case s := <-sigs:
+				if s != syscall.SIGCHLD {
+					continue
+				}
+			case <-tick.C:
+			}
+			a.reap()
+		}
+	}()
+}
+
+// reap collects the exit status of orphaned zombies (never of the agent's
+// own children, whose exec.Cmd waits for them).
+func (a *agent) reap() {
+	a.startMu.Lock()
+	defer a.startMu.Unlock()
+	des, _ := os.ReadDir("/proc")
+	for _, de := range des {
+		pid, err := strconv.Atoi(de.Name())
+		if err != nil || pid == 1 || a.kids[pid] {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + de.Name() + "/stat")
+		i := strings.LastIndexByte(string(b), ')')
+		if err != nil || i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:])) // state ppid ...
+		if len(f) > 1 && f[0] == "Z" && f[1] == "1" {
+			_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
 		}
 	}
 }
@@ -167,19 +296,18 @@ func (a *agent) start(r request, started chan<- *message) *message {
 			return fail(r.ID, errNotFound, "working directory does not exist: "+r.Cwd)
 		}
 	}
-	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
-	cmd.Path = prog
-	if a.userCgroup != nil && !r.Sys {
-		check := prog
-		if !path.IsAbs(check) && r.Cwd != "" { // ./script runs from the command's cwd
-			check = path.Join(r.Cwd, check)
-		}
-		if st, err := os.Stat(check); err != nil || st.IsDir() {
-			return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
-		}
-		cmd = exec.Command("/bin/sh", append([]string{"-c", a.joinScript, "vmservice-join"}, r.Argv...)...)
-		cmd.ExtraFiles = a.userCgroup
+	check := prog
+	if !path.IsAbs(check) && r.Cwd != "" { // ./script runs from the command's cwd
+		check = path.Join(r.Cwd, check)
 	}
+	if st, err := os.Stat(check); err != nil || st.IsDir() {
+		return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
+	}
+	// nsenter puts it in the user namespace, the shell in the user cgroup.
+	argv := append([]string{"--user=/proc/self/fd/" + strconv.Itoa(3+len(a.userCgroup)), "--preserve-credentials", "--",
+		"/bin/sh", "-c", a.joinScript, "vmservice-join"}, r.Argv...)
+	cmd := exec.Command(a.nsenter, argv...)
+	cmd.ExtraFiles = append(append([]*os.File{}, a.userCgroup...), a.userns)
 	cmd.Env = r.Env
 	cmd.Dir = r.Cwd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -205,7 +333,7 @@ func (a *agent) start(r request, started chan<- *message) *message {
 		cmd.Stdin, stdinW = pr, pw
 		closeAfter = append(closeAfter, pr)
 	}
-	err := cmd.Start()
+	err := a.startChild(cmd)
 	for _, f := range closeAfter {
 		f.Close()
 	}
@@ -281,7 +409,7 @@ func (a *agent) start(r request, started chan<- *message) *message {
 		}()
 	}
 	go func() {
-		werr := cmd.Wait()
+		werr := a.waitChild(cmd)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -355,7 +483,6 @@ func (a *agent) startWM(r request) *message {
 	defer f.Close()
 	r.Argv = append(r.Argv, "--startup", "/bin/sh -c 'echo > "+wmReady+"'")
 	r.Discard = true
-	r.Sys = true
 	started := make(chan *message, 1)
 	if m := a.start(r, started); m != nil {
 		return m

@@ -92,8 +92,10 @@ func (c *cgroups) existing() []string {
 
 // sandboxCgroup is one sandbox's cgroup (one directory per v1 controller)
 // with two leaves: "sys" for the desktop's own processes (Xvfb, bubblewrap,
-// the agent, the window manager, slirp4netns) and "user" for everything the
-// user runs. The sandbox's cgroup carries the CPU quota and the totals; the
+// the agent, x11vnc, slirp4netns: none of them reachable from inside) and
+// "user" for everything the agent starts, the window manager included
+// (sandbox code can drive and ptrace it, so it must not be a way out of the
+// user leaf). The sandbox's cgroup carries the CPU quota and the totals; the
 // user leaf gets memory_mb and the process limit less a reserve, so a
 // memory hog or a fork bomb is stopped inside "user" and never takes the
 // desktop or the agent down with it.

@@ -9,8 +9,13 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// DefaultMaxRead bounds ReadFile when the caller gives no bound.
-const DefaultMaxRead = 64 << 20
+// DefaultMaxRead bounds ReadFile when the caller gives no bound; MaxRead
+// is the largest bound a caller may give (the agent channel's message
+// limit is made for it).
+const (
+	DefaultMaxRead = 64 << 20
+	MaxRead        = DefaultMaxRead
+)
 
 // MaxListEntries bounds ListFiles: a directory of millions of files would
 // otherwise be hundreds of megabytes in the server's memory.
@@ -83,8 +88,9 @@ func (in *Instance) writePath(p string) (string, error) {
 	return p, nil
 }
 
-// ReadFile reads a file of at most maxBytes (<= 0: DefaultMaxRead); a bigger
-// file is INVALID_ARGUMENT with its size in the details.
+// ReadFile reads a file of at most maxBytes (<= 0: DefaultMaxRead; never
+// more than MaxRead); a bigger file is INVALID_ARGUMENT with its size in
+// the details.
 func (in *Instance) ReadFile(ctx context.Context, p string, maxBytes int64) ([]byte, error) {
 	p, err := in.filePath(p)
 	if err != nil {
@@ -93,6 +99,7 @@ func (in *Instance) ReadFile(ctx context.Context, p string, maxBytes int64) ([]b
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRead
 	}
+	maxBytes = min(maxBytes, MaxRead)
 	m, err := in.fileCall(ctx, &request{Op: opRead, Path: p, Max: maxBytes})
 	if err != nil {
 		return nil, err

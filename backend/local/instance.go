@@ -342,6 +342,9 @@ func systemBinds() []string {
 func (in *Instance) bwrapArgs() []string {
 	a := []string{in.p.tools["bwrap"],
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
+		// The agent is the pid namespace's init: no process of bubblewrap's
+		// sits inside holding what the agent holds.
+		"--as-pid-1",
 		"--die-with-parent", "--new-session", "--hostname", sandboxHostname,
 		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
 	}
@@ -392,17 +395,22 @@ func (in *Instance) startAgent(ctx context.Context) (int, error) {
 	defer pr.Close()
 	cmd := in.launcher(in.bwrapArgs()...)
 	cmd.Env = append(cmd.Env, userProcsEnv+"="+in.cg.userProcsFiles())
-	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
 	cmd.Stderr = stderr
-	ag, err := newAgentClient(cmd, in.log)
+	ag, ends, err := newAgentClient(cmd, in.log)
 	if err != nil {
 		pw.Close()
 		return 0, err
 	}
+	cmd.ExtraFiles = []*os.File{pw, ends[0], ends[1]} // 3, agentInFD, agentOutFD
 	err = cmd.Start()
 	pw.Close()
+	for _, f := range ends {
+		f.Close()
+	}
 	if err != nil {
+		ag.w.Close()
+		ag.r.Close()
 		return 0, err
 	}
 	in.bwrap = cmd
@@ -573,6 +581,9 @@ func (in *Instance) Alive(ctx context.Context) error {
 	in.ag.mu.Unlock()
 	if wmGone {
 		return unavailable("the sandbox's display stopped (its window manager exited)")
+	}
+	if err := in.ag.broken(); err != nil {
+		return unavailable("the sandbox's agent broke its protocol and was stopped (%v)", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -1,7 +1,8 @@
 package local
 
-// The agent protocol: JSON lines on the agent's stdin (requests from the
-// backend) and stdout (replies and events to the backend). Every request
+// The agent protocol: JSON lines on the agent's descriptor agentInFD
+// (requests from the backend) and agentOutFD (replies and events to the
+// backend); its stdin and stdout are /dev/null. Every request
 // carries an id and gets exactly one reply with the same id. Process output
 // and exits are events (id 0) tagged with the process id inside the sandbox.
 // The agent sends all output of a process before its exit event.
@@ -42,7 +43,6 @@ type request struct {
 	Stdin   bool     `json:"stdin,omitempty"`
 	MaxOut  int      `json:"max_out,omitempty"` // per stream; 0 = forward everything
 	Discard bool     `json:"discard,omitempty"` // output to /dev/null (background)
-	Sys     bool     `json:"sys,omitempty"`     // a desktop process: stays out of the user cgroup
 	PID     int      `json:"pid,omitempty"`
 	Sig     int      `json:"sig,omitempty"`
 }

@@ -28,9 +28,11 @@
 //     re-executed, see reexec.go) joins "sys" before exec'ing Xvfb / bwrap /
 //     slirp4netns; user processes move themselves into "user" before their
 //     first instruction (agent.go). Destroy kills the whole cgroup.
-//   - The agent (this binary re-executed as the sandbox's first process, see
+//   - The agent (this binary re-executed as the sandbox's pid 1, see
 //     agent.go and protocol.go) runs every command and file operation inside,
-//     so paths resolve in the sandbox's own view of the file system.
+//     so paths resolve in the sandbox's own view of the file system. What it
+//     starts runs in a user namespace below its own, so nothing the sandbox
+//     runs can ptrace it or take its descriptors (the server's channel).
 package local
 
 import (
@@ -166,16 +168,15 @@ func New(opts Options) (*Provider, error) {
 	if os.Geteuid() != 0 {
 		return nil, unavailable("the local backend must run as root: it runs every sandbox as its own unprivileged uid")
 	}
-	for _, t := range []string{"bwrap", "Xvfb", "openbox"} {
+	for _, t := range []string{"bwrap", "Xvfb", "openbox", "nsenter"} {
 		path, err := exec.LookPath(t)
 		if err != nil {
 			return nil, unavailable("%s is not installed; run `make deps` to install what the local backend needs", t)
 		}
 		p.tools[t] = path
 	}
-	// Optional: slirp4netns and setpriv for internet access, nsenter to
-	// resize a pooled sandbox's /tmp at hand-out.
-	for _, t := range []string{"slirp4netns", "setpriv", "nsenter"} {
+	// Optional: slirp4netns and setpriv for internet access.
+	for _, t := range []string{"slirp4netns", "setpriv"} {
 		if path, err := exec.LookPath(t); err == nil {
 			p.tools[t] = path
 		}

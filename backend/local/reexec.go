@@ -17,8 +17,8 @@ import (
 //     into the sandbox's cgroups (cgroup v1; the files are chowned to that
 //     uid) and execs the real program (Xvfb, bwrap, slirp4netns). So every
 //     sandbox process is inside the cgroup from its first instruction.
-//   - agent: the sandbox's first process under bubblewrap; serves the JSON
-//     lines protocol of protocol.go on stdin/stdout.
+//   - agent: the sandbox's pid 1 under bubblewrap; serves the JSON lines
+//     protocol of protocol.go on agentInFD / agentOutFD.
 //
 // Both remove the variables before anything else runs, so they never reach
 // user commands.
@@ -36,6 +36,10 @@ const (
 	userProcsEnv = "VMSERVICE_LOCAL_USER_PROCS"
 	userFDsEnv   = "VMSERVICE_LOCAL_USER_FDS"
 	userFDBase   = 10
+	// The agent's channel: requests in, replies and events out (fd 3 is
+	// bubblewrap's --info-fd).
+	agentInFD  = 4
+	agentOutFD = 5
 
 	modeLauncher = "launcher"
 	modeAgent    = "agent"
