@@ -143,12 +143,23 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 }
 
 // LoadTokens reads the token table from a file.
+//
+// Like sshd with a private key, it refuses a file other users may read or
+// write, or its group may write: the tokens would be anyone's on the
+// machine (a sandbox sees the host's world-readable files too).
 func LoadTokens(path string) (*Tokens, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokens file: %v", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("tokens file: %v", err)
+	}
+	if m := st.Mode().Perm(); m&0o027 != 0 {
+		return nil, fmt.Errorf("tokens file %s is unprotected (mode %04o: readable or writable by others, or writable by its group); its tokens would be anyone's on this machine: chmod 600 it", path, m)
+	}
 	return ParseTokens(f)
 }
 

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,4 +63,23 @@ func TestBearerAndContext(t *testing.T) {
 	p, ok := FromContext(WithPrincipal(context.Background(), Principal{ID: "x", Admin: true}))
 	assert.True(t, ok)
 	assert.True(t, p.Admin)
+}
+
+// A tokens file other users could read (or write) is refused, as sshd
+// refuses an unprotected private key; 0600 and 0640 load.
+func TestLoadTokensRefusesUnprotectedFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(f, []byte("alpha-token-0123456789 alice\n"), 0o600))
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o602, 0o660, 0o666} {
+		require.NoError(t, os.Chmod(f, mode))
+		_, err := LoadTokens(f)
+		require.Error(t, err, "mode %04o", mode)
+		assert.Contains(t, err.Error(), "chmod 600")
+	}
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o400} {
+		require.NoError(t, os.Chmod(f, mode))
+		tk, err := LoadTokens(f)
+		require.NoError(t, err, "mode %04o", mode)
+		assert.Equal(t, 1, tk.Len())
+	}
 }

@@ -72,7 +72,7 @@ start_http() {
 }
 
 token="e2e-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf '%s e2e-user\n' "$token" >"$work/tokens"
+(umask 077; printf '%s e2e-user\n' "$token" >"$work/tokens")
 export MCP_INSPECTOR_SECRET_STORE=file MCP_INSPECTOR_SECRET_KEY="$token-secret"
 start_http main --tokens-file "$work/tokens"
 main_url=$url

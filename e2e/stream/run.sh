@@ -36,7 +36,7 @@ say "building vmservice"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 port=$(free_port)
 token="e2e-stream-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf '%s e2e-user\n' "$token" >"$work/tokens"
+(umask 077; printf '%s e2e-user\n' "$token" >"$work/tokens")
 "$work/vmservice" --transport http --listen "127.0.0.1:$port" --stream-listen 127.0.0.1:0 --tokens-file "$work/tokens" \
   --log-format json --log-file "$work/server.log" &
 pid=$!
