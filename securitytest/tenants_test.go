@@ -240,7 +240,16 @@ func TestTenantIsolation(t *testing.T) {
 			assert.Error(t, as("xdpyinfo", "-display", ":"+strconv.Itoa(d)), "uid %d opened display :%d without its cookie", other, d)
 		}
 		assert.GreaterOrEqual(t, nx, 2, "both sandboxes' displays are claimed on the host")
-		for _, pat := range []string{"*/home", "*/Xauthority", "*/vnc-Xauthority", "*/vnc-*"} {
+		// Nor plant files in its X socket directory (Xvfb makes it 1777;
+		// before the fix its parent let every uid through).
+		xdirs, _ := filepath.Glob(filepath.Join(localOpts.StateDir, "sb", "*", "x11"))
+		assert.GreaterOrEqual(t, len(xdirs), 2)
+		for _, d := range xdirs {
+			planted := filepath.Join(d, "planted-by-another-slot")
+			assert.Error(t, as("touch", planted), "uid %d wrote into %s", other, d)
+			_ = os.Remove(planted)
+		}
+		for _, pat := range []string{"*/home", "*/Xauthority", "*/vnc-*", "*/vnc-*/Xauthority"} {
 			ms, _ := filepath.Glob(filepath.Join(localOpts.StateDir, "sb", pat))
 			for _, m := range ms {
 				if st, err := os.Stat(m); err == nil && st.IsDir() {

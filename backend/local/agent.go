@@ -78,6 +78,7 @@ func agentMain(userFDs string) int {
 	}
 	syscall.CloseOnExec(agentInFD)
 	syscall.CloseOnExec(agentOutFD)
+	_ = unix.Close(agentExeFD) // bubblewrap ran the agent from it
 	if os.Getpid() == 1 {
 		a.beInit()
 	}
@@ -113,7 +114,9 @@ func agentMain(userFDs string) int {
 	// The shell (already in the user namespace) moves itself into the user
 	// cgroup, closes the descriptors it was given and becomes the
 	// command: no instruction of the command runs outside the user leaf.
-	a.joinScript = "{ " + join.String() + "} 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
+	// It also volunteers as the first victim of an out-of-memory kill in
+	// the sandbox's cgroup (before the X server or the agent).
+	a.joinScript = "{ " + join.String() + "echo 500 >/proc/self/oom_score_adj; } 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
 	a.out = bufio.NewWriterSize(os.NewFile(agentOutFD, "replies"), 64<<10)
 	a.enc = json.NewEncoder(a.out)
 	dec := json.NewDecoder(bufio.NewReaderSize(os.NewFile(agentInFD, "requests"), 64<<10))

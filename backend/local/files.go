@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/vmservice/vmservice/sandbox"
@@ -70,7 +69,7 @@ func (in *Instance) filePath(p string) (string, error) {
 // the home, /tmp and the working directory.
 func (in *Instance) writable(p string) bool {
 	for _, root := range []string{homeDir, "/tmp", in.cfg.WorkingDirectory} {
-		if p == root || strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/") {
+		if under(p, root) {
 			return true
 		}
 	}

@@ -28,7 +28,6 @@ import (
 // Paths inside every sandbox.
 const (
 	homeDir      = "/home/user"
-	agentPath    = "/.vmservice/agent"
 	xauthPath    = "/.vmservice/Xauthority"
 	innerUID     = 1000
 	sandboxPath  = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -146,7 +145,12 @@ func (in *Instance) boot(ctx context.Context) error {
 	if _, err := rand.Read(in.cookie); err != nil {
 		return err
 	}
-	if err := os.Mkdir(in.dir, 0o711); err != nil {
+	// Only root and the slot's uid (its group) may enter: another slot's
+	// uid must not reach its X socket directory (Xvfb makes it 1777).
+	if err := os.Mkdir(in.dir, 0o710); err != nil {
+		return err
+	}
+	if err := os.Chown(in.dir, 0, s.uid); err != nil {
 		return err
 	}
 	if err := os.Mkdir(in.home, 0o700); err != nil {
@@ -157,6 +161,12 @@ func (in *Instance) boot(ctx context.Context) error {
 	}
 	if err := os.Mkdir(in.xdir, 0o755); err != nil {
 		return err
+	}
+	// A file system of its own, so the sandbox's mountinfo shows no host
+	// path for it.
+	if err := syscall.Mount("vmservice-x11", in.xdir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC,
+		fmt.Sprintf("size=64k,nr_inodes=64,mode=0755,uid=%d,gid=%d", s.uid, s.uid)); err != nil {
+		return fmt.Errorf("x11 directory: %w", err)
 	}
 	// For display 0 (as seen inside; the wildcard family matches the
 	// sandbox's own host name); Xvfb reads the same file.
@@ -290,6 +300,11 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 		"-auth", xauthPath, "-displayfd", "3")
 	args = append(args, testXvfbArgs...)
 	cmd := in.launcher(args...)
+	// X clients make the server allocate (pixmaps, windows): a data limit
+	// turns a client asking for gigabytes into BadAlloc for that client,
+	// instead of an X server the out-of-memory killer takes down (the
+	// framebuffer is in its data too).
+	cmd.Env = append(cmd.Env, dataLimitEnv+"="+strconv.Itoa(xDataLimit(r)))
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
 	cmd.Stderr = stderr
@@ -325,6 +340,10 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	}
 }
 
+// xDataLimit is the X server's RLIMIT_DATA for a screen of r: 4 frame
+// buffers and 160 MiB (it uses about 8 MiB on an idle 1024x768 desktop).
+func xDataLimit(r sandbox.Resolution) int { return 4*r.Width*r.Height*4 + 160<<20 }
+
 // testXvfbArgs lets tests make the X server fail.
 var testXvfbArgs []string
 
@@ -355,24 +374,54 @@ func (in *Instance) bwrapArgs() []string {
 	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {
 		a = append(a, "--ro-bind", "/var/cache/fontconfig", "/var/cache/fontconfig")
 	}
+	// Every writable place is a size-bounded tmpfs (/, /dev and /.vmservice
+	// end read-only): the home, /tmp (and /var/tmp), the working directory,
+	// /run, /dev/shm.
+	q := strconv.Itoa(in.p.quotaMB(in.cfg.MemoryMB) << 20)
+	small := strconv.Itoa(min(in.p.quotaMB(in.cfg.MemoryMB), 64) << 20)
 	a = append(a,
-		"--proc", "/proc", "--dev", "/dev", "--size", strconv.Itoa(in.p.quotaMB(in.cfg.MemoryMB)<<20), "--tmpfs", "/tmp", "--tmpfs", "/run",
+		"--proc", "/proc", "--dev", "/dev", "--size", q, "--tmpfs", "/dev/shm",
+		"--size", q, "--tmpfs", "/tmp", "--size", small, "--tmpfs", "/run", "--symlink", "/tmp", "/var/tmp",
 		"--ro-bind", in.xdir, "/tmp/.X11-unix",
 		"--bind", in.home, homeDir,
-		"--ro-bind", in.agentBin, agentPath,
-		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
+		// The cookie is copied in; the agent runs from the descriptor of
+		// its binary: no host path in the sandbox's mountinfo.
+		"--perms", "0444", "--ro-bind-data", strconv.Itoa(xauthDataFD), xauthPath,
 		"--perms", "0700", "--dir", "/tmp/runtime-user")
-	wd := in.cfg.WorkingDirectory
-	if wd != homeDir && !strings.HasPrefix(wd, homeDir+"/") {
+	switch wd := in.cfg.WorkingDirectory; {
+	case ownTmpfs(wd):
+		a = append(a, "--size", q, "--tmpfs", wd)
+	case !under(wd, homeDir):
 		a = append(a, "--dir", wd)
 	}
-	a = append(a, "--chdir", wd,
+	a = append(a, "--remount-ro", "/dev", "--remount-ro", "/",
+		"--chdir", in.cfg.WorkingDirectory,
 		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
 		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
 		"--setenv", userFDsEnv, in.userFDs(),
 		"--info-fd", "3",
-		agentPath)
+		"/proc/self/fd/"+strconv.Itoa(agentExeFD))
 	return a
+}
+
+// under reports whether p is root or below it.
+func under(p, root string) bool {
+	return p == root || strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/")
+}
+
+// ownTmpfs reports whether the working directory wd gets a tmpfs of its own
+// (the root is read-only): it is outside the home and /tmp, and neither
+// the root nor in a system directory.
+func ownTmpfs(wd string) bool {
+	if wd == "/" {
+		return false
+	}
+	for _, d := range []string{homeDir, "/tmp", "/usr", "/etc", "/opt", "/proc", "/dev", "/run", "/var", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/.vmservice"} {
+		if under(wd, d) {
+			return false
+		}
+	}
+	return true
 }
 
 // userFDs are the fd numbers the launcher gives the agent for the user
@@ -402,10 +451,26 @@ func (in *Instance) startAgent(ctx context.Context) (int, error) {
 		pw.Close()
 		return 0, err
 	}
-	cmd.ExtraFiles = []*os.File{pw, ends[0], ends[1]} // 3, agentInFD, agentOutFD
+	exe, err := os.Open(in.agentBin)
+	var xauth *os.File
+	if err == nil {
+		xauth, err = dataPipe(in.xauthority())
+	}
+	if err != nil {
+		pw.Close()
+		ag.w.Close()
+		ag.r.Close()
+		for _, f := range append(ends, exe) {
+			if f != nil {
+				f.Close()
+			}
+		}
+		return 0, err
+	}
+	cmd.ExtraFiles = []*os.File{pw, ends[0], ends[1], exe, xauth} // 3, agentInFD, agentOutFD, agentExeFD, xauthDataFD
 	err = cmd.Start()
 	pw.Close()
-	for _, f := range ends {
+	for _, f := range append(ends, exe, xauth) {
 		f.Close()
 	}
 	if err != nil {
@@ -441,6 +506,29 @@ func (in *Instance) startAgent(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return i.ChildPID, nil
+}
+
+// xauthority is the sandbox's Xauthority file (the Xvfb's too: display 0,
+// as seen inside; the wildcard family matches the sandbox's own host name).
+func (in *Instance) xauthority() []byte {
+	b, _ := os.ReadFile(filepath.Join(in.dir, "Xauthority"))
+	return b
+}
+
+// dataPipe is a pipe holding data (less than a pipe's buffer) for a child
+// to read: its read end.
+func dataPipe(data []byte) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = w.Write(data)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // baseEnv is every sandbox process's environment before the config's and
@@ -659,6 +747,7 @@ func (in *Instance) teardown() error {
 		_ = os.Remove(xSocketPath(in.slot.display))
 	}
 	unmountAll(in.home)
+	unmountAll(in.xdir)
 	removeShm(in.slot.uid)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)

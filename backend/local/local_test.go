@@ -147,15 +147,15 @@ func TestIdentityAndFilesystemView(t *testing.T) {
 	assert.Equal(t, "X0\n", ok(t, in, "ls /tmp/.X11-unix"))
 	assert.NotContains(t, ok(t, in, "env"), reexecEnv)
 	assert.NotContains(t, ok(t, in, "env"), cgroupsEnv)
-	// Only the sandbox's processes (bwrap's init is pid 1).
+	// Only the sandbox's processes (the agent is pid 1).
 	ps := ok(t, in, "ps -eo pid,args --no-headers")
 	assert.NotContains(t, ps, "Xvfb")
 	assert.Contains(t, ps, "openbox")
-	// The agent (pid 2) cannot be tampered with: not dumpable, so its
-	// protocol pipes are out of reach.
-	res = run(t, in, "cat /proc/2/cmdline; echo injected > /proc/2/fd/1")
+	// The agent cannot be tampered with: its protocol pipes are out of
+	// reach, and its command line names no host path.
+	res = run(t, in, "cat /proc/1/cmdline; echo injected > /proc/1/fd/5")
 	assert.NotEqual(t, 0, res.ExitCode)
-	assert.Contains(t, res.Stdout, agentPath)
+	assert.Equal(t, "/proc/self/fd/"+strconv.Itoa(agentExeFD)+"\x00", res.Stdout)
 	// Read-only system directories.
 	res = run(t, in, "touch /usr/x /etc/x /x 2>&1")
 	assert.NotEqual(t, 0, res.ExitCode)

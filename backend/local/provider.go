@@ -387,6 +387,7 @@ func (p *Provider) cleanSlot(s *slot) {
 		p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
 	}
 	unmountAll(filepath.Join(p.slotDir(s), "home"))
+	unmountAll(filepath.Join(p.slotDir(s), "x11"))
 	removeShm(s.uid)
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The server's own binary doubles as two tiny helpers, chosen by an
@@ -35,11 +37,18 @@ const (
 	// userFDsEnv and moves every user process into that leaf.
 	userProcsEnv = "VMSERVICE_LOCAL_USER_PROCS"
 	userFDsEnv   = "VMSERVICE_LOCAL_USER_FDS"
-	userFDBase   = 10
+	// dataLimitEnv (bytes) sets the command's RLIMIT_DATA (the X server's:
+	// see startXvfb).
+	dataLimitEnv = "VMSERVICE_LOCAL_DATA_LIMIT"
+	userFDBase   = 20 // clear of the descriptors a child is given (3..7)
 	// The agent's channel: requests in, replies and events out (fd 3 is
 	// bubblewrap's --info-fd).
 	agentInFD  = 4
 	agentOutFD = 5
+	// bubblewrap runs the agent from agentExeFD and copies the sandbox's
+	// Xauthority from xauthDataFD: neither has a host path inside.
+	agentExeFD  = 6
+	xauthDataFD = 7
 
 	modeLauncher = "launcher"
 	modeAgent    = "agent"
@@ -63,7 +72,7 @@ func launcherMain() {
 	if up := os.Getenv(userProcsEnv); up != "" {
 		for i, p := range strings.Split(up, string(os.PathListSeparator)) {
 			fd, err := syscall.Open(p, syscall.O_WRONLY, 0)
-			if err == nil {
+			if err == nil && fd != userFDBase+i {
 				err = syscall.Dup3(fd, userFDBase+i, 0)
 				syscall.Close(fd)
 			}
@@ -76,9 +85,17 @@ func launcherMain() {
 	os.Unsetenv(userProcsEnv)
 	procs := os.Getenv(cgroupsEnv)
 	tunUID := os.Getenv(tunEnv)
+	dataLimit := os.Getenv(dataLimitEnv)
 	os.Unsetenv(reexecEnv)
 	os.Unsetenv(cgroupsEnv)
 	os.Unsetenv(tunEnv)
+	os.Unsetenv(dataLimitEnv)
+	if n, err := strconv.ParseUint(dataLimit, 10, 64); err == nil {
+		if err := syscall.Setrlimit(unix.RLIMIT_DATA, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+			fmt.Fprintf(os.Stderr, "vmservice launcher: data limit: %v\n", err)
+			os.Exit(126)
+		}
+	}
 	if tunUID != "" {
 		if err := privateTun(tunUID); err != nil {
 			fmt.Fprintf(os.Stderr, "vmservice launcher: tun device: %v\n", err)
