@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/internal/mcptest"
-	"github.com/vmservice/vmservice/sandbox"
 )
 
 // newCgroup creates a sandbox with m and returns its id and its cgroup
@@ -42,9 +41,12 @@ func pidOf(cg, name string) int {
 	return 0
 }
 
-// TestFaults: a sandbox whose X server or window manager dies is reported
-// broken (BACKEND_UNAVAILABLE), its neighbour carries on; a client that
-// disconnects mid-call gets its command killed and the desktop released.
+// TestFaults: a sandbox whose X server, window manager or agent dies
+// comes back by itself (same id, same home) while its neighbour carries
+// on; one whose desktop keeps dying is given up and says why; a client
+// that disconnects mid-call gets its command killed and the desktop
+// released. (Before the restarts, a dead part left the sandbox broken for
+// good.)
 func TestFaults(t *testing.T) {
 	e := server(t)
 	alice := connectHTTP(t, e.URL, aliceToken)
@@ -52,52 +54,73 @@ func TestFaults(t *testing.T) {
 	x, xcg := newCgroup(t, alice, nil)
 	w := bob.create(nil)
 	ctx := context.Background()
+	alice.OK("write_file", map[string]any{"sandbox_id": x, "path": "kept.txt", "content": "KEPT"})
+	sb, err := e.Manager.Get("alice", x)
+	require.NoError(t, err)
+	back := func(t *testing.T, what string) {
+		t.Helper()
+		eventually(t, what, 60*time.Second, func() bool { return sb.Instance().Alive(ctx) == nil })
+		alice := alice.as(t)
+		assert.Equal(t, "running", alice.OK("get_sandbox_info", map[string]any{"sandbox_id": x})["state"])
+		alice.OK("screenshot", map[string]any{"sandbox_id": x})
+		alice.OK("click", map[string]any{"sandbox_id": x, "x": 10, "y": 10})
+		assert.Equal(t, "KEPT", alice.sh(x, "cat kept.txt", 30)["stdout"], "the home survives")
+		// The neighbour is untouched.
+		bob := bob.as(t)
+		bob.OK("screenshot", map[string]any{"sandbox_id": w})
+		assert.Equal(t, "ok\n", bob.sh(w, "echo ok", 10)["stdout"])
+	}
+	restarts := func() int { return sb.Instance().(interface{ Restarts() int }).Restarts() }
 
 	t.Run("X server killed", func(t *testing.T) {
-		alice, bob := alice.as(t), bob.as(t)
 		pid := pidOf(xcg, "Xvfb")
 		require.NotZero(t, pid, "Xvfb of the sandbox")
 		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-		sb, err := e.Manager.Get("alice", x)
-		require.NoError(t, err)
-		eventually(t, "Alive to report the dead display", 10*time.Second, func() bool {
-			return sandbox.CodeOf(sb.Instance().Alive(ctx)) == sandbox.CodeBackendUnavailable
-		})
+		eventually(t, "the display restarted", 60*time.Second, func() bool { return restarts() == 1 })
+		back(t, "the sandbox back after its X server was killed")
+	})
+
+	t.Run("window manager killed", func(t *testing.T) {
+		alice.as(t).sh(x, "pkill -KILL -x openbox; true", 10)
+		eventually(t, "the window manager restarted", 60*time.Second, func() bool { return restarts() == 2 })
+		back(t, "the sandbox back after its window manager was killed")
+	})
+
+	t.Run("agent killed", func(t *testing.T) {
+		pid := pidOf(xcg, "agent")
+		require.NotZero(t, pid, "the agent of the sandbox")
+		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+		eventually(t, "the agent restarted", 60*time.Second, func() bool { return restarts() == 3 })
+		back(t, "the sandbox back after its agent was killed")
+	})
+
+	t.Run("dies again and again", func(t *testing.T) {
+		alice, bob := alice.as(t), bob.as(t)
+		// Killed until it is given up: at most 3 restarts a minute.
+		givenUp := func() bool {
+			err := sb.Instance().Alive(ctx)
+			return err != nil && strings.Contains(err.Error(), "no longer restarted")
+		}
+		for i := 0; i < 5 && !givenUp(); i++ {
+			n := restarts()
+			pid := pidOf(xcg, "Xvfb")
+			require.NotZero(t, pid)
+			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			eventually(t, "the display restarted or given up", 60*time.Second, func() bool { return restarts() > n || givenUp() })
+		}
+		require.True(t, givenUp(), "a display dying again and again is given up")
 		for _, tool := range []string{"screenshot", "get_cursor_position"} {
 			res := alice.Call(tool, map[string]any{"sandbox_id": x})
 			require.True(t, res.IsError, "%s on a dead display: %s", tool, text(res))
 			assert.Equal(t, "BACKEND_UNAVAILABLE", structured(t, res)["error_code"], "%s: %s", tool, text(res))
 		}
-		res := alice.Call("click", map[string]any{"sandbox_id": x, "x": 10, "y": 10})
-		assert.True(t, res.IsError, text(res))
 		info := alice.OK("get_sandbox_info", map[string]any{"sandbox_id": x})
 		assert.Equal(t, "broken", info["state"])
-		assert.Contains(t, info["problem"], "display")
-		// The neighbour is untouched.
-		bob.OK("screenshot", map[string]any{"sandbox_id": w})
-		assert.Equal(t, "ok\n", bob.sh(w, "echo ok", 10)["stdout"])
+		assert.Contains(t, info["problem"], "no longer restarted")
+		assert.Contains(t, info["problem"], "X server was killed")
+		assert.Equal(t, "running", bob.OK("get_sandbox_info", map[string]any{"sandbox_id": w})["state"])
 		// The broken sandbox can still be destroyed cleanly.
 		alice.OK("destroy_sandbox", map[string]any{"sandbox_id": x})
-	})
-
-	t.Run("window manager killed", func(t *testing.T) {
-		alice, bob := alice.as(t), bob.as(t)
-		y := alice.create(nil)
-		sb, err := e.Manager.Get("alice", y)
-		require.NoError(t, err)
-		require.NoError(t, sb.Instance().Alive(ctx))
-		alice.sh(y, "pkill -KILL -x openbox; true", 10)
-		eventually(t, "Alive to report the dead window manager", 10*time.Second, func() bool {
-			return sandbox.CodeOf(sb.Instance().Alive(ctx)) == sandbox.CodeBackendUnavailable
-		})
-		wb, err := e.Manager.GetAny(w)
-		require.NoError(t, err)
-		assert.NoError(t, wb.Instance().Alive(ctx))
-		bob.OK("screenshot", map[string]any{"sandbox_id": w})
-		info := alice.OK("get_sandbox_info", map[string]any{"sandbox_id": y})
-		assert.Equal(t, "broken", info["state"])
-		assert.Contains(t, info["problem"], "window manager")
-		assert.Equal(t, "running", bob.OK("get_sandbox_info", map[string]any{"sandbox_id": w})["state"])
 	})
 
 	t.Run("client disconnects mid-call", func(t *testing.T) {

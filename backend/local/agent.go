@@ -20,6 +20,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,6 +80,9 @@ func agentMain(userFDs string) int {
 	syscall.CloseOnExec(agentInFD)
 	syscall.CloseOnExec(agentOutFD)
 	_ = unix.Close(agentExeFD) // bubblewrap ran the agent from it
+	// Run from a descriptor, the agent would be called "6" in ps.
+	name := []byte("agent\x00")
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 	if os.Getpid() == 1 {
 		a.beInit()
 	}

@@ -109,7 +109,7 @@ func (p *Process) CloseStdin(ctx context.Context) error {
 }
 
 func (p *Process) stdinOp(ctx context.Context, r *request) error {
-	m, err := p.in.ag.call(ctx, r)
+	m, err := p.in.agent().call(ctx, r)
 	if err != nil {
 		return sandbox.AsError(err)
 	}
@@ -125,7 +125,7 @@ func (p *Process) Signal(ctx context.Context, sig syscall.Signal) error {
 }
 
 func (in *Instance) signal(ctx context.Context, pid int, sig syscall.Signal) error {
-	m, err := in.ag.call(ctx, &request{Op: opSignal, PID: pid, Sig: int(sig)})
+	m, err := in.agent().call(ctx, &request{Op: opSignal, PID: pid, Sig: int(sig)})
 	if err != nil {
 		return sandbox.AsError(err)
 	}
@@ -183,7 +183,7 @@ func (in *Instance) Start(ctx context.Context, spec ProcessSpec) (*Process, erro
 	// track of (it could not be killed at the timeout then).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	c := in.ag
+	c := in.agent()
 	m, err := c.callHook(sctx, r, func(m *message) {
 		if m.Err == nil {
 			p.pid = m.PID

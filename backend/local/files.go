@@ -48,7 +48,7 @@ func fileErr(p string, e *wireErr, maxBytes int64) error {
 }
 
 func (in *Instance) fileCall(ctx context.Context, r *request) (*message, error) {
-	m, err := in.ag.call(ctx, r)
+	m, err := in.agent().call(ctx, r)
 	if err != nil {
 		return nil, sandbox.AsError(err)
 	}

@@ -53,6 +53,9 @@ type Instance struct {
 	cookie   []byte
 	cg       *sandboxCgroup
 
+	// The parts of the desktop, replaced when one is restarted (recover.go):
+	// read them under mu (or while holding recMu).
+	mu        sync.Mutex
 	xvfb      *exec.Cmd
 	bwrap     *exec.Cmd
 	slirp     *exec.Cmd
@@ -63,6 +66,9 @@ type Instance struct {
 	desk      *x11.Conn
 	wmPID     int
 	childPID  int // host pid of the sandbox's init (joins its namespaces)
+	wmExit    chan struct{}
+	rec       recovery
+	recMu     sync.Mutex // held by a restart and by teardown
 
 	network string
 
@@ -105,7 +111,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
 	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
-		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none"}
+		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
 	in.home = filepath.Join(in.dir, "home")
 	in.xdir = filepath.Join(in.dir, "x11")
 	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
@@ -136,6 +142,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 		return nil, unavailable("the local backend is closed")
 	}
 	in.log.Debug().Dur("took", time.Since(start)).Int("uid", s.uid).Int("display", s.display).Msg("sandbox created")
+	go in.watch()
 	return in, nil
 }
 
@@ -204,7 +211,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	defer func() {
 		in.log.Debug().Dur("xvfb", xTook).Dur("agent", agentTook).Dur("wm", wmTook).Dur("total", time.Since(t0)).Msg("boot phases")
 	}()
+	in.mu.Lock()
 	in.childPID = childPID
+	in.mu.Unlock()
 	errc := make(chan error, 2)
 	go func() { err := in.startWM(ctx); wmTook = time.Since(t0); errc <- err }()
 	go func() {
@@ -220,7 +229,9 @@ func (in *Instance) boot(ctx context.Context) error {
 		return derr
 	}
 	desk.SetLogger(in.log)
+	in.mu.Lock()
 	in.desk = desk
+	in.mu.Unlock()
 	if err == nil {
 		err = desk.SetBackground(ctx, desktopBackground)
 	}
@@ -308,14 +319,26 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	cmd.ExtraFiles = []*os.File{pw}
 	stderr := &tail{}
 	cmd.Stderr = stderr
+	done := make(chan struct{})
+	in.mu.Lock()
+	in.xDone = done
+	in.mu.Unlock()
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		close(in.xDone)
+		close(done)
 		return err
 	}
+	in.mu.Lock()
 	in.xvfb = cmd
-	go func() { _ = cmd.Wait(); close(in.xDone) }()
+	in.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		if s := stderr.String(); s != "" {
+			in.log.Debug().Str("stderr", s).Str("status", cmd.ProcessState.String()).Msg("X server exited")
+		}
+		close(done)
+	}()
 	line := make(chan string, 1)
 	go func() {
 		l, _ := bufio.NewReader(pr).ReadString('\n')
@@ -324,15 +347,17 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	select {
 	case l := <-line:
 		if l != "0" {
-			<-in.xDone
+			<-done
 			return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb: %s", stderr))
 		}
 		// bubblewrap's child is in the X server's namespaces.
 		if kids := procfs.Children(cmd.Process.Pid); len(kids) > 0 {
+			in.mu.Lock()
 			in.xNSPid = kids[0]
+			in.mu.Unlock()
 		}
 		return nil
-	case <-in.xDone:
+	case <-done:
 		return unavailable("the display server did not start").WithCause(fmt.Errorf("Xvfb exited: %s", stderr))
 	case <-ctx.Done():
 		pr.Close()
@@ -478,9 +503,11 @@ func (in *Instance) startAgent(ctx context.Context) (int, error) {
 		ag.r.Close()
 		return 0, err
 	}
+	ag.onExit = in.onProcessExit
+	in.mu.Lock()
 	in.bwrap = cmd
 	in.ag = ag
-	ag.onExit = in.onProcessExit
+	in.mu.Unlock()
 	ag.start(stderr)
 
 	type info struct {
@@ -557,14 +584,16 @@ func (in *Instance) env(extra map[string]string) []string {
 }
 
 func (in *Instance) startWM(ctx context.Context) error {
-	c := in.ag
+	c := in.agent()
 	m, err := c.callHook(ctx, &request{Op: opStartWM, Argv: []string{"openbox", "--sm-disable"}, Env: in.env(nil), Cwd: homeDir},
 		func(m *message) {
 			if m.Err == nil { // watched before its exit event can be read
 				c.mu.Lock()
 				c.watch[m.PID] = true
-				in.wmPID = m.PID
 				c.mu.Unlock()
+				in.mu.Lock()
+				in.wmPID = m.PID
+				in.mu.Unlock()
 			}
 		})
 	if err != nil {
@@ -615,9 +644,11 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 	if err != nil {
 		return err
 	}
-	in.slirp = cmd
 	exited := make(chan struct{})
+	in.mu.Lock()
+	in.slirp = cmd
 	in.slirpDone = exited
+	in.mu.Unlock()
 	go func() { _ = cmd.Wait(); close(exited) }()
 	ready := make(chan bool, 1)
 	go func() {
@@ -637,48 +668,12 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 	return unavailable("user-mode networking did not start").WithCause(fmt.Errorf("slirp4netns: %s", stderr))
 }
 
-// onProcessExit is called by the agent client for every exit event.
-func (in *Instance) onProcessExit(pid int) {
-	in.ag.mu.Lock()
-	wm := pid == in.wmPID
-	in.ag.mu.Unlock()
-	if wm {
-		in.log.Warn().Msg("the window manager exited")
-	}
-}
-
 // ID is the backend's id of the sandbox.
 func (in *Instance) ID() string { return in.id }
 
 // Details never contain host paths.
 func (in *Instance) Details() map[string]any {
 	return map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
-}
-
-// Alive checks the display server, the window manager and the agent.
-func (in *Instance) Alive(ctx context.Context) error {
-	select {
-	case <-in.destroyed:
-		return unavailable("the sandbox was destroyed")
-	case <-in.xDone:
-		return unavailable("the sandbox's display stopped")
-	default:
-	}
-	in.ag.mu.Lock()
-	wmGone := in.wmPID == 0 || in.ag.exited[in.wmPID]
-	in.ag.mu.Unlock()
-	if wmGone {
-		return unavailable("the sandbox's display stopped (its window manager exited)")
-	}
-	if err := in.ag.broken(); err != nil {
-		return unavailable("the sandbox's agent broke its protocol and was stopped (%v)", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := in.ag.call(ctx, &request{Op: opPing}); err != nil {
-		return unavailable("the sandbox does not respond").WithCause(err)
-	}
-	return nil
 }
 
 // SetTimeout is a no-op: the Manager keeps the expiry timer.
@@ -699,6 +694,8 @@ func (in *Instance) Destroy(ctx context.Context) error {
 }
 
 func (in *Instance) teardown() error {
+	in.recMu.Lock() // a restart under way finishes (cut short) first
+	defer in.recMu.Unlock()
 	in.closeVNC() // stream: a clean stop first (the cgroup kill below would end x11vnc too)
 	var errs []error
 	if in.desk != nil {
