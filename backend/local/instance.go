@@ -630,13 +630,19 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 	uid := strconv.Itoa(in.slot.uid)
 	cmd := in.launcher(in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--",
 		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
-		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", strconv.Itoa(childPID), "tap0")
+		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", "--netns-type=path", "/proc/self/fd/5", "tap0")
 	// The launcher starts as root in its own mount namespace to give the uid
 	// a tun device; setpriv then drops to the uid before slirp4netns runs.
+	// slirp4netns parses the sandbox's packets as the slot's uid in the
+	// host's user namespace, which owns the sandbox's: were it subverted,
+	// it could ptrace the agent or open its descriptors. So it runs as the
+	// init of a pid namespace of its own with a /proc of that namespace
+	// (the launcher mounts it): no process of the sandbox has a pid there.
 	cmd.SysProcAttr.Credential = nil
+	cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
 	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
 	cmd.Env = append(cmd.Env, tunEnv+"="+uid)
-	cmd.ExtraFiles = []*os.File{pw, userns}
+	cmd.ExtraFiles = []*os.File{pw, userns, netns}
 	stderr := &tail{}
 	cmd.Stderr = stderr
 	err = cmd.Start()

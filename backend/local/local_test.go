@@ -294,6 +294,25 @@ func TestInternetAccessThroughSlirp(t *testing.T) {
 	for _, pid := range in.cg.pids() { // slirp4netns too
 		assert.Equal(t, in.slot.uid, procUID(pid), "pid %d", pid)
 	}
+	// slirp4netns, which parses the sandbox's packets as the slot's uid in
+	// the host's user namespace, sees no process of the sandbox (nor of
+	// the host) it could ptrace or open: a pid namespace and /proc of its
+	// own.
+	slirp := in.slirp.Process.Pid
+	self, _ := os.Readlink("/proc/self/ns/pid")
+	theirs, err := os.Readlink("/proc/" + strconv.Itoa(slirp) + "/ns/pid")
+	require.NoError(t, err)
+	assert.NotEqual(t, self, theirs)
+	procs, err := filepath.Glob("/proc/" + strconv.Itoa(slirp) + "/root/proc/[0-9]*")
+	require.NoError(t, err)
+	assert.NotEmpty(t, procs)
+	for _, p := range procs {
+		n, _ := strconv.Atoi(filepath.Base(p))
+		assert.Less(t, n, 10, "slirp4netns sees pid %d", n)
+	}
+	_, err = os.Stat("/proc/" + strconv.Itoa(slirp) + "/root/proc/" + strconv.Itoa(in.agentPID()))
+	assert.True(t, os.IsNotExist(err), "slirp4netns sees the agent")
+
 	routes := ok(t, in, "cat /proc/net/route")
 	assert.Regexp(t, `(?m)^tap0\s+00000000\s+0202000A`, routes, "default route via 10.0.2.2")
 	assert.Contains(t, ok(t, in, "cat /proc/net/dev"), "tap0")

@@ -126,7 +126,8 @@ func launcherMain() {
 }
 
 // privateTun mounts a tmpfs on /dev/net (only in this process's own mount
-// namespace) holding a tun device node owned by uid.
+// namespace) holding a tun device node owned by uid, and, in a pid
+// namespace of its own, that namespace's /proc.
 func privateTun(uidStr string) error {
 	uid, err := strconv.Atoi(uidStr)
 	if err != nil {
@@ -141,5 +142,11 @@ func privateTun(uidStr string) error {
 	if err := syscall.Mknod("/dev/net/tun", syscall.S_IFCHR|0o600, 10<<8|200); err != nil {
 		return err
 	}
-	return os.Chown("/dev/net/tun", uid, uid)
+	if err := os.Chown("/dev/net/tun", uid, uid); err != nil {
+		return err
+	}
+	if os.Getpid() == 1 { // a pid namespace of its own: its /proc, not the host's
+		return syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "")
+	}
+	return nil
 }
