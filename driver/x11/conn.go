@@ -132,11 +132,21 @@ func DialEnv() (*Conn, error) {
 
 // cookieConn rewrites the connection set-up request xgb sends (which
 // carries whatever xgb found in $XAUTHORITY, if anything) so that it
-// carries our cookie instead.
+// carries our cookie instead, and bounds what the server sends (guard.go).
 type cookieConn struct {
 	net.Conn
 	cookie []byte
 	sent   bool
+	guard  frameGuard
+}
+
+func (c *cookieConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if gerr := c.guard.scan(b[:n]); gerr != nil {
+		c.Conn.Close()
+		return 0, gerr
+	}
+	return n, err
 }
 
 func (c *cookieConn) Write(b []byte) (int, error) {
