@@ -158,6 +158,12 @@ func displayNumber(d string) (int, error) {
 	return n, nil
 }
 
+// NoOrders are the x11vnc flags that keep it from taking orders from the
+// desktop it serves: remote control and reverse connections come over X
+// properties any client can set (-safer also refuses -gui and a -connect
+// file); no external commands at all; no name lookups of viewers.
+var NoOrders = []string{"-safer", "-noremote", "-novncconnect", "-nocmds", "-nolookup"}
+
 // Args are x11vnc's arguments for spec (auth file, socket and password
 // file paths as x11vnc sees them). Exposed for documentation and tests.
 func Args(s Spec, auth, sock, passwdFile string) []string {
@@ -167,17 +173,15 @@ func Args(s Spec, auth, sock, passwdFile string) []string {
 		// RFB only on the unix socket: no TCP on v4 or v6.
 		"-unixsock", sock, "-rfbport", "0", "-rfbportv6", "-1", "-noipv6",
 		"-forever", "-shared", // several viewers, and keep serving after one leaves
-		// No orders from the desktop it serves: remote control and reverse
-		// connections come over X properties any client can set (-safer
-		// also refuses -gui and a -connect file); no external commands at
-		// all; no name lookups of viewers.
-		"-safer", "-noremote", "-novncconnect", "-nocmds", "-nolookup",
+	}
+	args = append(args, NoOrders...)
+	args = append(args,
 		"-norc",        // ignore any ~/.x11vncrc
 		"-ncache", "0", // no client-side cache area (it would show below the screen)
 		"-nowf", "-noscr", // draw window moves and scrolls as they are, no outlines
 		"-nobell", "-nodpms",
 		"-wait", ms, "-defer", ms,
-	}
+	)
 	if passwdFile != "" {
 		// rm: x11vnc deletes the file once read; the key never shows in ps.
 		args = append(args, "-passwdfile", "rm:"+passwdFile)
