@@ -2,11 +2,7 @@ package securitytest
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,15 +33,8 @@ func TestXServerIsNoWindowIntoHostMemory(t *testing.T) {
 	})
 
 	// The attacker's X client, built here and written into the sandbox.
-	bin := filepath.Join(t.TempDir(), "shmprobe")
-	build := exec.Command("go", "build", "-o", bin, "./internal/shmprobe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	b, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	alice.OK("write_file", map[string]any{"sandbox_id": id, "path": "shmprobe", "content": base64.StdEncoding.EncodeToString(b), "encoding": "base64"})
-	res := alice.sh(id, "chmod +x ~/shmprobe && ~/shmprobe "+strconv.Itoa(shmid), 60)
+	buildInto(t, alice, id, "shmprobe")
+	res := alice.sh(id, "~/shmprobe "+strconv.Itoa(shmid), 60)
 	got := strings.TrimSpace(res["stdout"].(string))
 	t.Logf("probe: %s %s", got, res["stderr"])
 	require.NotContains(t, got, "NOX", "the probe reached its own display")

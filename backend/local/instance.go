@@ -223,19 +223,22 @@ func (in *Instance) boot(ctx context.Context) error {
 		}
 		errc <- nil
 	}()
-	desk, derr := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
-	err = errors.Join(<-errc, <-errc)
-	if derr != nil {
-		return derr
+	derr := in.dialDisplay(ctx)
+	return errors.Join(derr, <-errc, <-errc)
+}
+
+// dialDisplay connects the server to the sandbox's X server and paints the
+// desktop's background.
+func (in *Instance) dialDisplay(ctx context.Context) error {
+	desk, err := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
+	if err != nil {
+		return err
 	}
 	desk.SetLogger(in.log)
 	in.mu.Lock()
 	in.desk = desk
 	in.mu.Unlock()
-	if err == nil {
-		err = desk.SetBackground(ctx, desktopBackground)
-	}
-	return err
+	return desk.SetBackground(ctx, desktopBackground)
 }
 
 // launcher builds a command that runs argv as the sandbox uid inside its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -207,14 +206,9 @@ func (in *Instance) restart(ctx context.Context, part string) error {
 		if err := in.startXvfb(ctx); err != nil {
 			return err
 		}
-		desk, err := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
-		if err != nil {
+		if err := in.dialDisplay(ctx); err != nil {
 			return err
 		}
-		desk.SetLogger(in.log)
-		in.mu.Lock()
-		in.desk = desk
-		in.mu.Unlock()
 		drain(in.wmExit)
 		return in.startWM(ctx)
 	case partAgent:
