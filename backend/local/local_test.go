@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,13 +217,18 @@ func TestCgroupLimits(t *testing.T) {
 		assert.Contains(t, sys, strconv.Itoa(in.xvfb.Process.Pid))
 		assert.Contains(t, sys, strconv.Itoa(in.bwrap.Process.Pid))
 		assert.Len(t, sys, 5, "Xvfb and its 2 bwrap, the sandbox's bwrap and agent")
+		// (A background sleep is a forked bash until it execs.)
 		var comms []string
-		for _, pid := range user {
-			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
-			comms = append(comms, strings.TrimSpace(string(comm)))
-		}
-		sort.Strings(comms)
-		assert.Equal(t, []string{"openbox", "sleep", "sleep"}, comms)
+		assert.Eventually(t, func() bool {
+			comms = nil
+			for _, pid := range strings.Fields(read(v1Controllers[i], userLeaf, "cgroup.procs")) {
+				comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+				comms = append(comms, strings.TrimSpace(string(comm)))
+			}
+			sort.Strings(comms)
+			return slices.Equal(comms, []string{"openbox", "sleep", "sleep"})
+		}, 30*time.Second, 20*time.Millisecond, "user leaf: %v", comms)
+		assert.Len(t, user, 3)
 		assert.Empty(t, strings.Fields(read(v1Controllers[i], "", "cgroup.procs")))
 	}
 }
