@@ -52,6 +52,7 @@ type Instance struct {
 	claimed  bool   // the host's lock and socket of the display are ours
 	cookie   []byte
 	cg       *sandboxCgroup
+	sysArgs  []string // bubblewrap binds of its own system files (sysfiles.go)
 
 	// The parts of the desktop, replaced when one is restarted (recover.go):
 	// read them under mu (or while holding recMu).
@@ -152,13 +153,17 @@ func (in *Instance) boot(ctx context.Context) error {
 	if _, err := rand.Read(in.cookie); err != nil {
 		return err
 	}
-	// Only root and the slot's uid (its group) may enter: another slot's
-	// uid must not reach its X socket directory (Xvfb makes it 1777).
+	// The sandbox's state directory is a small file system of its own, so
+	// what is bound from it (the X socket directory, the system files)
+	// shows no host path in the sandbox's mountinfo; only root and the
+	// slot's uid (its group) may enter: another slot's uid must not reach
+	// its X socket directory (Xvfb makes it 1777).
 	if err := os.Mkdir(in.dir, 0o710); err != nil {
 		return err
 	}
-	if err := os.Chown(in.dir, 0, s.uid); err != nil {
-		return err
+	if err := syscall.Mount("vmservice-sb", in.dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV,
+		fmt.Sprintf("size=16m,nr_inodes=4096,mode=0710,uid=0,gid=%d", s.uid)); err != nil {
+		return fmt.Errorf("state directory: %w", err)
 	}
 	if err := os.Mkdir(in.home, 0o700); err != nil {
 		return err
@@ -169,11 +174,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := os.Mkdir(in.xdir, 0o755); err != nil {
 		return err
 	}
-	// A file system of its own, so the sandbox's mountinfo shows no host
-	// path for it.
-	if err := syscall.Mount("vmservice-x11", in.xdir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC,
-		fmt.Sprintf("size=64k,nr_inodes=64,mode=0755,uid=%d,gid=%d", s.uid, s.uid)); err != nil {
-		return fmt.Errorf("x11 directory: %w", err)
+	var err error
+	if in.sysArgs, err = sysBinds(filepath.Join(in.dir, "sys")); err != nil {
+		return fmt.Errorf("system files: %w", err)
 	}
 	// For display 0 (as seen inside; the wildcard family matches the
 	// sandbox's own host name); Xvfb reads the same file.
@@ -188,7 +191,6 @@ func (in *Instance) boot(ctx context.Context) error {
 			return err
 		}
 	}
-	var err error
 	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), s.uid, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}
@@ -396,7 +398,7 @@ func (in *Instance) bwrapArgs() []string {
 		"--uid", strconv.Itoa(innerUID), "--gid", strconv.Itoa(innerUID),
 	}
 	a = append(a, systemBinds()...)
-	a = append(a, in.p.sysBinds...)
+	a = append(a, in.sysArgs...)
 	// The system font cache: without it every application (the window
 	// manager first) scans all fonts at start-up.
 	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {
@@ -753,7 +755,7 @@ func (in *Instance) teardown() error {
 		_ = os.Remove(xSocketPath(in.slot.display))
 	}
 	unmountAll(in.home)
-	unmountAll(in.xdir)
+	unmountAll(in.dir)
 	removeShm(in.slot.uid)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)

@@ -143,7 +143,6 @@ type Provider struct {
 	cg       *cgroups
 	agentBin string // the re-executable copy of this binary
 	tools    map[string]string
-	sysBinds []string // bubblewrap binds of the sandbox's own system files (sysfiles.go)
 
 	mu        sync.Mutex
 	instances map[*Instance]struct{}
@@ -211,9 +210,6 @@ func New(opts Options) (*Provider, error) {
 	_ = os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky)
 	if p.agentBin, err = installAgent(filepath.Join(opts.StateDir, "bin")); err != nil {
 		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
-	}
-	if p.sysBinds, err = sysBinds(filepath.Join(opts.StateDir, "sys")); err != nil {
-		return nil, unavailable("cannot write the sandboxes' system files").WithCause(err)
 	}
 	p.cleanStale()
 	return p, nil
@@ -387,7 +383,7 @@ func (p *Provider) cleanSlot(s *slot) {
 		p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
 	}
 	unmountAll(filepath.Join(p.slotDir(s), "home"))
-	unmountAll(filepath.Join(p.slotDir(s), "x11"))
+	unmountAll(p.slotDir(s))
 	removeShm(s.uid)
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")

@@ -8,9 +8,10 @@ import (
 )
 
 // The sandbox's /etc is the host's, bound read-only. A few of its files are
-// the sandbox's own instead: generated once per server under
-// StateDir/sys (root-owned, read-only to sandboxes) and bound over the
-// host's in every sandbox, so a sandbox never sees the host's accounts or
+// the sandbox's own instead: written at each boot under the sandbox's
+// state directory (root-owned, read-only to the sandbox; a file system of
+// its own, so no host path shows in its mountinfo) and bound over the
+// host's, so a sandbox never sees the host's accounts or
 // host name, and its desktop starts clean and the same on every machine
 // (browsers without first-run tabs or prompts, windows placed for an
 // agent).
