@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
@@ -37,7 +38,10 @@ func (in *Instance) StartVNC(ctx context.Context, opts sandbox.StreamOptions) (*
 	}
 	_ = in.StopVNC(ctx)
 	ms := strconv.Itoa(1000 / fps)
+	// No remote control from the display: any X client could change the
+	// password or the port of the stream the sandbox's public URL serves.
 	cmd := "exec x11vnc -display " + in.display + " -localhost -rfbport " + strconv.Itoa(vncPort) +
+		" " + strings.Join(vnc.NoOrders, " ") +
 		" -forever -shared -norc -ncache 0 -nowf -noscr -nobell -nodpms -wait " + ms + " -defer " + ms
 	if opts.Password != "" {
 		pw := "/tmp/.vncpass-" + strconv.FormatInt(time.Now().UnixNano(), 36)

@@ -90,7 +90,9 @@ func ReadReply(r *bufio.Reader) (Reply, error) {
 	if err := json.Unmarshal(line, &rep); err != nil {
 		return rep, err
 	}
-	if rep.PNGLen < 0 || rep.PNGLen > 256<<20 {
+	// The helper runs as the sandbox's user (sandbox code can replace it):
+	// a frame is at most what a noisy 4K screen takes (about 25 MB).
+	if rep.PNGLen < 0 || rep.PNGLen > MaxPNG {
 		return rep, errors.New("helper reply has a bad png_len")
 	}
 	if rep.PNGLen > 0 {
@@ -101,6 +103,9 @@ func ReadReply(r *bufio.Reader) (Reply, error) {
 	}
 	return rep, nil
 }
+
+// MaxPNG bounds one frame from the helper.
+const MaxPNG = 64 << 20
 
 // Encoder turns a frame into PNG bytes (imgenc.Encode in vmhelper).
 type Encoder func(img *image.RGBA) ([]byte, error)
