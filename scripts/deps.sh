@@ -3,17 +3,19 @@
 # Safe to run repeatedly: it only calls apt-get when something is missing.
 set -euo pipefail
 
+# The desktop the server needs at run time: packaging/desktop.packages, the
+# list the container image is built from too. Below it, what only the tests,
+# benchmarks and release checks use.
+mapfile -t DESKTOP < <(bash "$(dirname "$0")/../packaging/list.sh" desktop)
 PKGS=(
-  xvfb xauth x11-utils x11-xserver-utils xdotool scrot imagemagick
-  openbox bubblewrap slirp4netns x11vnc novnc
-  xdg-utils desktop-file-utils shared-mime-info
-  fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
-  firefox-esr chromium chromium-driver
-  xterm mousepad pcmanfm xclip
-  xfce4-session xfwm4 xfdesktop4 dbus-x11 net-tools
-  procps psmisc iproute2 util-linux coreutils bash
+  "${DESKTOP[@]}"
+  x11-utils x11-xserver-utils xdotool scrot imagemagick
+  chromium chromium-driver
+  xfce4-session xfwm4 xfdesktop4 net-tools
+  psmisc iproute2 coreutils bash
   curl jq ffmpeg
   x11proto-dev
+  podman runc mmdebstrap
 )
 
 missing=()
