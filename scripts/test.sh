@@ -17,6 +17,9 @@ if [ -f e2e/package.json ]; then
   (cd e2e && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
 fi
 
+# The e2b helper the binary embeds (internal/helperbin): generated, not committed.
+go generate ./internal/helperbin
+
 if ! $e2e_only; then
   stage "gofmt + vet"
   unformatted=$(gofmt -l $(git ls-files '*.go'))
@@ -35,7 +38,7 @@ if ! $e2e_only; then
 fi
 
 stage "build"
-go build -o ./vmservice .
+make -s build
 
 shopt -s nullglob
 e2e=0
