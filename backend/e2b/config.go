@@ -53,8 +53,7 @@ type Options struct {
 	// Insecure creates sandboxes without envd access tokens (secure=false).
 	Insecure bool
 	// HelperPath is a prebuilt linux/amd64 vmhelper binary
-	// (VMSERVICE_E2B_HELPER). Empty: build cmd/vmhelper with the Go
-	// toolchain at first use, into the user cache directory.
+	// (VMSERVICE_E2B_HELPER). Empty: the one built into this binary.
 	HelperPath string
 	// NoHelper forces the xdotool/scrot command path (benchmarks, debugging).
 	NoHelper bool

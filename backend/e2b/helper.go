@@ -19,14 +19,14 @@ import (
 
 	"github.com/vmservice/vmservice/backend/e2b/helperproto"
 	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
+	"github.com/vmservice/vmservice/internal/helperbin"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// The helper binary. It is built from this repository's cmd/vmhelper with
-// the Go toolchain on first use (go's build cache makes later builds cheap)
-// rather than embedded: embedding would need a generate step before every
-// build and a multi-megabyte binary in git. Deployments without a toolchain
-// ship the binary and point Options.HelperPath (VMSERVICE_E2B_HELPER) at it.
+// The helper binary: the one built into this binary (internal/helperbin,
+// made by `make build`); Options.HelperPath (VMSERVICE_E2B_HELPER) to use
+// another. A `go build` or `go test` that skipped `go generate` embeds none:
+// then, in a checkout with the Go toolchain, it is built on first use.
 var (
 	helperOnce sync.Once
 	helperBin  []byte
@@ -37,6 +37,9 @@ func helperBinary(path string) ([]byte, error) {
 	if path != "" {
 		return os.ReadFile(path)
 	}
+	if b := helperbin.Binary(); b != nil {
+		return b, nil
+	}
 	helperOnce.Do(func() { helperBin, helperErr = buildHelper() })
 	return helperBin, helperErr
 }
@@ -44,7 +47,7 @@ func helperBinary(path string) ([]byte, error) {
 func buildHelper() ([]byte, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		return nil, errors.New("no Go toolchain or module here to build cmd/vmhelper; set VMSERVICE_E2B_HELPER")
+		return nil, errors.New("this binary carries no e2b helper (built without `make build`) and there is no Go toolchain or module here to build cmd/vmhelper; set VMSERVICE_E2B_HELPER")
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	cache, err := os.UserCacheDir()

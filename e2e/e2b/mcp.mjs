@@ -28,6 +28,9 @@ try {
   assert.ok(id)
   const info = (await call('get_sandbox_info', { sandbox_id: id })).structuredContent
   assert.equal(info.state, 'running')
+  if (process.env.E2E_EXPECT_INPUT_PATH) {
+    assert.equal(info.details?.input_path, process.env.E2E_EXPECT_INPUT_PATH, `input path: ${JSON.stringify(info.details)}`)
+  }
 
   const run = (await call('run_command', { sandbox_id: id, command: 'echo from-e2b; uname -s' })).structuredContent
   assert.equal(run.exit_code, 0)

@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/e2bemu" ./backend/e2b/e2btest/cmd/e2bemu
-go build -o "$work/vmservice" .
+make -s build BIN="$work/vmservice"
 key="e2b_emulator_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$work/e2bemu" -api 127.0.0.1:3000 -envd 127.0.0.1:49983 -key "$key" >"$work/emu.log" 2>&1 &
 emu_pid=$!
@@ -52,6 +52,19 @@ if ! (cd e2e && env -u E2B_DOMAIN E2B_API_KEY="$key" E2B_API_URL=http://localhos
   status=1
   echo "--- e2bemu log" >&2; tail -n 50 "$work/emu.log" >&2
 fi
+# One binary: a copy alone in an empty folder, started with no Go toolchain
+# on PATH, still drives the desktop through its built-in helper.
+mkdir "$work/alone"
+cp "$work/vmservice" "$work/alone/vmservice"
+bare=/usr/bin:/bin
+if PATH=$bare command -v go >/dev/null; then echo "a go binary is on $bare: the check below would prove nothing" >&2; status=1; fi
+echo "--- mcp.mjs: a copy of the binary alone in a folder, no Go on PATH: input_path=helper" >&2
+if ! (cd e2e && env -i HOME="$work/alone" PATH="$bare" E2B_API_KEY="$key" E2B_API_URL=http://localhost:3000 \
+    E2B_SANDBOX_URL=http://localhost:49983 E2E_EXPECT_INPUT_PATH=helper "$node" e2b/mcp.mjs "$work/alone/vmservice"); then
+  status=1
+  echo "--- e2bemu log" >&2; tail -n 50 "$work/emu.log" >&2
+fi
+[ "$(ls -A "$work/alone")" = vmservice ] || { echo "the lone binary wrote next to itself: $(ls -A "$work/alone")" >&2; status=1; }
 # Nothing the server made may outlive it.
 left=$(curl -fsS -H "X-API-Key: $key" 'http://127.0.0.1:3000/v2/sandboxes?metadata=vmservice.created_by%3Dvmservice')
 if [ "$left" != "[]" ]; then echo "sandboxes left in the emulator: $left" >&2; status=1; fi
