@@ -23,4 +23,13 @@ else
     grep -q " $d cgroup ro," /proc/mounts 2>/dev/null && mount -o remount,bind,rw "$d" 2>/dev/null
   done
 fi
+# Sandbox uids are host uids (a container shares the host's uid space). A
+# vmservice on the host, or in another container, using the same uids would
+# take this container's sandboxes for leftovers of its own and kill them,
+# and two sandboxes would share a uid. Unless told otherwise, use 1000 uids
+# at a random place between 1,000,000 and 1,001,000,000 (README "Container").
+if [ -z "${VMSERVICE_LOCAL_UID_BASE:-}" ]; then
+  VMSERVICE_LOCAL_UID_BASE=$((($(od -An -N4 -tu4 /dev/urandom) % 1000000 + 1000) * 1000))
+  export VMSERVICE_LOCAL_UID_BASE
+fi
 exec /usr/local/bin/vmservice "$@"
