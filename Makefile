@@ -11,7 +11,8 @@ ifeq ($(origin COMMIT),undefined)
 COMMIT := $(or $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty),unknown)
 endif
 LDFLAGS := -s -w -X github.com/vmservice/vmservice/internal/buildinfo.Version=$(VERSION) -X github.com/vmservice/vmservice/internal/buildinfo.Commit=$(COMMIT)
-export VERSION COMMIT LDFLAGS
+DIST    ?= dist
+export VERSION COMMIT LDFLAGS DIST
 
 .PHONY: deps generate build run serve test test-go test-e2e bench fuzz soak lint release image rootfs
 
