@@ -5,6 +5,9 @@
 // stream from outside the container, launch Firefox, destroy.
 //   node container.mjs STREAM_BASE_URL -- COMMAND ARGS...
 // Prints the time from spawning the command to the first tools/list answer.
+// With --unprivileged instead of STREAM_BASE_URL (a container run without
+// the privileges README "Container" lists): the server still answers, and
+// creating a sandbox fails with BACKEND_UNAVAILABLE naming the flag to add.
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -38,6 +41,18 @@ async function until(what, fn, seconds = 90) {
     assert.ok(Date.now() < deadline, `${what}: not within ${seconds} s`);
     await sleep(250);
   }
+}
+
+if (streamBase === '--unprivileged') {
+  try {
+    const r = await client.callTool({ name: 'create_sandbox', arguments: {} });
+    assert.equal(r.structuredContent?.error_code, 'BACKEND_UNAVAILABLE', JSON.stringify(r.structuredContent));
+    assert.match(r.structuredContent.message, /--cap-add SYS_ADMIN/);
+    say(`without the privileges: BACKEND_UNAVAILABLE: ${r.structuredContent.message}`);
+  } finally {
+    await client.close();
+  }
+  process.exit(0);
 }
 
 try {

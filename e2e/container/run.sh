@@ -5,7 +5,8 @@
 # script), podman imports it with the Dockerfile's ENTRYPOINT, and the
 # official MCP TypeScript SDK client launches `podman run -i --rm ...` as its
 # stdio server (container.mjs): create a sandbox, click, screenshot, the live
-# stream from outside the container, Firefox, destroy.
+# stream from outside the container, Firefox, destroy; then once without the
+# privileges: the server answers and names the missing flag.
 # Runs with the least privilege README "Container" documents; prints the
 # image size and build and start-up times.
 set -euo pipefail
@@ -54,4 +55,6 @@ port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 stream=(-p "127.0.0.1:$port:6080" -e VMSERVICE_STREAM_LISTEN=0.0.0.0:6080 -e "VMSERVICE_STREAM_PUBLIC_URL=http://127.0.0.1:$port")
 (cd e2e && node container/container.mjs "http://127.0.0.1:$port" -- \
   podman run -i --rm --name "$name" "${quirks[@]}" "${least[@]}" "${stream[@]}" "$image" --log-level warn)
+# Without them the server must still answer, and say which flag is missing.
+(cd e2e && node container/container.mjs --unprivileged -- podman run -i --rm --name "$name" "${quirks[@]}" "$image" --log-level error)
 echo "e2e/container: 1 passed, 0 failed"
