@@ -1,3 +1,5 @@
+//go:build linux
+
 package local
 
 // The agent protocol: JSON lines on the agent's descriptor agentInFD

@@ -21,7 +21,6 @@ import (
 	"github.com/jezek/xgb/xtest"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
-	"golang.org/x/sys/unix"
 
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -97,27 +96,6 @@ func Dial(socketPath string, cookie []byte) (*Conn, error) {
 	}
 	c.serverPID, c.serverUID = peerCred(nc)
 	return c, nil
-}
-
-// peerCred is the pid and uid of the process at the other end of a unix
-// socket (0 and -1 when unknown; the pid is 0 when the server lives in
-// another pid namespace).
-func peerCred(nc net.Conn) (pid, uid int) {
-	pid, uid = 0, -1
-	uc, ok := nc.(*net.UnixConn)
-	if !ok {
-		return
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = raw.Control(func(fd uintptr) {
-		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-			pid, uid = int(cred.Pid), int(cred.Uid)
-		}
-	})
-	return
 }
 
 // DialEnv connects using $DISPLAY and $XAUTHORITY (for helpers that run
