@@ -237,6 +237,73 @@ func TestBinaryStdio(t *testing.T) {
 	}
 }
 
+// TestBinaryBackendUnavailable: a backend that cannot start does not take
+// the server down in front of its client (which would only show "server
+// disconnected"). Started where the local backend finds no bubblewrap, or
+// on the e2b backend without an API key, the binary answers initialize and
+// tools/list, and every tool call gets BACKEND_UNAVAILABLE naming what is
+// missing and the fix.
+func TestBinaryBackendUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name, backend string
+		env           []string
+		args          []string
+		want          []string
+	}{
+		{"local without bubblewrap", "local", []string{"PATH=" + t.TempDir()}, nil, []string{"bwrap is not installed", "apt-get install bubblewrap"}},
+		{"e2b without a key", "e2b", []string{"E2B_API_KEY="}, []string{"--backend", "e2b"}, []string{"the e2b backend is not available", "set E2B_API_KEY"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logFile := filepath.Join(t.TempDir(), "log")
+			tr := transport.NewStdio(binPath, tc.env, append([]string{"--stream-listen", "127.0.0.1:0", "--log-format", "json",
+				"--log-file", logFile}, tc.args...)...)
+			require.NoError(t, tr.Start(context.Background()))
+			c := connect(t, client.NewClient(tr, client.WithLegacyProtocolOnly()), context.Background())
+			list, err := c.C.ListTools(context.Background(), mcp.ListToolsRequest{})
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, len(list.Tools), 30)
+			for _, call := range []struct {
+				name string
+				args map[string]any
+			}{{"create_sandbox", nil}, {"list_sandboxes", nil}, {"get_stats", nil}, {"screenshot", map[string]any{"sandbox_id": "sb_none"}}} {
+				e := c.Fails("BACKEND_UNAVAILABLE", call.name, call.args)
+				for _, w := range tc.want {
+					assert.Contains(t, e["message"], w, call.name)
+				}
+			}
+			require.NoError(t, c.C.Close())
+			logs, _ := os.ReadFile(logFile)
+			assert.Contains(t, string(logs), `"message":"the `+tc.backend+` backend is not available: `)
+			assert.Contains(t, string(logs), "every tool call answers this until the server is restarted")
+		})
+	}
+}
+
+// TestBinaryHealthzBackendUnavailable: over HTTP the same server is up but
+// not healthy: /healthz answers 503 with the reason.
+func TestBinaryHealthzBackendUnavailable(t *testing.T) {
+	t.Setenv("E2B_API_KEY", "")
+	addr, err := mcptest.FreeAddr()
+	require.NoError(t, err)
+	b, err := mcptest.Run(binPath, "--backend", "e2b", "--transport", "http", "--listen", addr,
+		"--allow-unauthenticated", "--stream-listen", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer b.Stop(10 * time.Second)
+	var h map[string]any
+	eventually(t, "/healthz answers", 30*time.Second, func() bool {
+		r, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		require.Equal(t, http.StatusServiceUnavailable, r.StatusCode)
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&h))
+		return true
+	})
+	assert.Equal(t, "backend_unavailable", h["status"])
+	assert.Contains(t, h["error"], "set E2B_API_KEY")
+}
+
 // TestBinaryConfigErrors: invalid settings are refused at start with a
 // message that says what to change.
 func TestBinaryConfigErrors(t *testing.T) {

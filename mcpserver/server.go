@@ -43,8 +43,12 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	// RateLimit bounds each principal's HTTP request rate (ratelimit.go).
 	RateLimit RateLimit
-	Version   string
-	Log       zerolog.Logger
+	// Unavailable, when set, is why the backend could not start: the
+	// server still answers initialize and tools/list, and every tool call
+	// gets this error (what is missing and the fix).
+	Unavailable *sandbox.Error
+	Version     string
+	Log         zerolog.Logger
 }
 
 // Server is the assembled MCP server.
@@ -171,9 +175,7 @@ func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerF
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error().Str("tool", req.Params.Name).Interface("panic", r).Bytes("stack", debug.Stack()).Msg("tool panicked")
-				se := sandbox.Errorf(sandbox.CodeInternal, "internal error; see the server log")
-				res, err = &mcp.CallToolResult{IsError: true, StructuredContent: se.ToDict(),
-					Content: []mcp.Content{mcp.NewTextContent(fmt.Sprintf("%s: %s", se.Code, se.Message))}}, nil
+				res, err = errorResult(sandbox.Errorf(sandbox.CodeInternal, "internal error; see the server log")), nil
 			}
 			code := ""
 			if res != nil && res.IsError {
@@ -185,6 +187,15 @@ func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerF
 			s.log.Debug().Str("tool", req.Params.Name).Str("principal", p.ID).Str("error_code", code).
 				Dur("took", time.Since(start)).Msg("tool call")
 		}()
+		if s.cfg.Unavailable != nil {
+			return errorResult(s.cfg.Unavailable), nil
+		}
 		return next(ctx, req)
 	}
+}
+
+// errorResult is a tool's isError result for se, as the tools make theirs.
+func errorResult(se *sandbox.Error) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, StructuredContent: se.ToDict(),
+		Content: []mcp.Content{mcp.NewTextContent(fmt.Sprintf("%s: %s", se.Code, se.Message))}}
 }

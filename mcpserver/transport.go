@@ -65,7 +65,13 @@ func (s *Server) NewHTTP() *HTTP {
 	h.mux.Handle("/message", h.authenticate(h.sse, func(r *http.Request) string { return r.URL.Query().Get("sessionId") }))
 	h.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "backend": s.Tools.Manager.Backend(), "version": s.cfg.Version})
+		h := map[string]any{"status": "ok", "backend": s.Tools.Manager.Backend(), "version": s.cfg.Version}
+		if u := s.cfg.Unavailable; u != nil {
+			// Up but unable to make sandboxes: not healthy for a load balancer.
+			h["status"], h["error"] = "backend_unavailable", u.Message
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(h)
 	})
 	h.mux.Handle("/metrics", s.Metrics.Handler())
 	return h

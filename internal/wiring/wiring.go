@@ -8,7 +8,6 @@ package wiring
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -69,11 +68,19 @@ func Build(o Options) (_ *Server, err error) {
 			_ = s.Close()
 		}
 	}()
+	cfg := o.Server
 	if s.Backend, err = newBackend(o); err != nil {
-		return nil, fmt.Errorf("starting the %s backend: %v", backendName(o), sandbox.AsError(err).Message)
+		// Never die in front of a client: it would only show "server
+		// disconnected". The server answers, and every tool call says what
+		// is missing and the fix.
+		u := sandbox.Unavailable(backendName(o), err)
+		cfg.Unavailable = u.BackendError()
+		log.Error().Str("error_code", string(sandbox.CodeBackendUnavailable)).Err(err).
+			Msg(cfg.Unavailable.Message + " (every tool call answers this until the server is restarted)")
+		s.Backend, err = u, nil
 	}
 	provider := s.Backend
-	if o.Pool.Size > 0 || len(o.Pool.Classes) > 0 {
+	if cfg.Unavailable == nil && (o.Pool.Size > 0 || len(o.Pool.Classes) > 0) {
 		po := o.Pool
 		po.Template = o.Settings.DefaultTemplate
 		po.Base = sandbox.Config{CPUCount: sandbox.MaxCPU, MemoryMB: sandbox.MaxMemoryMB,
@@ -94,7 +101,6 @@ func Build(o Options) (_ *Server, err error) {
 		to.Streams = s.Streams
 	}
 	s.Tools = tools.New(to)
-	cfg := o.Server
 	cfg.Log = log.With().Str("component", "mcp").Logger()
 	s.MCP = mcpserver.New(cfg, s.Tools)
 	return s, nil
