@@ -156,7 +156,11 @@ func New(opts Options) (*Provider, error) {
 	}
 	cg, err := detectCgroups(opts.CgroupParent)
 	if err != nil {
-		return nil, unavailable("cgroups are not usable for the local backend (%v); it needs root and the memory, cpu and pids controllers", err).WithCause(err)
+		fix := "it needs root and the memory, cpu and pids controllers"
+		if inContainer() {
+			fix += `; in a container, run it with --cap-add SYS_ADMIN --cgroupns private (README "Container")`
+		}
+		return nil, unavailable("cgroups are not usable for the local backend (%v); %s", err, fix).WithCause(err)
 	}
 	p.cg = cg
 	for _, d := range []string{opts.StateDir, filepath.Join(opts.StateDir, "sb"), filepath.Join(opts.StateDir, "bin")} {
@@ -474,4 +478,14 @@ func (p *Provider) cleanStale() {
 			s.release()
 		}
 	}
+}
+
+// inContainer: Docker and podman mark their containers with these files.
+func inContainer() bool {
+	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
 }
