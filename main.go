@@ -20,14 +20,13 @@ import (
 
 	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/buildinfo"
 	"github.com/vmservice/vmservice/internal/wiring"
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools"
 )
-
-var version = "dev"
 
 const defaultStreamListen = "127.0.0.1:6080"
 
@@ -136,7 +135,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this file instead of stderr")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "vmservice %s: an MCP server giving AI agents isolated Linux desktops\n\nUsage: vmservice [flags]\n\n", version)
+		fmt.Fprintf(stderr, "vmservice %s: an MCP server giving AI agents isolated Linux desktops\n\nUsage: vmservice [flags]\n\n", buildinfo.Version)
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
@@ -145,7 +144,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	if *showVersion {
-		fmt.Fprintln(stderr, "vmservice", version)
+		// The one line a script reads: on stdout, as tools print versions.
+		fmt.Println(buildinfo.String())
 		return c, flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
@@ -298,7 +298,7 @@ func run(ctx context.Context, c config, log zerolog.Logger, stdin io.Reader, std
 		Tools:          tools.Options{ComputerSize: computer},
 		Server: mcpserver.Config{Toolsets: toolsets, ReadOnly: c.ReadOnly,
 			StdioPrincipal: auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}, Tokens: tokens,
-			SessionIdleTimeout: c.SessionIdle, RateLimit: mcpserver.RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}, Version: version},
+			SessionIdleTimeout: c.SessionIdle, RateLimit: mcpserver.RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}, Version: buildinfo.Version},
 		Log: log}
 	if c.AllowUnauthenticated {
 		o.Server.Anonymous = auth.Principal{ID: c.StdioUser, Admin: c.StdioAdmin}
