@@ -14,7 +14,7 @@ LDFLAGS := -s -w -X github.com/vmservice/vmservice/internal/buildinfo.Version=$(
 DIST    ?= dist
 export VERSION COMMIT LDFLAGS DIST
 
-.PHONY: deps generate build run serve test test-go test-e2e bench fuzz soak lint release image rootfs
+.PHONY: deps generate build run serve test test-go test-e2e bench fuzz soak lint release image rootfs envd
 
 deps: ## install every Debian / npm package the server and the tests use (idempotent)
 	@bash scripts/deps.sh
@@ -62,3 +62,6 @@ image: ## the container image with docker (or podman): docker run -i --rm ... vm
 
 rootfs: build ## the image's root filesystem from Debian packages, without a registry: dist/rootfs.tar
 	@mkdir -p dist && bash packaging/rootfs.sh $(BIN) dist/rootfs.tar
+
+envd: ## E2B's envd from third_party/e2b-infra (what the E2B emulator runs in each sandbox) -> bin/envd
+	@bash third_party/e2b-infra/build-envd.sh bin/envd >/dev/null
