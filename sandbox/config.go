@@ -150,6 +150,11 @@ type Settings struct {
 	DefaultMemoryMB     int
 	// MaxTimeout bounds timeout extensions (default MaxTimeout).
 	MaxTimeout time.Duration
+	// Shared: several servers (replicas) share the backend's account and
+	// serve any of a principal's sandboxes (shared.go). The provider must
+	// be a Directory. Sandboxes then outlive the server: the backend's own
+	// timer ends them.
+	Shared bool
 }
 
 // DefaultSettings are the VM Service SDK's defaults.

@@ -53,6 +53,13 @@ type Sandbox struct {
 	expires time.Time
 	timer   *time.Timer
 	gone    bool
+	checked time.Time // shared mode: last seen in the directory
+}
+
+func (s *Sandbox) lastCheck() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checked
 }
 
 // ID is the public, opaque sandbox id.
@@ -162,6 +169,9 @@ func NewManager(p Provider, s Settings, log zerolog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := p.(Directory); s.Shared && !ok {
+		return nil, InvalidArgument("shared", "the %s backend cannot share its sandboxes between servers", p.Name())
+	}
 	m := &Manager{provider: p, settings: s, log: log,
 		sandboxes: map[string]*Sandbox{}, pending: map[string]int{}}
 	if w, ok := p.(WarmPool); ok { // warm desktops count toward max_concurrent_sandboxes
@@ -237,6 +247,18 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 	}
 	m.pending[req.Owner]++
 	m.mu.Unlock()
+	d := m.directory()
+	if d != nil {
+		// The deployment's sandboxes, not this replica's, count.
+		if err := m.sharedQuota(ctx, d, req.Owner); err != nil {
+			m.mu.Lock()
+			if m.pending[req.Owner]--; m.pending[req.Owner] <= 0 {
+				delete(m.pending, req.Owner)
+			}
+			m.mu.Unlock()
+			return nil, AsError(err)
+		}
+	}
 	release := func() {
 		m.mu.Lock()
 		if m.pending[req.Owner]--; m.pending[req.Owner] <= 0 {
@@ -246,7 +268,11 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 	}
 
 	id := newID("sb_")
-	labels := map[string]string{"vmservice.sandbox_id": id, "vmservice.owner": req.Owner}
+	session := req.Session
+	if session == "" {
+		session = newID("ses_")
+	}
+	labels := map[string]string{LabelSandboxID: id, LabelOwner: req.Owner, LabelSession: session, LabelConfig: configLabel(cfg)}
 	for k, v := range req.Labels {
 		labels[k] = v
 	}
@@ -263,9 +289,13 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 		return nil, se
 	}
 
-	session := req.Session
-	if session == "" {
-		session = newID("ses_")
+	if d != nil {
+		// Replicas creating at once may have passed the check together.
+		if err := m.overQuota(ctx, d, req.Owner, id); err != nil {
+			release()
+			_ = inst.Destroy(context.WithoutCancel(ctx))
+			return nil, AsError(err)
+		}
 	}
 	now := time.Now().UTC()
 	s := &Sandbox{id: id, owner: req.Owner, session: session, cfg: cfg, created: now,
@@ -282,7 +312,10 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Sandbox, erro
 		return nil, Errorf(CodeBackendUnavailable, "the server is shutting down")
 	}
 	m.sandboxes[id] = s
-	s.timer = time.AfterFunc(cfg.Timeout, func() { m.expire(id) })
+	if d == nil { // shared: the backend's timer, which any replica moves
+		s.timer = time.AfterFunc(cfg.Timeout, func() { m.expire(id) })
+	}
+	s.checked = now
 	m.mu.Unlock()
 
 	m.log.Info().Str("sandbox_id", id).Str("owner", req.Owner).Str("backend", m.provider.Name()).
@@ -332,6 +365,18 @@ func (m *Manager) GetAny(id string) (*Sandbox, error) {
 
 // List returns owner's sandboxes, oldest first ("" = everyone's).
 func (m *Manager) List(owner string) []Info {
+	if d := m.directory(); d != nil {
+		rs, err := m.sharedRecords(d, owner)
+		if err == nil {
+			out := make([]Info, 0, len(rs))
+			for _, r := range rs {
+				out = append(out, m.infoOf(r))
+			}
+			sortInfos(out)
+			return out
+		}
+		m.log.Warn().Err(err).Msg("the directory could not be listed; listing this server's sandboxes")
+	}
 	m.mu.Lock()
 	var ss []*Sandbox
 	for _, s := range m.sandboxes {
@@ -344,13 +389,18 @@ func (m *Manager) List(owner string) []Info {
 	for _, s := range ss {
 		out = append(out, s.Info())
 	}
+	sortInfos(out)
+	return out
+}
+
+// sortInfos orders sandboxes oldest first.
+func sortInfos(out []Info) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].CreatedAt.Equal(out[j].CreatedAt) {
 			return out[i].SandboxID < out[j].SandboxID
 		}
 		return out[i].CreatedAt.Before(out[j].CreatedAt)
 	})
-	return out
 }
 
 // SetTimeout moves the sandbox's expiry to now + d.
@@ -368,7 +418,9 @@ func (m *Manager) SetTimeout(ctx context.Context, s *Sandbox, d time.Duration) (
 		return time.Time{}, NotFound(s.id)
 	}
 	s.expires = time.Now().UTC().Add(d)
-	s.timer.Reset(d)
+	if s.timer != nil {
+		s.timer.Reset(d)
+	}
 	return s.expires, nil
 }
 
@@ -448,6 +500,7 @@ func (m *Manager) destroyWhere(ctx context.Context, match func(*Sandbox) bool) i
 
 // CleanupUser destroys all of owner's sandboxes.
 func (m *Manager) CleanupUser(ctx context.Context, owner string) int {
+	m.adoptAll(ctx, owner)
 	return m.destroyWhere(ctx, func(s *Sandbox) bool { return s.owner == owner })
 }
 
@@ -461,20 +514,35 @@ func (m *Manager) CleanupSession(ctx context.Context, session string) int {
 
 // CleanupAll destroys every sandbox.
 func (m *Manager) CleanupAll(ctx context.Context) int {
+	m.adoptAll(ctx, "")
 	return m.destroyWhere(ctx, func(*Sandbox) bool { return true })
 }
 
 // Stats counts live sandboxes; owner "" means everyone.
 func (m *Manager) Stats(owner string) Stats {
+	st := Stats{SandboxesByUser: map[string]int{}, MaxConcurrent: m.settings.MaxConcurrentSandboxes, Backend: m.provider.Name()}
+	var owners []string
+	if d := m.directory(); d != nil {
+		if rs, err := m.sharedRecords(d, owner); err == nil {
+			for _, r := range rs {
+				owners = append(owners, r.Owner)
+			}
+		} else {
+			m.log.Warn().Err(err).Msg("the directory could not be listed; counting this server's sandboxes")
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Stats{SandboxesByUser: map[string]int{}, MaxConcurrent: m.settings.MaxConcurrentSandboxes, Backend: m.provider.Name()}
-	for _, s := range m.sandboxes {
-		if owner != "" && s.owner != owner {
-			continue
+	if owners == nil {
+		for _, s := range m.sandboxes {
+			if owner == "" || s.owner == owner {
+				owners = append(owners, s.owner)
+			}
 		}
+	}
+	for _, o := range owners {
 		st.TotalActiveSandboxes++
-		st.SandboxesByUser[s.owner]++
+		st.SandboxesByUser[o]++
 	}
 	st.TotalUsers = len(st.SandboxesByUser)
 	if m.warm != nil {
@@ -494,6 +562,12 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	m.mu.Unlock()
+	if m.settings.Shared {
+		// The sandboxes are the deployment's: other replicas serve them,
+		// the backend's timer ends them.
+		m.log.Info().Msg("manager closed; shared sandboxes left running")
+		return m.provider.Close()
+	}
 	n := m.CleanupAll(context.Background())
 	m.log.Info().Int("destroyed", n).Msg("manager closed")
 	return m.provider.Close()
