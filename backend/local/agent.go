@@ -43,8 +43,9 @@ const (
 type agent struct {
 	// userCgroup are the user leaf's procs files (nil: no split); every
 	// process but the desktop's own moves itself there before it runs.
-	userCgroup []*os.File
-	joinScript string
+	userCgroup   []*os.File
+	joinScript   string
+	daemonScript string
 	// userns is the user namespace every process the agent starts runs in
 	// (userNamespace), nsenter the program that puts them there.
 	userns  *os.File
@@ -123,6 +124,9 @@ func agentMain(userFDs string) int {
 	// It also volunteers as the first victim of an out-of-memory kill in
 	// the sandbox's cgroup (before the X server or the agent).
 	a.joinScript = "{ " + join.String() + "echo 500 >/proc/self/oom_score_adj; } 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
+	// A daemon (request.Sys) stays where the agent is and keeps the user
+	// leaf's files, to put what it starts there itself.
+	a.daemonScript = fmt.Sprintf(`exec %d>&-; exec "$@"`, 3+len(a.userCgroup))
 	a.out = bufio.NewWriterSize(os.NewFile(agentOutFD, "replies"), 64<<10)
 	a.enc = json.NewEncoder(a.out)
 	dec := json.NewDecoder(bufio.NewReaderSize(os.NewFile(agentInFD, "requests"), 64<<10))
@@ -313,11 +317,22 @@ func (a *agent) start(r request, started chan<- *message) *message {
 		return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
 	}
 	// nsenter puts it in the user namespace, the shell in the user cgroup.
+	script := a.joinScript
+	if r.Sys {
+		script = a.daemonScript
+	}
 	argv := append([]string{"--user=/proc/self/fd/" + strconv.Itoa(3+len(a.userCgroup)), "--preserve-credentials", "--",
-		"/bin/sh", "-c", a.joinScript, "vmservice-join"}, r.Argv...)
+		"/bin/sh", "-c", script, "vmservice-join"}, r.Argv...)
 	cmd := exec.Command(a.nsenter, argv...)
 	cmd.ExtraFiles = append(append([]*os.File{}, a.userCgroup...), a.userns)
 	cmd.Env = r.Env
+	if r.Sys && a.userCgroup != nil {
+		fds := make([]string, len(a.userCgroup))
+		for i := range fds {
+			fds[i] = strconv.Itoa(3 + i)
+		}
+		cmd.Env = append(cmd.Env, UserCgroupFDsEnv+"="+strings.Join(fds, ","))
+	}
 	cmd.Dir = r.Cwd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var pipes []*os.File // read ends

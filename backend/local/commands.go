@@ -44,7 +44,18 @@ type ProcessSpec struct {
 	MaxOutput int
 	// Discard sends the output to /dev/null.
 	Discard bool
+	// System runs the process with the desktop's own, outside the user's
+	// cgroup leaf and its limits, holding that leaf's cgroup.procs files
+	// open (fd numbers in UserCgroupFDsEnv) so it can place what it starts
+	// there: for a daemon that runs the user's processes (the E2B
+	// emulator's envd), which a fork bomb of theirs must not starve.
+	System bool
 }
+
+// UserCgroupFDsEnv names the fds of a System process that are the user
+// leaf's cgroup.procs files (comma-separated): writing "0" to one moves
+// the writer.
+const UserCgroupFDsEnv = "VMSERVICE_USER_CGROUP_FDS"
 
 // ExitStatus is how a process ended.
 type ExitStatus struct {
@@ -180,7 +191,7 @@ func (in *Instance) Start(ctx context.Context, spec ProcessSpec) (*Process, erro
 	}
 	p := &Process{in: in, onOutput: spec.OnOutput, done: make(chan struct{})}
 	r := &request{Op: opStart, Argv: argv, Cwd: cwd, Env: in.env(spec.Env), Stdin: spec.Stdin,
-		MaxOut: spec.MaxOutput, Discard: spec.Discard}
+		MaxOut: spec.MaxOutput, Discard: spec.Discard, Sys: spec.System}
 	// Starting is quick; not tied to ctx so a started process is never lost
 	// track of (it could not be killed at the timeout then).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

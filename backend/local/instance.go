@@ -401,6 +401,9 @@ func (in *Instance) bwrapArgs() []string {
 	}
 	a = append(a, systemBinds()...)
 	a = append(a, in.sysArgs...)
+	for _, b := range in.p.opts.ROBinds {
+		a = append(a, "--ro-bind", b.Host, b.Path)
+	}
 	// The system font cache: without it every application (the window
 	// manager first) scans all fonts at start-up.
 	if st, err := os.Stat("/var/cache/fontconfig"); err == nil && st.IsDir() {
@@ -573,6 +576,12 @@ func (in *Instance) baseEnv() map[string]string {
 		"LANG": "C.UTF-8", "DISPLAY": ":0", "XAUTHORITY": xauthPath, "TERM": "xterm-256color",
 		"XDG_RUNTIME_DIR": "/tmp/runtime-user", "NO_AT_BRIDGE": "1",
 	}
+}
+
+// DisplayEnv is what an X client inside the sandbox needs to reach its
+// display (for a process started by something other than the agent).
+func (in *Instance) DisplayEnv() map[string]string {
+	return map[string]string{"DISPLAY": ":0", "XAUTHORITY": xauthPath}
 }
 
 func (in *Instance) env(extra map[string]string) []string {

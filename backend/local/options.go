@@ -28,4 +28,11 @@ type Options struct {
 	// DiskMB is the size of each sandbox's home and of its /tmp (tmpfs,
 	// default 1024), never more than half its memory limit (quota.go).
 	DiskMB int
+	// ROBinds are host files or directories every sandbox sees read-only
+	// at Bind.Path (the E2B emulator binds envd this way, as a VM image
+	// has it).
+	ROBinds []Bind
 }
+
+// Bind is a host path (Host) bound into sandboxes at Path.
+type Bind struct{ Host, Path string }

@@ -45,6 +45,7 @@ type request struct {
 	Stdin   bool     `json:"stdin,omitempty"`
 	MaxOut  int      `json:"max_out,omitempty"` // per stream; 0 = forward everything
 	Discard bool     `json:"discard,omitempty"` // output to /dev/null (background)
+	Sys     bool     `json:"sys,omitempty"`     // a daemon: stays out of the user cgroup, holding its procs files (UserCgroupFDsEnv)
 	PID     int      `json:"pid,omitempty"`
 	Sig     int      `json:"sig,omitempty"`
 }

@@ -107,6 +107,20 @@ func (o *Options) validate() error {
 	case !filepath.IsAbs(o.StateDir) || !filepath.IsAbs(o.LockDir):
 		return sandbox.InvalidArgument("local_state_dir", "local state and lock directories must be absolute paths")
 	}
+	for _, b := range o.ROBinds {
+		p := filepath.Clean(b.Path)
+		if !filepath.IsAbs(b.Host) || !filepath.IsAbs(p) || p == "/" {
+			return sandbox.InvalidArgument("binds", "a bind needs absolute host and sandbox paths, got %q -> %q", b.Host, b.Path)
+		}
+		for _, own := range []string{homeDir, "/tmp", "/proc", "/dev", "/run"} {
+			if p == own || strings.HasPrefix(p, own+"/") {
+				return sandbox.InvalidArgument("binds", "a bind may not cover the sandbox's own %s, got %q", own, b.Path)
+			}
+		}
+		if _, err := os.Stat(b.Host); err != nil {
+			return sandbox.InvalidArgument("binds", "a bind's host path does not exist: %v", err)
+		}
+	}
 	return nil
 }
 
