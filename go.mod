@@ -3,6 +3,7 @@ module github.com/vmservice/vmservice
 go 1.26.8
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/coder/websocket v1.8.15
 	github.com/invopop/jsonschema v0.14.0
 	github.com/jezek/xgb v1.1.1

@@ -33,6 +33,7 @@ const defaultStreamListen = "127.0.0.1:6080"
 // config is everything the flags and VMSERVICE_* variables set.
 type config struct {
 	Backend              string
+	Shared               bool
 	Transport            string
 	Listen               string
 	TokensFile           string
@@ -96,6 +97,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("vmservice", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Backend, "backend", "local", "sandbox backend: local (this machine) or e2b (E2B cloud; E2B_API_KEY and friends from the environment)")
+	fs.BoolVar(&c.Shared, "shared", false, "e2b backend: this server is one replica of a deployment (VMSERVICE_E2B_SERVER_ID) sharing its sandboxes with the others: owners, lookups and quotas come from E2B, and sandboxes outlive the server (their timeout ends them)")
 	fs.StringVar(&c.Transport, "transport", "stdio", "MCP transport: stdio, sse or http (sse and http share one listener serving /mcp, /sse and /message)")
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address for --transport sse|http (also /healthz and /metrics)")
 	fs.StringVar(&c.TokensFile, "tokens-file", "", "bearer tokens for HTTP/SSE: lines `token principal [admin]` or a JSON array; VMSERVICE_TOKENS may hold the same text")
@@ -175,6 +177,10 @@ func (c config) validate() error {
 	switch {
 	case c.Backend != "local" && c.Backend != "e2b":
 		return fmt.Errorf("--backend must be local or e2b, got %q", c.Backend)
+	case c.Shared && c.Backend != "e2b":
+		return fmt.Errorf("--shared needs --backend e2b (sandboxes another server can find)")
+	case c.Shared && (c.WarmPool > 0 || c.WarmPoolClasses != ""):
+		return fmt.Errorf("--shared and --warm-pool do not go together: a warm desktop is one server's")
 	case c.Transport != "stdio" && c.Transport != "sse" && c.Transport != "http":
 		return fmt.Errorf("--transport must be stdio, sse or http, got %q", c.Transport)
 	case !auth.ValidPrincipal(c.StdioUser):
@@ -232,7 +238,7 @@ func isLoopback(host string) bool {
 func (c config) settings() sandbox.Settings {
 	return sandbox.Settings{MaxConcurrentSandboxes: c.MaxSandboxes, MaxSandboxesPerUser: c.MaxPerUser,
 		DefaultTemplate: c.DefaultTemplate, DefaultTimeout: c.DefaultTimeout, DefaultCPU: c.DefaultCPU,
-		DefaultMemoryMB: c.DefaultMemoryMB, MaxTimeout: c.MaxTimeout}
+		DefaultMemoryMB: c.DefaultMemoryMB, MaxTimeout: c.MaxTimeout, Shared: c.Shared}
 }
 
 func newLogger(c config, w io.Writer) zerolog.Logger {

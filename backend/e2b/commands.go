@@ -3,12 +3,11 @@ package e2b
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
+	"github.com/vmservice/vmservice/backend/e2b/internal/envd"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -34,9 +33,10 @@ func (b *boundedBuffer) write(p []byte) {
 }
 
 // shellStart is a process.Start request for bash -l -c cmd, as the official
-// SDKs send it (a login shell gets the template's PATH and profile).
-func shellStart(cmd, cwd string, env map[string]string, stdin bool) wire.StartRequest {
-	sr := wire.StartRequest{Process: wire.ProcessConfig{Cmd: "/bin/bash", Args: []string{"-l", "-c", cmd}, Envs: env}, Stdin: &stdin}
+// SDKs send it (a login shell gets the template's PATH and profile), in a
+// session of its own (setsid) so that killGroup can end all it started.
+func shellStart(cmd, cwd string, env map[string]string, stdin bool) envd.StartRequest {
+	sr := envd.StartRequest{Process: envd.ProcessConfig{Cmd: "setsid", Args: []string{"/bin/bash", "-l", "-c", cmd}, Envs: env}, Stdin: &stdin}
 	if cwd != "" {
 		sr.Process.Cwd = &cwd
 	}
@@ -69,7 +69,7 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 		// keeps running after we disconnect.
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		s, err := in.envd.start(sctx, shellStart(req.Command, cwd, env, false))
+		s, err := in.envd.start(sctx, shellStart(req.Command, cwd, env, false), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,9 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 		runCtx, cancel = context.WithTimeout(ctx, req.Timeout)
 	}
 	defer cancel()
-	s, err := in.envd.start(runCtx, shellStart(req.Command, cwd, env, false))
+	// envd ends the process at req.Timeout itself, even if this server is
+	// gone by then; at the caller's deadline this side kills it.
+	s, err := in.envd.start(runCtx, shellStart(req.Command, cwd, env, false), req.Timeout)
 	if err != nil {
 		if runCtx.Err() != nil && ctx.Err() == nil {
 			return &sandbox.CommandResult{ExitCode: -1, TimedOut: true}, nil
@@ -97,11 +99,11 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 	for {
 		ev, err := s.next()
 		if err != nil {
-			if runCtx.Err() != nil {
+			if runCtx.Err() != nil || (req.Timeout > 0 && sandbox.CodeOf(err) == sandbox.CodeTimeout && ctx.Err() == nil) {
 				// Our deadline (or the caller's): stop the process, keep
 				// what it printed.
 				kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_ = in.envd.signal(kctx, s.pid, wire.SignalSIGKILL)
+				in.killGroup(kctx, s.pid)
 				kcancel()
 				if ctx.Err() != nil {
 					return nil, sandbox.AsError(ctx.Err())
@@ -109,14 +111,10 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 				res.TimedOut, res.ExitCode = true, -1
 				break
 			}
-			var we *wire.Error
-			if errors.As(err, &we) {
-				return nil, rpcError("running the command", we)
-			}
 			if err == io.EOF {
 				return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the command's output stream ended before it exited")
 			}
-			return nil, transportError(ctx, "the sandbox", err)
+			return nil, err
 		}
 		if ev.Data != nil {
 			if len(ev.Data.Stdout) > 0 {
@@ -184,4 +182,21 @@ func shq(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// killGroup kills a command and everything it started: commands run in a
+// session of their own (setsid), so their process group is their pid, and
+// envd signals single processes only.
+func (in *Instance) killGroup(ctx context.Context, pid uint32) {
+	_ = in.envd.signal(ctx, pid, envd.SIGKILL)
+	s, err := in.envd.start(ctx, envd.StartRequest{Process: envd.ProcessConfig{Cmd: "/bin/sh", Args: []string{"-c", "kill -9 -" + itoa(int(pid))}}}, 0)
+	if err != nil {
+		return
+	}
+	defer s.close()
+	for {
+		if ev, err := s.next(); err != nil || ev.End != nil {
+			return
+		}
+	}
 }

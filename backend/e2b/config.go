@@ -62,6 +62,10 @@ type Options struct {
 	// restart takes down only what this server made, not the sandboxes of
 	// other servers sharing the E2B account.
 	ServerID string
+	// Shared: the replicas of one deployment (one ServerID) share the
+	// account and each other's sandboxes (sandbox.Settings.Shared): a
+	// stopping or starting server kills none of them (VMSERVICE_SHARED).
+	Shared bool
 	// Attempts bounds tries of a control-plane call that failed with a
 	// transient error (default 4).
 	Attempts int

@@ -27,12 +27,13 @@ var (
 	localOnce sync.Once
 	localProv *local.Provider
 	localErr  error
+	bins      e2btest.Binaries
 )
 
 // sharedLocal is one local backend for every emulator in the test binary.
 func sharedLocal(t testing.TB) *local.Provider {
 	localOnce.Do(func() {
-		localProv, localErr = local.New(local.Options{Log: zerolog.New(os.Stderr).Level(zerolog.WarnLevel)})
+		localProv, bins, localErr = e2btest.Local(zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
 	})
 	require.NoError(t, localErr)
 	return localProv
@@ -56,7 +57,8 @@ type emu struct {
 func startEmu(t testing.TB, opts e2btest.Options, wrap func(http.Handler) http.Handler) *emu {
 	opts.APIKey = testKey
 	if opts.NewMachine == nil {
-		opts.NewMachine = e2btest.LocalFactory(sharedLocal(t))
+		opts.NewMachine = e2btest.LocalFactory(sharedLocal(t), zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
+		opts.EnvdVersion = bins.Version
 	}
 	opts.Log = zerolog.New(os.Stderr).Level(zerolog.WarnLevel)
 	srv := e2btest.New(opts)
@@ -358,10 +360,11 @@ func TestSecureSandboxAndTimeout(t *testing.T) {
 	ctx := context.Background()
 
 	// envd refuses calls without the sandbox's access token.
-	require.NotEmpty(t, in.envd.accessToken)
-	anon := *in.envd
-	anon.accessToken = ""
-	_, err := anon.stat(ctx, "/home/user")
+	d, err := p.api.get(ctx, in.ID())
+	require.NoError(t, err)
+	require.NotEmpty(t, d.EnvdAccessToken)
+	anon := p.newInstance(in.ID(), in.domain, "", in.cfg).envd
+	_, err = anon.stat(ctx, "/home/user")
 	assert.Equal(t, sandbox.CodeAuthenticationFailed, sandbox.CodeOf(err))
 	_, err = anon.download(ctx, "/etc/hostname", 0)
 	assert.Equal(t, sandbox.CodePermissionDenied, sandbox.CodeOf(err))

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/vmservice/vmservice/backend/e2b/helperproto"
-	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
+	"github.com/vmservice/vmservice/backend/e2b/internal/envd"
 	"github.com/vmservice/vmservice/internal/helperbin"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -101,9 +101,9 @@ func (in *Instance) startHelper(ctx context.Context) (*helper, error) {
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	yes := true
-	s, err := in.envd.start(sctx, wire.StartRequest{Stdin: &yes, Process: wire.ProcessConfig{
+	s, err := in.envd.start(sctx, envd.StartRequest{Stdin: &yes, Process: envd.ProcessConfig{
 		Cmd: "/bin/sh", Args: []string{"-c", "chmod 755 " + p + " && exec " + p},
-		Envs: map[string]string{"DISPLAY": in.display}}})
+		Envs: map[string]string{"DISPLAY": in.display}}}, 0)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -128,7 +128,7 @@ func (h *helper) read() {
 	var stderr bytes.Buffer
 	var err error
 	for {
-		var ev *wire.ProcessEvent
+		var ev *envd.ProcessEvent
 		if ev, err = h.stream.next(); err != nil {
 			err = fmt.Errorf("helper stream ended: %v", err)
 			break
@@ -224,7 +224,7 @@ func (h *helper) close() {
 func (h *helper) doClose() {
 	if h.alive() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = h.in.envd.signal(ctx, h.stream.pid, wire.SignalSIGKILL)
+		_ = h.in.envd.signal(ctx, h.stream.pid, envd.SIGKILL)
 		cancel()
 	}
 	h.cancel()

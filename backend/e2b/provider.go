@@ -11,14 +11,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/backend/e2b/helperproto"
+	"github.com/vmservice/vmservice/backend/e2b/internal/envd"
 	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
 // Label keys the backend relies on (the Manager sets them).
 const (
-	LabelSandboxID = "vmservice.sandbox_id"
-	LabelOwner     = "vmservice.owner"
+	LabelSandboxID = sandbox.LabelSandboxID
+	LabelOwner     = sandbox.LabelOwner
 	// LabelCreatedBy marks every sandbox this backend made, so Cleanup can
 	// find them after a restart without touching anyone else's.
 	LabelCreatedBy = "vmservice.created_by"
@@ -35,6 +36,9 @@ type Provider struct {
 
 	mu        sync.Mutex
 	instances map[*Instance]struct{}
+	// attachMu: one attach at a time (Find), so a sandbox gets one
+	// instance (and one helper) per replica.
+	attachMu sync.Mutex
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -54,7 +58,8 @@ func New(opts Options) (*Provider, error) {
 func (p *Provider) Name() string { return "e2b" }
 
 // Close kills the sandboxes this Provider made that are still alive (the
-// Manager normally destroyed them already).
+// Manager normally destroyed them already); in shared mode it only stops
+// its helpers: the sandboxes are the deployment's.
 func (p *Provider) Close() error {
 	p.mu.Lock()
 	var ins []*Instance
@@ -63,6 +68,10 @@ func (p *Provider) Close() error {
 	}
 	p.mu.Unlock()
 	for _, in := range ins {
+		if p.opts.Shared {
+			in.closeHelper()
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = in.Destroy(ctx)
 		cancel()
@@ -84,7 +93,7 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 		timeout = 300
 	}
 	sb, err := p.api.create(ctx, wire.NewSandbox{TemplateID: cfg.Template, Timeout: timeout,
-		Secure: &secure, AllowInternetAccess: &allow, Metadata: meta, EnvVars: cfg.Environment})
+		Secure: &secure, AllowInternetAccess: &allow, Metadata: meta, EnvVars: sandboxEnv(cfg.Environment)})
 	if err != nil {
 		if isCode(err, sandbox.CodeNotFound) {
 			return nil, sandbox.InvalidArgument("template", "E2B has no template %q", cfg.Template)
@@ -99,9 +108,7 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 	if sb.Domain != nil {
 		domain = *sb.Domain
 	}
-	in := &Instance{p: p, id: sb.SandboxID, domain: domain, cfg: cfg, display: p.opts.Display,
-		envd: &envdClient{base: p.opts.envdURL(sb.SandboxID, domain), sandboxID: sb.SandboxID,
-			accessToken: sb.EnvdAccessToken, user: "user", hc: p.opts.HTTPClient}}
+	in := p.newInstance(sb.SandboxID, domain, sb.EnvdAccessToken, cfg)
 	if err := in.boot(ctx); err != nil {
 		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_ = p.api.kill(kctx, sb.SandboxID)
@@ -119,6 +126,14 @@ func (p *Provider) Create(ctx context.Context, cfg sandbox.Config, labels map[st
 	p.mu.Unlock()
 	p.log.Info().Str("e2b_sandbox", sb.SandboxID).Str("input_path", in.inputPath).Msg("e2b sandbox ready")
 	return in, nil
+}
+
+// newInstance is E2B sandbox id (its envd at domain, with token) as an
+// Instance, not yet booted or attached.
+func (p *Provider) newInstance(id, domain, token string, cfg sandbox.Config) *Instance {
+	return &Instance{p: p, id: id, domain: domain, cfg: cfg, display: p.opts.Display,
+		envd: newEnvdClient(envd.Options{Base: p.opts.envdURL(id, domain), SandboxID: id,
+			AccessToken: token, User: "user", HTTPClient: p.opts.HTTPClient})}
 }
 
 // killLabelled best-effort kills the sandboxes carrying one Manager id.
@@ -169,6 +184,9 @@ type SandboxSummary struct {
 // live instances: what a crashed or restarted server left behind. Call it
 // at start-up. It returns how many it killed.
 func (p *Provider) Cleanup(ctx context.Context) (int, error) {
+	if p.opts.Shared { // other replicas serve what this server made
+		return 0, nil
+	}
 	list, err := p.ListOwned(ctx, map[string]string{LabelServer: p.opts.ServerID})
 	if err != nil {
 		return 0, err
@@ -249,18 +267,25 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := in.startDesktop(dctx); err != nil {
 		return err
 	}
+	in.startInput(ctx)
+	return nil
+}
+
+// startInput sets the input path: the helper, or xdotool commands when it
+// cannot start (or is not wanted).
+func (in *Instance) startInput(ctx context.Context) {
 	in.cmdDesk = &cmdDesktop{in: in}
 	in.desk, in.inputPath = in.cmdDesk, "xdotool"
-	if !in.p.opts.NoHelper {
-		h, err := in.startHelper(ctx)
-		if err != nil {
-			in.p.log.Warn().Err(err).AnErr("cause", errors.Unwrap(err)).Str("e2b_sandbox", in.id).
-				Msg("input helper did not start; using xdotool commands")
-		} else {
-			in.helper, in.desk, in.inputPath = h, helperproto.Client{Call: h.call}, "helper"
-		}
+	if in.p.opts.NoHelper {
+		return
 	}
-	return nil
+	h, err := in.startHelper(ctx)
+	if err != nil {
+		in.p.log.Warn().Err(err).AnErr("cause", errors.Unwrap(err)).Str("e2b_sandbox", in.id).
+			Msg("input helper did not start; using xdotool commands")
+		return
+	}
+	in.helper, in.desk, in.inputPath = h, helperproto.Client{Call: h.call}, "helper"
 }
 
 // startDesktop starts Xvfb on :0 at the configured resolution and then the
@@ -379,7 +404,7 @@ func (in *Instance) readFile(ctx context.Context, p string, maxBytes int64) ([]b
 	if err != nil {
 		return nil, err
 	}
-	if st.Type == wire.FileTypeDirectory {
+	if st.Type == envd.FileTypeDirectory {
 		return nil, sandbox.InvalidArgument("path", "%s is a directory", p)
 	}
 	if maxBytes > 0 && int64(st.Size) > maxBytes {
@@ -412,11 +437,11 @@ func (in *Instance) ListFiles(ctx context.Context, p string) ([]sandbox.FileEntr
 	for _, e := range es {
 		fe := sandbox.FileEntry{Name: e.Name, Path: e.Path, Size: int64(e.Size)}
 		switch e.Type {
-		case wire.FileTypeFile:
+		case envd.FileTypeFile:
 			fe.Type = "file"
-		case wire.FileTypeDirectory:
+		case envd.FileTypeDirectory:
 			fe.Type = "dir"
-		case wire.FileTypeSymlink:
+		case envd.FileTypeSymlink:
 			fe.Type = "symlink"
 		default:
 			fe.Type = "other"
@@ -440,4 +465,22 @@ func (in *Instance) OpenFile(ctx context.Context, p string) error {
 	}
 	_, err = in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "xdg-open " + shq(full) + " >/dev/null 2>&1"})
 	return err
+}
+
+// sandboxEnv is the environment every process of the sandbox gets (E2B
+// hands it to envd): the config's, with a UTF-8 locale unless it names
+// one. envd gives a process no locale of its own and E2B's templates set
+// none, and in the POSIX locale a terminal loses every non-ASCII letter
+// typed into it: xterm sends Latin-1 bytes, which bash's readline reads as
+// Meta-key commands ("tok-Ünï" became "tok-n"), and xdotool cannot type
+// them at all.
+func sandboxEnv(cfg map[string]string) map[string]string {
+	env := map[string]string{}
+	for k, v := range cfg {
+		env[k] = v
+	}
+	if env["LANG"] == "" && env["LC_ALL"] == "" && env["LC_CTYPE"] == "" {
+		env["LANG"] = "C.UTF-8"
+	}
+	return env
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
+	"github.com/vmservice/vmservice/backend/e2b/internal/envd"
 	"github.com/vmservice/vmservice/driver/vnc"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -108,7 +108,7 @@ func (in *Instance) StopVNC(ctx context.Context) error {
 func (in *Instance) stopVNC(ctx context.Context, st *vncState) {
 	for _, pid := range []uint32{st.novnc, st.x11vnc} {
 		if pid != 0 {
-			_ = in.envd.signal(ctx, pid, wire.SignalSIGKILL)
+			_ = in.envd.signal(ctx, pid, envd.SIGKILL)
 		}
 	}
 }

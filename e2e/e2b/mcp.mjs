@@ -22,6 +22,15 @@ async function call(name, args) {
   return r
 }
 
+// poll calls check until it returns true (30 s at most).
+async function poll(what, check) {
+  for (const end = Date.now() + 30_000; Date.now() < end;) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${what}: not within 30 s`)
+}
+
 try {
   const created = (await call('create_sandbox', { timeout_seconds: 300 })).structuredContent
   const id = created.sandbox_id
@@ -39,6 +48,20 @@ try {
   await call('write_file', { sandbox_id: id, path: 'mcp.txt', content: 'written over MCP' })
   const read = (await call('read_file', { sandbox_id: id, path: 'mcp.txt' })).structuredContent
   assert.equal(read.content, 'written over MCP')
+
+  // Typed non-ASCII text reaches a terminal's shell through the real envd
+  // (it once arrived as "tokNNN-n": no locale in the sandbox).
+  await call('launch_application', { sandbox_id: id, application: 'terminal' })
+  const ready = async () => (await call('run_command', { sandbox_id: id, command: 'pgrep -x bash -P "$(pgrep -d, -x xterm)"' })).structuredContent.exit_code === 0
+  await poll('a shell in the terminal', ready)
+  const tok = `tok${process.pid}-Ünï`
+  await call('type_text', { sandbox_id: id, text: `echo ${tok} > /home/user/typed.txt\n` })
+  await poll('the typed command ran', async () => {
+    const r = await client.callTool({ name: 'read_file', arguments: { sandbox_id: id, path: '/home/user/typed.txt' } })
+    if (r.isError) return false
+    assert.equal(r.structuredContent.content, tok + '\n')
+    return true
+  })
 
   await call('click', { sandbox_id: id, x: 222, y: 111 })
   const pos = (await call('get_cursor_position', { sandbox_id: id })).structuredContent
@@ -61,7 +84,7 @@ try {
   const gone = await client.callTool({ name: 'get_sandbox_info', arguments: { sandbox_id: id } })
   assert.equal(gone.isError, true)
   assert.equal(gone.structuredContent.error_code, 'SANDBOX_NOT_FOUND')
-  console.log('MCP over stdio on the e2b backend: create, command, files, click, screenshot, stream, destroy: ok')
+  console.log('MCP over stdio on the e2b backend: create, command, files, Unicode typed into a terminal, click, screenshot, stream, destroy: ok')
 } finally {
   await client.close()
 }

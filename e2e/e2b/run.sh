@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The E2B emulator driven by the official E2B JavaScript SDKs (npm e2b and
+# The E2B stand-in (backend/e2b/e2btest: E2B's real envd in every emulated
+# sandbox) driven by the official E2B JavaScript SDKs (npm e2b and
 # @e2b/desktop), then the MCP scenario on `vmservice --backend e2b` (official
 # MCP TypeScript SDK client over stdio). Starts the emulator on the
 # debug-mode addresses (localhost:3000 control plane, localhost:49983 envd),
@@ -29,10 +30,12 @@ make -s build BIN="$work/vmservice"
 key="e2b_emulator_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$work/e2bemu" -api 127.0.0.1:3000 -envd 127.0.0.1:49983 -key "$key" >"$work/emu.log" 2>&1 &
 emu_pid=$!
-for i in $(seq 100); do
+# It builds envd (third_party/e2b-infra) before it listens: seconds with a
+# warm Go build cache, a minute or more on a fresh one.
+for i in $(seq 1200); do
   curl -fsS -o /dev/null http://127.0.0.1:3000/health 2>/dev/null && break
   kill -0 "$emu_pid" 2>/dev/null || { cat "$work/emu.log" >&2; echo "e2bemu did not start" >&2; exit 1; }
-  sleep 0.1
+  sleep 0.25
 done
 
 status=0

@@ -122,7 +122,7 @@ func newBackend(o Options) (sandbox.Provider, error) {
 		return local.New(lo)
 	case "e2b":
 		eo := e2b.OptionsFromEnv()
-		eo.Log = log
+		eo.Log, eo.Shared = log, o.Settings.Shared
 		p, err := e2b.New(eo)
 		if err != nil {
 			return nil, err

@@ -55,9 +55,9 @@ func (e *Env) Sandbox(ctx context.Context, id string) (*sandbox.Sandbox, error) 
 		return nil, sandbox.NotFound(id)
 	}
 	if p.Admin {
-		return e.Manager.GetAny(id)
+		return e.Manager.LookupAny(ctx, id)
 	}
-	return e.Manager.Get(p.ID, id)
+	return e.Manager.Lookup(ctx, p.ID, id)
 }
 
 // ReadFile reads a file of a sandbox, at most MaxReadBytes of it.

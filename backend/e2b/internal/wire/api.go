@@ -1,17 +1,18 @@
+// Package wire is the bodies of E2B's control-plane REST API (openapi.yml),
+// shared by the backend's client and the test stand-in (e2btest) so the two
+// cannot drift apart. envd's own API is internal/envd's.
 package wire
 
 import "time"
 
-// Control-plane headers and ports.
-const (
-	APIKeyHeader      = "X-API-Key"
-	AccessTokenHeader = "X-Access-Token"
-	SandboxIDHeader   = "E2b-Sandbox-Id"
-	SandboxPortHeader = "E2b-Sandbox-Port"
-	EnvdPort          = 49983
-	// EnvdVersion is what the emulator reports; the SDKs gate features on it.
-	EnvdVersion = "0.6.4"
-)
+// APIKeyHeader carries the API key to the control plane.
+const APIKeyHeader = "X-API-Key"
+
+// HTTPError is the control plane's error body.
+type HTTPError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
 
 // NewSandbox is the body of POST /sandboxes.
 type NewSandbox struct {

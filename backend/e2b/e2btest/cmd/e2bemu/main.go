@@ -1,8 +1,11 @@
-// Command e2bemu runs the E2B emulator on this machine: the control plane on
-// -api (default localhost:3000) and envd on -envd (default localhost:49983),
-// the addresses the official SDKs use with E2B_DEBUG=true. Each sandbox is a
-// local sandbox (bubblewrap + Xvfb). It is for tests: it listens on
-// loopback only and kills every sandbox when it gets SIGINT or SIGTERM.
+// Command e2bemu runs the E2B stand-in on this machine: the control plane
+// on -api (default localhost:3000) and E2B's proxy to each sandbox's envd
+// on -envd (default localhost:49983), the addresses the official SDKs use
+// with E2B_DEBUG=true. Each sandbox is a local sandbox (bubblewrap + Xvfb)
+// running E2B's real envd, which it builds from third_party/e2b-infra at
+// start (a Go toolchain and this repository are needed). It is for tests:
+// it listens on loopback only and kills every sandbox when it gets SIGINT
+// or SIGTERM.
 package main
 
 import (
@@ -19,7 +22,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/backend/e2b/e2btest"
-	"github.com/vmservice/vmservice/backend/local"
 )
 
 func main() {
@@ -33,11 +35,12 @@ func main() {
 		*key = os.Getenv("E2BEMU_API_KEY")
 	}
 
-	lp, err := local.New(local.Options{Log: log})
+	lp, bins, err := e2btest.Local(log)
 	if err != nil {
-		log.Fatal().Err(err).Msg("local backend unavailable")
+		log.Fatal().Err(err).Msg("local backend or envd unavailable")
 	}
-	srv := e2btest.New(e2btest.Options{APIKey: *key, Debug: *debug, NewMachine: e2btest.LocalFactory(lp), Log: log})
+	srv := e2btest.New(e2btest.Options{APIKey: *key, Debug: *debug, NewMachine: e2btest.LocalFactory(lp, log),
+		EnvdVersion: bins.Version, Log: log})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var lns []net.Listener
 	for _, addr := range []string{*api, *envd} {

@@ -1,3 +1,13 @@
+// Package e2btest is a test-only stand-in for E2B: the control plane's REST
+// API (openapi.yml: create, connect, list, get, kill, timeout) and E2B's
+// proxy in front of each sandbox, over emulated sandboxes that run E2B's
+// real envd (third_party/e2b-infra, built by Build). Each sandbox is a
+// Machine, normally a local sandbox (bubblewrap + Xvfb + openbox) playing
+// the Firecracker VM: the control plane starts it, waits for envd and
+// initialises it (/init: environment, access token, default user) as E2B's
+// orchestrator does, then forwards every envd request (routed by the
+// E2b-Sandbox-Id and E2b-Sandbox-Port headers, as the SDKs send them) to
+// the port inside the sandbox.
 package e2btest
 
 import (
@@ -5,6 +15,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -18,9 +30,37 @@ import (
 	"github.com/vmservice/vmservice/backend/e2b/internal/wire"
 )
 
+// Headers of E2B's proxy: which sandbox, which port inside it.
+const (
+	SandboxIDHeader   = "E2b-Sandbox-Id"
+	SandboxPortHeader = "E2b-Sandbox-Port"
+)
+
 // DebugSandboxID is the id the official SDKs use in debug mode, where they
 // never call the control plane and talk to envd on localhost:49983 directly.
 const DebugSandboxID = "debug_sandbox_id"
+
+// Machine is what an emulated sandbox runs on: something with envd
+// listening on EnvdPort inside.
+type Machine interface {
+	// Dial connects to port inside the machine (what E2B's proxy does).
+	Dial(ctx context.Context, port int) (net.Conn, error)
+	// Env is the template's environment, given to envd at /init.
+	Env() map[string]string
+	// Exited is non-nil once envd has exited.
+	Exited() error
+	Close(ctx context.Context) error
+}
+
+// CreateSpec is what the control plane asks a Factory for.
+type CreateSpec struct {
+	ID                  string
+	Template            string
+	AllowInternetAccess bool
+}
+
+// Factory makes the Machine behind a new sandbox, envd started.
+type Factory func(ctx context.Context, spec CreateSpec) (Machine, error)
 
 // Options configure a Server.
 type Options struct {
@@ -33,14 +73,17 @@ type Options struct {
 	MaxSandboxes int
 	// NewMachine makes the machine behind each sandbox.
 	NewMachine Factory
+	// EnvdVersion is reported as envdVersion (Binaries.Version).
+	EnvdVersion string
 	// Debug serves envd requests for an unknown sandbox id (the SDKs' debug
 	// mode) from one sandbox made on first use.
 	Debug bool
 	Log   zerolog.Logger
 }
 
-// Server is the emulator. Its Handler serves the control plane and envd on
-// the same mux (their paths do not overlap); bind it to two listeners to
+// Server is the emulator. Its Handler serves the control plane and the
+// proxy on one mux (a request naming a sandbox, or on a path the control
+// plane does not have, goes to the sandbox); bind it to two listeners to
 // look like debug mode's :3000 and :49983.
 type Server struct {
 	opts Options
@@ -56,14 +99,14 @@ type sbx struct {
 	id, template, token string
 	secure              bool
 	allowInternet       bool
-	metadata, env       map[string]string
+	metadata            map[string]string
 	started             time.Time
 	m                   Machine
+	link                *envdLink
 
 	mu    sync.Mutex
 	end   time.Time
 	timer *time.Timer
-	procs map[uint32]*proc
 	gone  bool
 }
 
@@ -80,8 +123,16 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Handler serves both APIs.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves the control plane and the sandboxes' ports.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(SandboxIDHeader) != "" {
+			s.proxy(w, r)
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
 
 func (s *Server) routes() {
 	m := s.mux
@@ -96,7 +147,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /sandboxes/{id}", s.api(s.kill))
 	m.HandleFunc("POST /sandboxes/{id}/timeout", s.api(s.timeout))
 	m.HandleFunc("POST /sandboxes/{id}/connect", s.api(s.connect))
-	s.envdRoutes()
+	// Anything else is envd's (debug mode sends no sandbox id).
+	m.HandleFunc("/", s.proxy)
 }
 
 func newToken(n int) string {
@@ -106,9 +158,7 @@ func newToken(n int) string {
 }
 
 func apiErr(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(wire.HTTPError{Code: status, Message: msg})
+	writeJSON(w, status, wire.HTTPError{Code: status, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -168,18 +218,16 @@ func (s *Server) newSandbox(ctx context.Context, id, template string, env, meta 
 	s.sbx[id] = nil // reserve the slot
 	s.mu.Unlock()
 
-	m, err := s.opts.NewMachine(ctx, CreateSpec{ID: id, Template: template, Env: env, AllowInternetAccess: allow})
-	if err != nil {
+	b := &sbx{id: id, template: template, secure: secure, allowInternet: allow, metadata: meta, started: time.Now().UTC()}
+	if secure {
+		b.token = newToken(16)
+	}
+	if err := s.boot(ctx, b, env); err != nil {
 		s.mu.Lock()
 		delete(s.sbx, id)
 		s.mu.Unlock()
-		s.opts.Log.Error().Err(err).Msg("e2bemu: machine creation failed")
+		s.opts.Log.Error().Err(err).Str("sandbox", id).Msg("e2btest: sandbox creation failed")
 		return nil, http.StatusInternalServerError, "failed to create sandbox"
-	}
-	b := &sbx{id: id, template: template, secure: secure, allowInternet: allow,
-		metadata: meta, env: env, started: time.Now().UTC(), m: m, procs: map[uint32]*proc{}}
-	if secure {
-		b.token = newToken(16)
 	}
 	b.end = b.started.Add(ttl)
 	if ttl > 0 {
@@ -188,14 +236,36 @@ func (s *Server) newSandbox(ctx context.Context, id, template string, env, meta 
 	s.mu.Lock()
 	s.sbx[id] = b
 	s.mu.Unlock()
-	s.opts.Log.Info().Str("sandbox", id).Str("template", template).Msg("e2bemu: sandbox created")
+	s.opts.Log.Info().Str("sandbox", id).Str("template", template).Msg("e2btest: sandbox created")
 	return b, 0, ""
+}
+
+// boot makes the machine and initialises its envd, as E2B's orchestrator
+// does when a VM starts.
+func (s *Server) boot(ctx context.Context, b *sbx, env map[string]string) error {
+	m, err := s.opts.NewMachine(ctx, CreateSpec{ID: b.id, Template: b.template, AllowInternetAccess: b.allowInternet})
+	if err != nil {
+		return err
+	}
+	l := newEnvdLink(m)
+	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err = l.waitHealthy(ictx); err == nil {
+		err = l.init(ictx, b.token, env)
+	}
+	if err != nil {
+		l.close()
+		_ = m.Close(context.WithoutCancel(ctx))
+		return err
+	}
+	b.m, b.link = m, l
+	return nil
 }
 
 func (s *Server) sandboxJSON(b *sbx) wire.Sandbox {
 	d := s.opts.Domain
 	return wire.Sandbox{TemplateID: b.template, SandboxID: b.id, Alias: b.template, ClientID: "emulator",
-		EnvdVersion: wire.EnvdVersion, EnvdAccessToken: b.token, Domain: &d}
+		EnvdVersion: s.opts.EnvdVersion, EnvdAccessToken: b.token, Domain: &d}
 }
 
 func (s *Server) detail(b *sbx) wire.SandboxDetail {
@@ -205,7 +275,7 @@ func (s *Server) detail(b *sbx) wire.SandboxDetail {
 	d := s.opts.Domain
 	allow := b.allowInternet
 	return wire.SandboxDetail{TemplateID: b.template, Alias: b.template, SandboxID: b.id, ClientID: "emulator",
-		StartedAt: b.started, EndAt: end, EnvdVersion: wire.EnvdVersion, EnvdAccessToken: b.token,
+		StartedAt: b.started, EndAt: end, EnvdVersion: s.opts.EnvdVersion, EnvdAccessToken: b.token,
 		AllowInternetAccess: &allow, Domain: &d, CPUCount: 2, MemoryMB: 2048, DiskSizeMB: 10240,
 		Metadata: b.metadata, State: "running"}
 }
@@ -222,8 +292,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusNotFound, "sandbox \""+r.PathValue("id")+"\" doesn't exist or you don't have access to it")
 		return
 	}
-	d := s.detail(b)
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, s.detail(b))
 }
 
 // matches reports whether meta has every pair of the metadata query
@@ -335,6 +404,40 @@ func (s *Server) setTTL(b *sbx, d time.Duration, extendOnly bool) {
 	b.timer = time.AfterFunc(d, func() { s.remove(id) })
 }
 
+// proxy forwards a request to the sandbox it names (E2b-Sandbox-Id), to
+// the port it names (E2b-Sandbox-Port, default envd's), as E2B's proxy does.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(SandboxIDHeader)
+	b := s.lookup(id)
+	if b == nil && s.opts.Debug {
+		var err error
+		if b, err = s.debugSandbox(r.Context()); err != nil {
+			http.Error(w, "the debug sandbox could not be made", http.StatusBadGateway)
+			return
+		}
+	}
+	if b == nil {
+		// What E2B's proxy answers for an unknown or expired sandbox.
+		writeJSON(w, http.StatusBadGateway, map[string]any{"code": http.StatusBadGateway,
+			"message": "The sandbox was not found", "sandboxId": id})
+		return
+	}
+	b.link.proxy.ServeHTTP(w, r)
+}
+
+func (s *Server) debugSandbox(ctx context.Context) (*sbx, error) {
+	s.debugMu.Lock()
+	defer s.debugMu.Unlock()
+	if b := s.lookup(DebugSandboxID); b != nil {
+		return b, nil
+	}
+	b, _, msg := s.newSandbox(context.WithoutCancel(ctx), DebugSandboxID, "desktop", nil, map[string]string{}, false, false, 0)
+	if b == nil {
+		return nil, errors.New(msg)
+	}
+	return b, nil
+}
+
 // remove kills a sandbox; false if there was none.
 func (s *Server) remove(id string) bool {
 	s.mu.Lock()
@@ -346,7 +449,7 @@ func (s *Server) remove(id string) bool {
 	delete(s.sbx, id)
 	s.mu.Unlock()
 	b.destroy()
-	s.opts.Log.Info().Str("sandbox", id).Msg("e2bemu: sandbox killed")
+	s.opts.Log.Info().Str("sandbox", id).Msg("e2btest: sandbox killed")
 	return true
 }
 
@@ -363,6 +466,7 @@ func (b *sbx) destroy() {
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	b.link.close()
 	_ = b.m.Close(ctx)
 }
 
