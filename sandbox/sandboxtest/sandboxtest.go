@@ -251,6 +251,11 @@ func (s *suite) desktop(t *testing.T) {
 		})
 	})
 
+	t.Run("UnicodeInApps", func(t *testing.T) {
+		t.Parallel()
+		s.unicodeInApps(t, m, res)
+	})
+
 	t.Run("ClipboardRoundTripInEditor", func(t *testing.T) {
 		t.Parallel()
 		sb := create(t, m, "bob", sandbox.Config{Resolution: res})
