@@ -67,5 +67,14 @@ type Desktop interface {
 	WindowTitle(ctx context.Context, id WindowID) (string, error)
 }
 
+// PNGSource is a Desktop that may hold a screenshot already encoded as
+// PNG (the e2b backend's helper encodes inside the sandbox, scrot writes a
+// file): when PNG at the captured size is asked for, capture hands it on
+// as it is instead of decoding it and encoding it again. ok is false when
+// it has none for region (capture with Screenshot then).
+type PNGSource interface {
+	ScreenshotPNG(ctx context.Context, region image.Rectangle) (png []byte, ok bool, err error)
+}
+
 // WindowID is an X11 window id.
 type WindowID uint32

@@ -42,6 +42,14 @@ type sizeOnce struct {
 	in *Instance
 }
 
+// ScreenshotPNG hands on the driver's PNG (both have one).
+func (d sizeOnce) ScreenshotPNG(ctx context.Context, region image.Rectangle) ([]byte, bool, error) {
+	if ps, ok := d.Desktop.(sandbox.PNGSource); ok {
+		return ps.ScreenshotPNG(ctx, region)
+	}
+	return nil, false, nil
+}
+
 func (d sizeOnce) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
 	d.in.mu.Lock()
 	r := d.in.screen
@@ -323,8 +331,8 @@ func (d *cmdDesktop) ScreenSize(ctx context.Context) (sandbox.Resolution, error)
 	return r, nil
 }
 
-// Screenshot runs scrot into a temporary file, downloads it and removes it.
-func (d *cmdDesktop) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+// scrot runs scrot into a temporary file, downloads it and removes it.
+func (d *cmdDesktop) scrot(ctx context.Context) ([]byte, error) {
 	p := "/tmp/.vmshot-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".png"
 	if _, err := d.in.sh(ctx, "scrot -o "+p); err != nil {
 		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "scrot failed in the sandbox").WithCause(err)
@@ -335,6 +343,21 @@ func (d *cmdDesktop) Screenshot(ctx context.Context, region image.Rectangle) (*i
 		defer cancel()
 		_ = d.in.envd.remove(rctx, p)
 	}()
+	return data, err
+}
+
+// ScreenshotPNG is scrot's PNG of the whole screen (sandbox.PNGSource).
+func (d *cmdDesktop) ScreenshotPNG(ctx context.Context, region image.Rectangle) ([]byte, bool, error) {
+	if !region.Empty() {
+		return nil, false, nil
+	}
+	data, err := d.scrot(ctx)
+	return data, err == nil, err
+}
+
+// Screenshot decodes scrot's PNG and cuts region out of it.
+func (d *cmdDesktop) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+	data, err := d.scrot(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -34,3 +34,12 @@ func DecodePNG(data []byte) (*image.RGBA, error) {
 	draw.Draw(out, out.Bounds(), img, img.Bounds().Min, draw.Src)
 	return out, nil
 }
+
+// PNGSize reads a PNG's dimensions from its header, without decoding it.
+func PNGSize(data []byte) (w, h int, err error) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return 0, 0, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the screenshot is not a PNG").WithCause(err)
+	}
+	return cfg.Width, cfg.Height, nil
+}

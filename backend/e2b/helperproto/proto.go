@@ -289,16 +289,27 @@ func (c Client) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
 }
 
 func (c Client) Screenshot(ctx context.Context, region image.Rectangle) (*image.RGBA, error) {
+	data, _, err := c.ScreenshotPNG(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	return imgenc.DecodePNG(data)
+}
+
+// ScreenshotPNG is the helper's PNG as it came (sandbox.PNGSource).
+func (c Client) ScreenshotPNG(ctx context.Context, region image.Rectangle) ([]byte, bool, error) {
 	q := Request{Op: OpScreenshot}
 	if !region.Empty() {
 		q.Region = &region
 	}
 	r, err := c.Call(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return imgenc.DecodePNG(r.PNG)
+	return r.PNG, true, nil
 }
+
+var _ sandbox.PNGSource = Client{}
 
 func (c Client) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
 	r, err := c.Call(ctx, Request{Op: OpCurrentWindow})
