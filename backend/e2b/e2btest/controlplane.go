@@ -431,7 +431,10 @@ func (s *Server) debugSandbox(ctx context.Context) (*sbx, error) {
 	if b := s.lookup(DebugSandboxID); b != nil {
 		return b, nil
 	}
-	b, _, msg := s.newSandbox(context.WithoutCancel(ctx), DebugSandboxID, "desktop", nil, map[string]string{}, false, false, 0)
+	// Debug mode skips the create call in which @e2b/desktop sets the
+	// sandbox's DISPLAY: the debug sandbox has it as if created so.
+	b, _, msg := s.newSandbox(context.WithoutCancel(ctx), DebugSandboxID, "desktop",
+		map[string]string{"DISPLAY": ":0"}, map[string]string{}, false, false, 0)
 	if b == nil {
 		return nil, errors.New(msg)
 	}

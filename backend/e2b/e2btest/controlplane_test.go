@@ -109,8 +109,8 @@ func TestControlPlaneAndProxy(t *testing.T) {
 func TestDebugSandbox(t *testing.T) {
 	s, url := start(t, Options{Debug: true})
 	c := envd.New(envd.Options{Base: url, SandboxID: DebugSandboxID, User: "user"})
-	out, _ := run(t, c, "echo debug", nil)
-	assert.Equal(t, "debug\n", out)
+	out, _ := run(t, c, "echo debug $DISPLAY", nil)
+	assert.Equal(t, "debug :0\n", out, "as @e2b/desktop would have created it")
 	assert.Equal(t, 1, s.Count())
 	require.NoError(t, s.Close())
 	assert.Equal(t, 0, s.Count())
