@@ -14,6 +14,10 @@ import (
 // defaultMaxOutput bounds each of stdout / stderr when the caller does not.
 const defaultMaxOutput = 1 << 20
 
+// killBackstop is how long after a command's timeout envd ends it if this
+// side has not (the server went away).
+const killBackstop = 30 * time.Second
+
 // boundedBuffer keeps the first max bytes and remembers whether more came.
 type boundedBuffer struct {
 	buf       bytes.Buffer
@@ -77,29 +81,33 @@ func (in *Instance) Run(ctx context.Context, req sandbox.CommandRequest) (*sandb
 		return &sandbox.CommandResult{PID: int(s.pid)}, nil
 	}
 
+	// The timeout runs from the process's start (reaching the sandbox may
+	// take a while), and this side kills the process at it. envd is told a
+	// later one: it ends the process itself if this server is gone by then.
+	var backstop time.Duration
+	if req.Timeout > 0 {
+		backstop = req.Timeout + killBackstop
+	}
+	s, err := in.envd.start(ctx, shellStart(req.Command, cwd, env, false), backstop)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
 	runCtx := ctx
 	var cancel context.CancelFunc = func() {}
 	if req.Timeout > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, req.Timeout)
 	}
 	defer cancel()
-	// envd ends the process at req.Timeout itself, even if this server is
-	// gone by then; at the caller's deadline this side kills it.
-	s, err := in.envd.start(runCtx, shellStart(req.Command, cwd, env, false), req.Timeout)
-	if err != nil {
-		if runCtx.Err() != nil && ctx.Err() == nil {
-			return &sandbox.CommandResult{ExitCode: -1, TimedOut: true}, nil
-		}
-		return nil, err
-	}
-	defer s.close()
+	stop := context.AfterFunc(runCtx, s.stop) // ends the wait for output
+	defer stop()
 	res := &sandbox.CommandResult{PID: int(s.pid)}
 	stdout := &boundedBuffer{max: max}
 	stderr := &boundedBuffer{max: max}
 	for {
 		ev, err := s.next()
 		if err != nil {
-			if runCtx.Err() != nil || (req.Timeout > 0 && sandbox.CodeOf(err) == sandbox.CodeTimeout && ctx.Err() == nil) {
+			if runCtx.Err() != nil {
 				// Our deadline (or the caller's): stop the process, keep
 				// what it printed.
 				kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -104,6 +104,9 @@ func (s *procStream) next() (*envd.ProcessEvent, error) {
 // close disconnects from the stream; the process keeps running.
 func (s *procStream) close() { s.s.Close() }
 
+// stop ends a next waiting in another goroutine.
+func (s *procStream) stop() { s.s.Stop() }
+
 // start starts a process and waits for its start event. The stream lives
 // as long as ctx; cancel ctx (or close the stream) to disconnect. envd
 // kills the process after timeout (> 0), never at ctx's deadline.

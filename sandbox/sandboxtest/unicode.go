@@ -55,8 +55,11 @@ func (s *suite) unicodeInApps(t *testing.T, m *sandbox.Manager, res sandbox.Reso
 	t.Run("Browser", func(t *testing.T) {
 		t.Parallel()
 		sb := create(t, m, "uni", sandbox.Config{Resolution: res})
-		page := `<!doctype html><meta charset="utf-8"><title>uni-ready</title>` +
-			`<textarea autofocus oninput="document.title='uni:'+this.value"></textarea>`
+		// The title says ready only once the text area has the focus: keys
+		// typed before that would be lost to the page, not to the input path.
+		page := `<!doctype html><meta charset="utf-8"><title>loading</title>` +
+			`<textarea oninput="document.title='uni:'+this.value"></textarea>` +
+			`<script>const t = document.querySelector('textarea'); t.focus(); document.title = 'uni-ready';</script>`
 		require.NoError(t, sb.Instance().WriteFile(ctxT(t), "uni.html", []byte(page)))
 		_, err := sb.Instance().Launch(ctxT(t), "chromium", "file://"+sandbox.DefaultWorkdir+"/uni.html")
 		require.NoError(t, err)

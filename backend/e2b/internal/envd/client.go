@@ -230,6 +230,10 @@ func (s *Stream) Close() {
 	s.end()
 }
 
+// Stop ends a Next waiting in another goroutine (it returns the context's
+// error); Close still follows.
+func (s *Stream) Stop() { s.end() }
+
 // SendInput writes data to a process's stdin.
 func (c *Client) SendInput(ctx context.Context, pid uint32, data []byte) error {
 	_, err := c.sendInput.CallUnary(ctx, connect.NewRequest(&SendInputRequest{Process: SelectPID(pid), Input: ProcessInput{Stdin: data}}))
