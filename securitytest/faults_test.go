@@ -96,12 +96,12 @@ func TestFaults(t *testing.T) {
 
 	t.Run("dies again and again", func(t *testing.T) {
 		alice, bob := alice.as(t), bob.as(t)
-		// Killed until it is given up: at most 3 restarts a minute.
+		// Killed until it is given up: at most 4 restarts a minute.
 		givenUp := func() bool {
 			err := sb.Instance().Alive(ctx)
 			return err != nil && strings.Contains(err.Error(), "no longer restarted")
 		}
-		for i := 0; i < 5 && !givenUp(); i++ {
+		for i := 0; i < 6 && !givenUp(); i++ {
 			n := restarts()
 			pid := pidOf(xcg, "Xvfb")
 			require.NotZero(t, pid)

@@ -368,13 +368,17 @@ func TestRecovery(t *testing.T) {
 		func() { require.NoError(t, syscall.Kill(a.xvfbPID(), syscall.SIGKILL)) },
 		func() { ok(t, a, "pkill -KILL -x openbox; true") },
 		func() { require.NoError(t, syscall.Kill(a.agentPID(), syscall.SIGKILL)) },
+		// The server's X connection ends (the guard cut a subverted X
+		// server off, say) while the X server lives: redialled.
+		func() { require.NoError(t, a.display().Close()) },
 	} {
 		kill()
 		works(i + 1)
 	}
 	assert.NoError(t, neighbour.Alive(ctx))
 
-	// A display killed again and again is given up within the window.
+	// A display killed again and again is given up within the window
+	// (4 restarts so far).
 	require.NoError(t, syscall.Kill(a.xvfbPID(), syscall.SIGKILL))
 	require.Eventually(t, func() bool {
 		err := a.Alive(ctx)

@@ -23,12 +23,12 @@ import (
 // the window manager and its network). What ran inside and used the part
 // is gone (X clients with their display, every process with the agent,
 // and /tmp with the agent's mount namespace); the home is a mount of the
-// host's and stays. A part that stops maxRestarts times within
-// restartWindow, or cannot be restarted, is not restarted again, and the
+// host's and stays. A desktop restarted maxRestarts times within
+// restartWindow (or that cannot be restarted) is not restarted again, and the
 // sandbox says why (Alive, get_sandbox_info).
 
 const (
-	maxRestarts   = 3
+	maxRestarts   = 4
 	restartWindow = time.Minute
 )
 
@@ -37,6 +37,7 @@ const (
 	partDisplay = "display"
 	partWM      = "window manager"
 	partAgent   = "agent"
+	partConn    = "connection to its display" // the server's; redialled
 )
 
 type recovery struct {
@@ -82,23 +83,34 @@ func (in *Instance) onProcessExit(pid int) {
 func (in *Instance) watch() {
 	for {
 		in.mu.Lock()
-		xDone, agDead := in.xDone, in.ag.dead
+		xDone, agDead, deskDone := in.xDone, in.ag.dead, in.desk.Done()
 		in.mu.Unlock()
 		select {
 		case <-in.destroyed:
 			return
 		case <-agDead:
 		case <-xDone:
+		case <-deskDone:
+			// Lost with the X server itself, most often: its exit is seen
+			// a little later.
+			select {
+			case <-xDone:
+			case <-in.destroyed:
+			case <-time.After(2 * time.Second):
+			}
 		case <-in.wmExit:
 			// The window manager also stops with its display or agent:
 			// restart what it stopped with.
 			time.Sleep(100 * time.Millisecond)
 		}
 		part := partWM
-		if closed(agDead) {
+		switch {
+		case closed(agDead):
 			part = partAgent
-		} else if closed(xDone) {
+		case closed(xDone):
 			part = partDisplay
+		case closed(deskDone):
+			part = partConn
 		}
 		if !in.recover(part) {
 			return
@@ -122,6 +134,8 @@ func (in *Instance) cause(part string) string {
 			}
 			return "the X server exited (" + st.String() + ")"
 		}
+	case partConn:
+		return "the server's connection to the X server broke"
 	case partAgent:
 		if err := in.ag.broken(); err != nil {
 			return "the agent was cut off: " + err.Error()
@@ -196,6 +210,8 @@ func (in *Instance) restart(ctx context.Context, part string) error {
 	switch part {
 	case partWM:
 		return in.startWM(ctx)
+	case partConn:
+		return in.dialDisplay(ctx)
 	case partDisplay:
 		in.mu.Lock()
 		desk := in.desk

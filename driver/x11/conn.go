@@ -247,6 +247,10 @@ func (c *Conn) events() {
 	}
 }
 
+// Done is closed when the connection has ended: closed, or lost (the X
+// server went away or broke the protocol, guard.go).
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
 // Close closes the connection. Keycodes borrowed for characters missing
 // from the keymap are given back first. It is idempotent.
 func (c *Conn) Close() error {
