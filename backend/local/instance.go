@@ -304,8 +304,10 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 	args := []string{in.p.tools["bwrap"],
 		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup-try",
 		"--die-with-parent", "--new-session"}
-	args = append(args, systemBinds()...)
-	args = append(args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+	// Only /usr (binaries, fonts, keyboard maps): X clients can point the
+	// server at files (font paths), so it sees no /etc or /opt of the host.
+	args = append(args, bwrap.System()...)
+	args = append(args, "--proc", "/proc", "--dev", "/dev", "--size", "16777216", "--tmpfs", "/tmp",
 		"--bind", in.xdir, "/tmp/.X11-unix",
 		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
 		"--clearenv", "--setenv", "PATH", sandboxPath,

@@ -733,3 +733,18 @@ func TestDisplayFailureLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// The X server sees /usr and its own /tmp, no host /etc or /opt: X clients
+// can point it at files (font paths), so nothing there should be the
+// host's beyond the software (before: the host's /etc and /opt).
+func TestXServerSeesOnlyUsr(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, nil)
+	root := "/proc/" + strconv.Itoa(in.xvfbPID()) + "/root"
+	_, err := os.Stat(root + "/usr/bin")
+	require.NoError(t, err, "the X server's root is readable here")
+	for _, d := range []string{"/etc", "/opt", "/home", "/root", "/run", p.opts.StateDir} {
+		_, err := os.Stat(root + d)
+		assert.True(t, os.IsNotExist(err), "the X server sees %s", d)
+	}
+}

@@ -21,7 +21,9 @@ import (
 // x11vncOf is the pid of the x11vnc serving the instance's display (0 if
 // none is alive).
 func x11vncOf(in *Instance) int {
-	if pids := vnctest.X11vnc(":"+strconv.Itoa(in.slot.display), 0); len(pids) > 0 {
+	// Another server on the machine (another uid range, another /tmp) may
+	// serve the same display number: only ours, a descendant of this test.
+	if pids := vnctest.X11vnc(":"+strconv.Itoa(in.slot.display), os.Getpid()); len(pids) > 0 {
 		return pids[0]
 	}
 	return 0
