@@ -306,8 +306,10 @@ func (in *Instance) startXvfb(ctx context.Context) error {
 		"--die-with-parent", "--new-session"}
 	// Only /usr (binaries, fonts, keyboard maps): X clients can point the
 	// server at files (font paths), so it sees no /etc or /opt of the host.
+	// Its /tmp holds the shared memory clients ask it to create
+	// (ShmCreateSegment: browsers' frames), bounded like its data.
 	args = append(args, bwrap.System()...)
-	args = append(args, "--proc", "/proc", "--dev", "/dev", "--size", "16777216", "--tmpfs", "/tmp",
+	args = append(args, "--proc", "/proc", "--dev", "/dev", "--size", strconv.Itoa(xDataLimit(r)), "--tmpfs", "/tmp",
 		"--bind", in.xdir, "/tmp/.X11-unix",
 		"--ro-bind", filepath.Join(in.dir, "Xauthority"), xauthPath,
 		"--clearenv", "--setenv", "PATH", sandboxPath,
