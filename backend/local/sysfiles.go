@@ -126,7 +126,7 @@ func hostDirFiles(dir string) []sysFile {
 // default-browser, session-restore, password-saving or translation
 // prompts, no sponsored content. Debian's Firefox reads every *.js in
 // /etc/firefox-esr as default preferences.
-const firefoxPrefs = `// vmservice: a clean browser for agents (sandbox/local/sysfiles.go)
+const firefoxPrefs = `// vmservice: a clean browser for agents (backend/local/sysfiles.go)
 pref("datareporting.policy.dataSubmissionEnabled", false);
 pref("datareporting.policy.dataSubmissionPolicyBypassNotification", true);
 pref("datareporting.policy.firstRunURL", "");
@@ -199,7 +199,7 @@ const chromiumPolicy = `{
 // file in /etc/chromium.d: no first-run page or default-browser check, no
 // "didn't shut down correctly" bubble after a kill, no keyring prompt
 // (there is no keyring daemon).
-const chromiumFlags = `# vmservice: a clean browser for agents (sandbox/local/sysfiles.go)
+const chromiumFlags = `# vmservice: a clean browser for agents (backend/local/sysfiles.go)
 export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --no-first-run --no-default-browser-check --disable-session-crashed-bubble --password-store=basic --disable-features=Translate,MediaRouter"
 `
 
