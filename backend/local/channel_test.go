@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -163,4 +164,27 @@ func TestAgentRequestsHaveDeadlines(t *testing.T) {
 	assert.NotEmpty(t, bytes.TrimSpace(b))
 	assert.False(t, errors.Is(in.Alive(context.Background()), context.DeadlineExceeded))
 	require.NoError(t, in.Alive(context.Background()))
+}
+
+// BenchmarkAgentReader: what reading an agent's output costs the server
+// (JSON lines of 32 KiB base64 chunks, as the agent sends them), without
+// the rate limit: with it, a hostile agent gets at most agentRate of this.
+func BenchmarkAgentReader(b *testing.B) {
+	chunk := make([]byte, agentChunk)
+	line, _ := json.Marshal(&message{Ev: evOut, PID: 7, Stream: "stdout", Data: chunk})
+	line = append(line, '\n')
+	data := bytes.Repeat(line, 256) // 8 MiB of output
+	old := agentRate
+	agentRate = 1 << 40
+	defer func() { agentRate = old }()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := &agentClient{pending: map[uint64]*pendingCall{}, procs: map[int]*Process{}, exited: map[int]bool{}, watch: map[int]bool{}}
+		p := &Process{pid: 7, done: make(chan struct{}), onOutput: func(string, []byte) {}}
+		c.procs[7] = p
+		if err := c.read(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
