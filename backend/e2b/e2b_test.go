@@ -3,6 +3,7 @@ package e2b
 import (
 	"context"
 	"image"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -278,6 +279,18 @@ func TestSandboxEndToEnd(t *testing.T) {
 	res, err = in.Run(ctx, sandbox.CommandRequest{Command: "pgrep -x x11vnc && ! grep -r s3cret /tmp 2>/dev/null"})
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.ExitCode, res.Stdout+res.Stderr)
+	// The viewer answers on port 6080 through E2B's proxy (the stand-in's:
+	// E2b-Sandbox-Port), as https://6080-ID.DOMAIN routes.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.hs.URL+"/vnc.html", nil)
+	require.NoError(t, err)
+	req.Header.Set("E2b-Sandbox-Id", in.ID())
+	req.Header.Set("E2b-Sandbox-Port", "6080")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(page), "noVNC")
 	require.NoError(t, in.StopVNC(ctx))
 	require.Eventually(t, func() bool {
 		r, err := in.Run(ctx, sandbox.CommandRequest{Command: "pgrep -x x11vnc"})
