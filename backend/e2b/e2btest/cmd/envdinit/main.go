@@ -87,12 +87,24 @@ func joinUserLeaf() {
 		}
 	}
 	os.Setenv("PATH", strings.Join(keep, string(os.PathListSeparator)))
+	argv := append([]string{shim}, os.Args[1:]...)
 	real, err := exec.LookPath(shim)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "envdinit: no", shim, "in PATH")
-		os.Exit(127)
+		// No ionice here: run what it would have run (envd passes
+		// "-c CLASS -n LEVEL COMMAND...").
+		argv = os.Args[1:]
+		for len(argv) >= 2 && (argv[0] == "-c" || argv[0] == "-n") {
+			argv = argv[2:]
+		}
+		if len(argv) == 0 {
+			os.Exit(0)
+		}
+		if real, err = exec.LookPath(argv[0]); err != nil {
+			fmt.Fprintln(os.Stderr, "envdinit:", err)
+			os.Exit(127)
+		}
 	}
-	err = unix.Exec(real, append([]string{shim}, os.Args[1:]...), os.Environ())
+	err = unix.Exec(real, argv, os.Environ())
 	fmt.Fprintln(os.Stderr, "envdinit: exec:", err)
 	os.Exit(127)
 }
