@@ -8,7 +8,7 @@ import (
 // Defaults and bounds of a wait for the screen to settle.
 const (
 	DefaultSettleQuiet = 100 * time.Millisecond
-	DefaultSettleMax   = 2 * time.Second
+	DefaultSettleMax   = 3 * time.Second
 	MaxSettleQuiet     = 5 * time.Second
 	MaxSettleMax       = 30 * time.Second
 )

@@ -180,6 +180,13 @@ func newConn(xc *xgb.Conn) (*Conn, error) {
 	if err := c.loadKeymap(); err != nil {
 		return fail(err)
 	}
+	// Settle detection from the first input on; without DAMAGE only
+	// WaitSettled fails (and says why).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.initDamage(ctx); err != nil {
+		c.logger().Debug().Err(err).Msg("no settle detection yet")
+	}
 	return c, nil
 }
 

@@ -29,7 +29,7 @@ func (c *Conn) checkPoint(p sandbox.Point, field string) error {
 
 // MoveMouse moves the pointer to p.
 func (c *Conn) MoveMouse(ctx context.Context, p sandbox.Point) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -43,7 +43,7 @@ func (c *Conn) MoveMouse(ctx context.Context, p sandbox.Point) error {
 // Click moves to p (when non-nil) and clicks count times with the modifier
 // keys held.
 func (c *Conn) Click(ctx context.Context, p *sandbox.Point, b sandbox.Button, count int, modifiers []string) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -104,7 +104,7 @@ func (c *Conn) MouseUp(ctx context.Context, b sandbox.Button) error {
 }
 
 func (c *Conn) button(ctx context.Context, b sandbox.Button, typ byte) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -122,7 +122,7 @@ func (c *Conn) button(ctx context.Context, b sandbox.Button, typ byte) error {
 // Drag presses at from, moves to `to` in a few steps (so applications see
 // motion with the button held) and releases there.
 func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Button) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -170,7 +170,7 @@ func (c *Conn) Drag(ctx context.Context, from, to sandbox.Point, b sandbox.Butto
 // Scroll turns the wheel (buttons 4 up, 5 down, 6 left, 7 right) amount
 // notches at p (when non-nil) with the modifier keys held.
 func (c *Conn) Scroll(ctx context.Context, p *sandbox.Point, dir sandbox.ScrollDirection, amount int, modifiers []string) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -295,7 +295,7 @@ const DefaultChunkSize = 25
 // number of runes typed. Newlines type Return, tabs Tab; characters the
 // keymap lacks are typed through a borrowed spare keycode.
 func (c *Conn) TypeText(ctx context.Context, text string, chunkSize int, delay time.Duration) (int, error) {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return 0, err
 	}
 	defer c.end()
@@ -344,7 +344,7 @@ func (c *Conn) TypeText(ctx context.Context, text string, chunkSize int, delay t
 // PressKeys presses the keys in order and releases them in reverse order:
 // ["enter"] is one key press, ["ctrl","c"] (or ["ctrl+c"]) a combination.
 func (c *Conn) PressKeys(ctx context.Context, keys []string) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()
@@ -369,7 +369,7 @@ func (c *Conn) KeyUp(ctx context.Context, key string) error {
 }
 
 func (c *Conn) hold(ctx context.Context, key string, down bool) error {
-	if err := c.begin(ctx); err != nil {
+	if err := c.beginInput(ctx); err != nil {
 		return err
 	}
 	defer c.end()

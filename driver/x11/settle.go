@@ -29,8 +29,26 @@ type damageState struct {
 	id      damage.Damage
 	created chan struct{} // closed by the event loop at the creation report
 
+	lastInput  atomic.Int64 // unix ns of the last input sent (armed then)
+	lastChange atomic.Int64 // unix ns of the last change reported
+
 	mu    sync.Mutex
 	waits map[*settleWait]struct{}
+}
+
+// beginInput is begin for a call that sends input: the Damage object is
+// armed first, so the first thing drawn after the input is reported
+// (and remembered in lastChange) even before anyone waits; WaitSettled
+// then knows the screen already answered the input.
+func (c *Conn) beginInput(ctx context.Context) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	if c.dmg.ready {
+		damage.Subtract(c.xc, c.dmg.id, 0, 0)
+		c.dmg.lastInput.Store(time.Now().UnixNano())
+	}
+	return nil
 }
 
 // settleWait is one wait's view of the screen's changes.
@@ -93,6 +111,7 @@ func (c *Conn) onDamage(ev damage.NotifyEvent) {
 		close(c.dmg.created)
 		return
 	}
+	c.dmg.lastChange.Store(now)
 	if len(c.dmg.waits) == 0 {
 		return // left disarmed: nobody is watching
 	}
@@ -108,8 +127,9 @@ func (c *Conn) onDamage(ev damage.NotifyEvent) {
 	}
 }
 
-// WaitSettled waits until nothing on the screen has changed for o.Quiet,
-// or o.Max has passed. Input is not blocked meanwhile.
+// WaitSettled waits until nothing on the screen has changed for o.Quiet
+// (longer when the screen has paused longer between changes, see
+// quietFor), or o.Max has passed. Input is not blocked meanwhile.
 func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbox.Settle, error) {
 	o = o.WithDefaults()
 	start := time.Now()
@@ -129,6 +149,12 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 		delete(c.dmg.waits, w)
 		c.dmg.mu.Unlock()
 	}()
+	// The screen may have answered the input before this wait began.
+	res := sandbox.Settle{}
+	last := start
+	if in, ch := c.dmg.lastInput.Load(), c.dmg.lastChange.Load(); in != 0 && ch > in {
+		res.Changes, last = 1, time.Unix(0, ch)
+	}
 	// Arm: whatever was drawn before now is already on the screen.
 	err := damage.SubtractChecked(c.xc, c.dmg.id, 0, 0).Check() // c.dmg.id is fixed once created
 	c.end()
@@ -136,16 +162,19 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 		return sandbox.Settle{}, c.xerr(err)
 	}
 
-	res := sandbox.Settle{}
-	last := start
+	var gap time.Duration // the longest pause between two changes seen
 	hard := start.Add(o.Max)
-	timer := time.NewTimer(o.Quiet)
+	timer := time.NewTimer(time.Until(last.Add(quietFor(o.Quiet, 0, res.Changes))))
 	defer timer.Stop()
 	for {
 		select {
 		case <-w.ring:
+			t := time.Unix(0, w.last.Load())
+			if res.Changes > 0 {
+				gap = max(gap, t.Sub(last))
+			}
 			res.Changes++
-			last = time.Unix(0, w.last.Load())
+			last = t
 		case <-timer.C:
 		case <-c.done:
 			return res, unavailable("the X server went away")
@@ -153,7 +182,7 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 			return res, sandbox.AsError(ctx.Err())
 		}
 		now := time.Now()
-		quietAt := last.Add(o.Quiet)
+		quietAt := last.Add(quietFor(o.Quiet, gap, res.Changes))
 		if !now.Before(quietAt) {
 			res.Settled, res.Waited = true, now.Sub(start)
 			return res, nil
@@ -169,6 +198,24 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 		timer.Reset(next.Sub(now))
 	}
 }
+
+// quietFor is how long the screen must stay still:
+//   - before any change, three quiet intervals: an application busy with
+//     the input it was just sent (Firefox, 120 ms after a click on a busy
+//     machine) has not drawn anything yet, and an action with no visible
+//     effect costs 300 ms instead of 100;
+//   - after changes, the quiet interval, or twice the longest pause seen
+//     between two changes when that is longer (up to maxAdaptiveQuiet): an
+//     animation that stutters on a busy machine (a spinner drawn every
+//     150 ms instead of every 16 ms) still counts as changing.
+func quietFor(quiet, gap time.Duration, changes int) time.Duration {
+	if changes == 0 {
+		return 3 * quiet
+	}
+	return max(quiet, min(2*gap, maxAdaptiveQuiet))
+}
+
+const maxAdaptiveQuiet = time.Second
 
 // handleExtEvent routes DAMAGE events from the event loop.
 func (c *Conn) handleExtEvent(ev xgb.Event) bool {

@@ -91,6 +91,17 @@ func TestWaitSettled(t *testing.T) {
 		assert.Equal(t, uint32(0x00ffff), pixelAt(t, d.c, 50, 50), "the screen after the wait shows the final paint")
 	})
 
+	t.Run("a change between the input and the wait counts", func(t *testing.T) {
+		require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 400, Y: 400})) // input arms the Damage object
+		p.fill(t, 0x445566)
+		require.Eventually(t, func() bool { return d.c.dmg.lastChange.Load() > d.c.dmg.lastInput.Load() },
+			10*time.Second, time.Millisecond, "the change is reported")
+		res, err := d.c.WaitSettled(bg, sandbox.SettleOptions{Quiet: 50 * time.Millisecond, Max: 20 * time.Second})
+		require.NoError(t, err)
+		assert.True(t, res.Settled)
+		assert.Equal(t, 1, res.Changes, "the answer drawn before the wait is a change")
+	})
+
 	t.Run("a screen that never stops changing hits the bound", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(bg)
 		var wg sync.WaitGroup
@@ -162,5 +173,23 @@ func TestSettleOptionsDefaults(t *testing.T) {
 		{sandbox.SettleOptions{Quiet: time.Hour, Max: time.Hour}, sandbox.SettleOptions{Quiet: sandbox.MaxSettleQuiet, Max: sandbox.MaxSettleMax}},
 	} {
 		assert.Equal(t, tc.want, tc.in.WithDefaults())
+	}
+}
+
+func TestQuietFor(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		quiet, gap time.Duration
+		changes    int
+		want       time.Duration
+	}{
+		{100 * ms, 0, 0, 300 * ms},                  // nothing drawn yet: more patience
+		{100 * ms, 0, 1, 100 * ms},                  // one change
+		{100 * ms, 20 * ms, 5, 100 * ms},            // a smooth animation's pauses are short
+		{100 * ms, 150 * ms, 5, 300 * ms},           // a stuttering one: twice its longest pause
+		{100 * ms, 3 * time.Second, 5, time.Second}, // capped
+		{2 * time.Second, 150 * ms, 5, 2 * time.Second},
+	} {
+		assert.Equal(t, tc.want, quietFor(tc.quiet, tc.gap, tc.changes), "%+v", tc)
 	}
 }
