@@ -45,6 +45,9 @@ type Settle struct {
 	// Changes counts the screen updates seen while waiting (bursts closer
 	// than an X round trip count once).
 	Changes int `json:"changes"`
+	// Busy is how long the wait went on because the applications were
+	// working (or waiting for a CPU) while the screen was still.
+	Busy time.Duration `json:"-"`
 }
 
 // Settler is a desktop that can wait for its screen to settle.

@@ -344,3 +344,25 @@ func (g *sandboxCgroup) destroy() error {
 	}
 	return err
 }
+
+// userDemand is how long the main threads of the processes in the user
+// leaf (the applications) have run or waited to run so far
+// (/proc/PID/schedstat, ns): a main thread drawing, or starved of CPU on a
+// busy machine, adds up; one waiting for events does not. An exited
+// process's time drops out.
+func (g *sandboxCgroup) userDemand() time.Duration {
+	b, _ := os.ReadFile(filepath.Join(g.leaf(userLeaf)[0], "cgroup.procs"))
+	var ns int64
+	for _, pid := range strings.Fields(string(b)) {
+		st, err := os.ReadFile("/proc/" + pid + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(st)); len(f) >= 2 {
+			run, _ := strconv.ParseInt(f[0], 10, 64)
+			wait, _ := strconv.ParseInt(f[1], 10, 64)
+			ns += run + wait
+		}
+	}
+	return time.Duration(ns)
+}

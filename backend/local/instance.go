@@ -239,6 +239,8 @@ func (in *Instance) dialDisplay(ctx context.Context) error {
 		return err
 	}
 	desk.SetLogger(in.log)
+	// Settle detection also watches the applications (the user leaf).
+	desk.SetAppBusy(in.cg.userDemand)
 	in.mu.Lock()
 	in.desk = desk
 	in.mu.Unlock()

@@ -29,11 +29,21 @@ type damageState struct {
 	id      damage.Damage
 	created chan struct{} // closed by the event loop at the creation report
 
-	lastInput  atomic.Int64 // unix ns of the last input sent (armed then)
-	lastChange atomic.Int64 // unix ns of the last change reported
+	appBusy    atomic.Pointer[func() time.Duration] // SetAppBusy
+	lastInput  atomic.Int64                         // unix ns of the last input sent (armed then)
+	lastChange atomic.Int64                         // unix ns of the last change reported
 
 	mu    sync.Mutex
 	waits map[*settleWait]struct{}
+}
+
+// SetAppBusy gives WaitSettled a reading of how long the applications'
+// main threads have run or waited for a CPU so far: a still screen does
+// not count as settled while that grows by more than half the time
+// passing (an application still working on the input, or starved
+// mid-animation on a busy machine). The backend knows its applications.
+func (c *Conn) SetAppBusy(read func() time.Duration) {
+	c.dmg.appBusy.Store(&read)
 }
 
 // beginInput is begin for a call that sends input: the Damage object is
@@ -129,7 +139,9 @@ func (c *Conn) onDamage(ev damage.NotifyEvent) {
 
 // WaitSettled waits until nothing on the screen has changed for o.Quiet
 // (longer when the screen has paused longer between changes, see
-// quietFor), or o.Max has passed. Input is not blocked meanwhile.
+// quietFor) and, given SetAppBusy, the applications were not busy (see
+// cpuWatch.busy) meanwhile; or until o.Max has passed. Input is
+// not blocked meanwhile.
 func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbox.Settle, error) {
 	o = o.WithDefaults()
 	start := time.Now()
@@ -164,6 +176,11 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 
 	var gap time.Duration // the longest pause between two changes seen
 	hard := start.Add(o.Max)
+	var read func() time.Duration
+	if p := c.dmg.appBusy.Load(); p != nil {
+		read = *p
+	}
+	cpu := newCPUWatch(read, start)
 	timer := time.NewTimer(time.Until(last.Add(quietFor(o.Quiet, 0, res.Changes))))
 	defer timer.Stop()
 	for {
@@ -182,21 +199,93 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 			return res, sandbox.AsError(ctx.Err())
 		}
 		now := time.Now()
-		quietAt := last.Add(quietFor(o.Quiet, gap, res.Changes))
+		quiet := quietFor(o.Quiet, gap, res.Changes)
+		quietAt := last.Add(quiet)
+		cpu.sample(now)
 		if !now.Before(quietAt) {
-			res.Settled, res.Waited = true, now.Sub(start)
-			return res, nil
+			busy, known := cpu.busy(now.Add(-quiet), now)
+			if known && !busy {
+				res.Settled, res.Waited = true, now.Sub(start)
+				return res, nil
+			}
+			// Still, but the applications are working (or it is too
+			// early to tell): look again soon.
+			if busy {
+				res.Busy += cpuPoll
+			}
+			quietAt = now.Add(cpuPoll)
 		}
 		if !now.Before(hard) {
 			res.Waited = now.Sub(start)
 			return res, nil
 		}
 		next := quietAt
+		if cpu.on() && now.Add(cpuPoll).Before(next) {
+			next = now.Add(cpuPoll) // samples through the quiet interval
+		}
 		if hard.Before(next) {
 			next = hard
 		}
 		timer.Reset(next.Sub(now))
 	}
+}
+
+// cpuPoll is how often a wait samples the applications' demand for CPU.
+const cpuPoll = 50 * time.Millisecond
+
+// cpuWatch samples the applications' demand for CPU during a wait.
+type cpuWatch struct {
+	read    func() time.Duration
+	samples []cpuSample
+}
+
+type cpuSample struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+func newCPUWatch(read func() time.Duration, start time.Time) *cpuWatch {
+	w := &cpuWatch{read: read}
+	w.sample(start)
+	return w
+}
+
+func (w *cpuWatch) on() bool { return w.read != nil }
+
+func (w *cpuWatch) sample(now time.Time) {
+	if w.read == nil {
+		return
+	}
+	w.samples = append(w.samples, cpuSample{now, w.read()})
+	if len(w.samples) > 200 { // 10 s at cpuPoll: more than any quiet interval
+		w.samples = append(w.samples[:0], w.samples[len(w.samples)-100:]...)
+	}
+}
+
+// busy reports whether the applications' demand grew by more than half
+// the time from `from` (or the sample before it) to `to`; known is false
+// while the samples span less than cpuPoll.
+func (w *cpuWatch) busy(from, to time.Time) (busy, known bool) {
+	if w.read == nil {
+		return false, true
+	}
+	if len(w.samples) < 2 {
+		return false, false
+	}
+	first := w.samples[0]
+	for _, s := range w.samples {
+		if s.at.After(from) {
+			break
+		}
+		first = s
+	}
+	lastS := w.samples[len(w.samples)-1]
+	span := lastS.at.Sub(first.at)
+	if span < cpuPoll {
+		return false, false
+	}
+	used := lastS.cpu - first.cpu // negative when a busy process exited
+	return used*2 > span, true
 }
 
 // quietFor is how long the screen must stay still:

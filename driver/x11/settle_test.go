@@ -102,6 +102,27 @@ func TestWaitSettled(t *testing.T) {
 		assert.Equal(t, 1, res.Changes, "the answer drawn before the wait is a change")
 	})
 
+	t.Run("a still screen is not settled while the applications work", func(t *testing.T) {
+		// Applications a core busy for 600 ms, then idle.
+		start := time.Now()
+		busyFor := 600 * time.Millisecond
+		demand := func() time.Duration { return min(time.Since(start), busyFor) }
+		d.c.SetAppBusy(demand)
+		defer d.c.SetAppBusy(nil)
+		res, err := d.c.WaitSettled(bg, sandbox.SettleOptions{Quiet: 100 * time.Millisecond, Max: 20 * time.Second})
+		require.NoError(t, err)
+		assert.True(t, res.Settled)
+		assert.GreaterOrEqual(t, res.Waited, busyFor)
+		assert.Positive(t, res.Busy)
+		// Idle applications do not hold a still screen up.
+		idle := func() time.Duration { return time.Second }
+		d.c.SetAppBusy(idle)
+		res, err = d.c.WaitSettled(bg, sandbox.SettleOptions{Quiet: 100 * time.Millisecond, Max: 20 * time.Second})
+		require.NoError(t, err)
+		assert.True(t, res.Settled)
+		assert.Zero(t, res.Busy)
+	})
+
 	t.Run("a screen that never stops changing hits the bound", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(bg)
 		var wg sync.WaitGroup

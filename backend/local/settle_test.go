@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/driver/imgenc"
@@ -24,6 +25,7 @@ import (
 //
 // p50-ms / p95-ms: from the action to a PNG of the screen in hand.
 // stale-%: steps whose screenshot predates the page's final paint.
+// The tests at the end check the same on real applications.
 
 // waiter is one way to wait between an action and its screenshot.
 type waiter struct {
@@ -218,4 +220,100 @@ func BenchmarkSettleStagedPage(b *testing.B) {
 			})
 		}
 	}
+}
+
+// Settle detection on real applications: the screenshot after the wait
+// shows what the action led to.
+func TestSettleOnRealApps(t *testing.T) {
+	p := newTestProvider(t)
+	ctx := context.Background()
+
+	t.Run("a page that paints in stages behind a spinner", func(t *testing.T) {
+		t.Parallel()
+		in := newTestInstance(t, p, nil)
+		require.NoError(t, in.WriteFile(ctx, "staged.html", []byte(stagedPage)))
+		_, err := in.Launch(ctx, "firefox", "file:///home/user/staged.html")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			w, _ := in.desk.ApplicationWindows(ctx, "staged")
+			return len(w) > 0
+		}, 90*time.Second, 100*time.Millisecond)
+		size, err := in.desk.ScreenSize(ctx)
+		require.NoError(t, err)
+		at := sandbox.Point{X: size.Width / 2, Y: size.Height - 60}
+		// Generous for a busy machine: the spinner may stutter.
+		o := sandbox.SettleOptions{Quiet: 300 * time.Millisecond, Max: 20 * time.Second}
+		_, err = in.desk.WaitSettled(ctx, o)
+		require.NoError(t, err)
+		for i, final := range []uint32{0x0000ff, 0xff00ff} {
+			require.NoError(t, in.desk.Click(ctx, &at, sandbox.ButtonLeft, 1, nil))
+			res, err := in.desk.WaitSettled(ctx, o)
+			require.NoError(t, err)
+			img, err := in.desk.Screenshot(ctx, image.Rectangle{})
+			require.NoError(t, err)
+			t.Logf("click %d: %+v pixel %06x", i, res, pixel(img, size.Width-20, size.Height-20))
+			require.True(t, res.Settled, "click %d", i)
+			require.Greater(t, res.Changes, 2, "click %d: grey, yellow, orange, final and the spinner", i)
+			require.GreaterOrEqual(t, res.Waited, 2*time.Second, "click %d: the last paint comes 2 s after the click", i)
+			require.Equal(t, fmt.Sprintf("%06x", final), fmt.Sprintf("%06x", pixel(img, size.Width-20, size.Height-20)), "click %d: the final paint", i)
+		}
+	})
+
+	t.Run("typing into an editor", func(t *testing.T) {
+		t.Parallel()
+		in := newTestInstance(t, p, nil)
+		require.NoError(t, in.WriteFile(ctx, "notes.txt", []byte("")))
+		_, err := in.Launch(ctx, "mousepad", "/home/user/notes.txt")
+		require.NoError(t, err)
+		var win sandbox.WindowID
+		require.Eventually(t, func() bool {
+			w, _ := in.desk.ApplicationWindows(ctx, "mousepad")
+			if len(w) > 0 {
+				win = w[0]
+			}
+			return len(w) > 0
+		}, 60*time.Second, 100*time.Millisecond)
+		_, err = in.desk.WaitSettled(ctx, sandbox.SettleOptions{Quiet: 500 * time.Millisecond, Max: 20 * time.Second})
+		require.NoError(t, err)
+		before, err := in.desk.Screenshot(ctx, image.Rectangle{})
+		require.NoError(t, err)
+		before = cloneRGBA(before)
+		_, err = in.desk.TypeText(ctx, "settled text", 100, 0)
+		require.NoError(t, err)
+		res, err := in.desk.WaitSettled(ctx, sandbox.SettleOptions{})
+		require.NoError(t, err)
+		assert.Positive(t, res.Changes, "typing changed the screen")
+		after, err := in.desk.Screenshot(ctx, image.Rectangle{})
+		require.NoError(t, err)
+		assert.NotEqual(t, before.Pix, after.Pix)
+		// The title's modified mark comes with the text.
+		title, err := in.desk.WindowTitle(ctx, win)
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(title, "*"), "title %q", title)
+	})
+}
+
+func cloneRGBA(img *image.RGBA) *image.RGBA {
+	c := *img
+	c.Pix = append([]byte(nil), img.Pix...)
+	return &c
+}
+
+// userDemand grows while an application works and stays put while it
+// waits for events.
+func TestUserDemand(t *testing.T) {
+	p := newTestProvider(t)
+	in := newTestInstance(t, p, nil)
+	ctx := context.Background()
+	_, err := in.Start(ctx, ProcessSpec{Command: "sleep 600", Discard: true})
+	require.NoError(t, err)
+	idle0 := in.cg.userDemand()
+	res := run(t, in, "sleep 0.5")
+	require.Equal(t, 0, res.ExitCode)
+	assert.Less(t, in.cg.userDemand()-idle0, 100*time.Millisecond, "sleeping processes demand nothing")
+	before := in.cg.userDemand()
+	_, err = in.Start(ctx, ProcessSpec{Command: "exec timeout 3 sh -c 'while :; do :; done'", Discard: true})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return in.cg.userDemand()-before > 500*time.Millisecond },
+		30*time.Second, 50*time.Millisecond, "a busy loop's main thread runs or waits for a CPU")
 }
