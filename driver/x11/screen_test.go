@@ -3,15 +3,12 @@ package x11
 import (
 	"image"
 	"image/color"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/jezek/xgb"
-	"github.com/jezek/xgb/xproto"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/driver/x11/x11test"
@@ -22,20 +19,7 @@ import (
 // client, so the driver has known pixels to find.
 func paintRect(t *testing.T, d *display, r image.Rectangle, rgb uint32) {
 	t.Helper()
-	nc, err := net.Dial("unix", d.sock)
-	require.NoError(t, err)
-	xc, err := xgb.NewConnNet(&cookieConn{Conn: nc, cookie: d.cookie})
-	require.NoError(t, err)
-	t.Cleanup(xc.Close)
-	scr := xproto.Setup(xc).DefaultScreen(xc)
-	win, err := xproto.NewWindowId(xc)
-	require.NoError(t, err)
-	require.NoError(t, xproto.CreateWindowChecked(xc, scr.RootDepth, win, scr.Root, int16(r.Min.X), int16(r.Min.Y),
-		uint16(r.Dx()), uint16(r.Dy()), 0, xproto.WindowClassInputOutput, scr.RootVisual,
-		xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{rgb, 1}).Check())
-	require.NoError(t, xproto.MapWindowChecked(xc, win).Check())
-	_, err = xproto.GetInputFocus(xc).Reply()
-	require.NoError(t, err)
+	newPainter(t, d, r, rgb)
 }
 
 func rgba(img *image.RGBA, x, y int) color.RGBA { return img.RGBAAt(x, y) }

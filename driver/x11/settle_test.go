@@ -2,6 +2,7 @@ package x11
 
 import (
 	"context"
+	"image"
 	"net"
 	"sync"
 	"syscall"
@@ -17,8 +18,8 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// painter is an independent X client with an override-redirect window it
-// fills with solid colours on request.
+// painter is an independent X client with an override-redirect window of
+// one colour, which it fills with others on request.
 type painter struct {
 	xc  *xgb.Conn
 	win xproto.Window
@@ -27,7 +28,7 @@ type painter struct {
 	h   int
 }
 
-func newPainter(t testing.TB, d *display, x, y, w, h int) *painter {
+func newPainter(t testing.TB, d *display, r image.Rectangle, rgb uint32) *painter {
 	t.Helper()
 	nc, err := net.Dial("unix", d.sock)
 	require.NoError(t, err)
@@ -35,11 +36,12 @@ func newPainter(t testing.TB, d *display, x, y, w, h int) *painter {
 	require.NoError(t, err)
 	t.Cleanup(xc.Close)
 	scr := xproto.Setup(xc).DefaultScreen(xc)
-	p := &painter{xc: xc, w: w, h: h}
+	p := &painter{xc: xc, w: r.Dx(), h: r.Dy()}
 	p.win, err = xproto.NewWindowId(xc)
 	require.NoError(t, err)
-	require.NoError(t, xproto.CreateWindowChecked(xc, scr.RootDepth, p.win, scr.Root, int16(x), int16(y), uint16(w), uint16(h), 0,
-		xproto.WindowClassInputOutput, scr.RootVisual, xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{0, 1}).Check())
+	require.NoError(t, xproto.CreateWindowChecked(xc, scr.RootDepth, p.win, scr.Root, int16(r.Min.X), int16(r.Min.Y),
+		uint16(r.Dx()), uint16(r.Dy()), 0, xproto.WindowClassInputOutput, scr.RootVisual,
+		xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{rgb, 1}).Check())
 	require.NoError(t, xproto.MapWindowChecked(xc, p.win).Check())
 	p.gc, err = xproto.NewGcontextId(xc)
 	require.NoError(t, err)
@@ -57,7 +59,7 @@ func (p *painter) fill(t testing.TB, rgb uint32) {
 
 func TestWaitSettled(t *testing.T) {
 	d := newDisplay(t, 640, 480)
-	p := newPainter(t, d, 10, 10, 100, 100)
+	p := newPainter(t, d, image.Rect(10, 10, 110, 110), 0)
 
 	t.Run("a still screen settles with no change", func(t *testing.T) {
 		res, err := d.c.WaitSettled(bg, sandbox.SettleOptions{Quiet: 50 * time.Millisecond, Max: 20 * time.Second})
