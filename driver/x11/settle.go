@@ -161,11 +161,16 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 		delete(c.dmg.waits, w)
 		c.dmg.mu.Unlock()
 	}()
-	// The screen may have answered the input before this wait began.
+	// The screen may have answered the last input before this wait began
+	// (its quiet still counts from now: what comes next is unknown); if
+	// not, the application gets a while from the input to do it.
 	res := sandbox.Settle{}
 	last := start
+	var answerBy time.Time
 	if in, ch := c.dmg.lastInput.Load(), c.dmg.lastChange.Load(); in != 0 && ch > in {
-		res.Changes, last = 1, time.Unix(0, ch)
+		res.Changes = 1
+	} else if in != 0 {
+		answerBy = time.Unix(0, in).Add(unanswered(o.Quiet))
 	}
 	// Arm: whatever was drawn before now is already on the screen.
 	err := damage.SubtractChecked(c.xc, c.dmg.id, 0, 0).Check() // c.dmg.id is fixed once created
@@ -181,7 +186,14 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 		read = *p
 	}
 	cpu := newCPUWatch(read, start)
-	timer := time.NewTimer(time.Until(last.Add(quietFor(o.Quiet, 0, res.Changes))))
+	quietAt := func(gap time.Duration) time.Time {
+		t := last.Add(quietFor(o.Quiet, gap))
+		if res.Changes == 0 && answerBy.After(t) {
+			t = answerBy
+		}
+		return t
+	}
+	timer := time.NewTimer(time.Until(quietAt(0)))
 	defer timer.Stop()
 	for {
 		select {
@@ -199,10 +211,10 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 			return res, sandbox.AsError(ctx.Err())
 		}
 		now := time.Now()
-		quiet := quietFor(o.Quiet, gap, res.Changes)
-		quietAt := last.Add(quiet)
+		quiet := quietFor(o.Quiet, gap)
+		settleAt := quietAt(gap)
 		cpu.sample(now)
-		if !now.Before(quietAt) {
+		if !now.Before(settleAt) {
 			busy, known := cpu.busy(now.Add(-quiet), now)
 			if known && !busy {
 				res.Settled, res.Waited = true, now.Sub(start)
@@ -213,13 +225,13 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 			if busy {
 				res.Busy += cpuPoll
 			}
-			quietAt = now.Add(cpuPoll)
+			settleAt = now.Add(cpuPoll)
 		}
 		if !now.Before(hard) {
 			res.Waited = now.Sub(start)
 			return res, nil
 		}
-		next := quietAt
+		next := settleAt
 		if cpu.on() && now.Add(cpuPoll).Before(next) {
 			next = now.Add(cpuPoll) // samples through the quiet interval
 		}
@@ -231,7 +243,7 @@ func (c *Conn) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbo
 }
 
 // cpuPoll is how often a wait samples the applications' demand for CPU.
-const cpuPoll = 50 * time.Millisecond
+const cpuPoll = 25 * time.Millisecond
 
 // cpuWatch samples the applications' demand for CPU during a wait.
 type cpuWatch struct {
@@ -288,21 +300,19 @@ func (w *cpuWatch) busy(from, to time.Time) (busy, known bool) {
 	return used*2 > span, true
 }
 
-// quietFor is how long the screen must stay still:
-//   - before any change, three quiet intervals: an application busy with
-//     the input it was just sent (Firefox, 120 ms after a click on a busy
-//     machine) has not drawn anything yet, and an action with no visible
-//     effect costs 300 ms instead of 100;
-//   - after changes, the quiet interval, or twice the longest pause seen
-//     between two changes when that is longer (up to maxAdaptiveQuiet): an
-//     animation that stutters on a busy machine (a spinner drawn every
-//     150 ms instead of every 16 ms) still counts as changing.
-func quietFor(quiet, gap time.Duration, changes int) time.Duration {
-	if changes == 0 {
-		return 3 * quiet
-	}
+// quietFor is how long the screen must stay still: the quiet interval, or
+// twice the longest pause seen between two changes when that is longer
+// (up to maxAdaptiveQuiet): an animation that stutters on a busy machine
+// (a spinner drawn every 150 ms instead of every 16 ms) still counts as
+// changing.
+func quietFor(quiet, gap time.Duration) time.Duration {
 	return max(quiet, min(2*gap, maxAdaptiveQuiet))
 }
+
+// unanswered is how long an application gets to draw anything at all in
+// answer to an input: Firefox had not drawn a click 116 ms after it on a
+// busy machine. An input with no visible effect costs that much.
+func unanswered(quiet time.Duration) time.Duration { return 3 * quiet }
 
 const maxAdaptiveQuiet = time.Second
 

@@ -66,7 +66,17 @@ func TestWaitSettled(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, res.Settled)
 		assert.Equal(t, 0, res.Changes)
-		assert.GreaterOrEqual(t, res.Waited, 50*time.Millisecond, "it waited the quiet interval")
+		assert.GreaterOrEqual(t, res.Waited, 50*time.Millisecond, "it watched the screen for the quiet interval")
+	})
+
+	t.Run("an input with no visible effect gets three quiet intervals to show one", func(t *testing.T) {
+		t0 := time.Now()
+		require.NoError(t, d.c.MoveMouse(bg, sandbox.Point{X: 600, Y: 20})) // over the bare root window
+		res, err := d.c.WaitSettled(bg, sandbox.SettleOptions{Quiet: 100 * time.Millisecond, Max: 20 * time.Second})
+		require.NoError(t, err)
+		assert.True(t, res.Settled)
+		assert.Equal(t, 0, res.Changes)
+		assert.GreaterOrEqual(t, time.Since(t0), 300*time.Millisecond)
 	})
 
 	t.Run("the wait outlasts paints closer together than the quiet interval", func(t *testing.T) {
@@ -102,6 +112,7 @@ func TestWaitSettled(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, res.Settled)
 		assert.Equal(t, 1, res.Changes, "the answer drawn before the wait is a change")
+		assert.Less(t, res.Waited, 150*time.Millisecond, "one quiet interval, not the three of an unanswered input")
 	})
 
 	t.Run("a still screen is not settled while the applications work", func(t *testing.T) {
@@ -203,16 +214,14 @@ func TestQuietFor(t *testing.T) {
 	ms := time.Millisecond
 	for _, tc := range []struct {
 		quiet, gap time.Duration
-		changes    int
 		want       time.Duration
 	}{
-		{100 * ms, 0, 0, 300 * ms},                  // nothing drawn yet: more patience
-		{100 * ms, 0, 1, 100 * ms},                  // one change
-		{100 * ms, 20 * ms, 5, 100 * ms},            // a smooth animation's pauses are short
-		{100 * ms, 150 * ms, 5, 300 * ms},           // a stuttering one: twice its longest pause
-		{100 * ms, 3 * time.Second, 5, time.Second}, // capped
-		{2 * time.Second, 150 * ms, 5, 2 * time.Second},
+		{100 * ms, 0, 100 * ms},
+		{100 * ms, 20 * ms, 100 * ms},                // a smooth animation's pauses are short
+		{100 * ms, 150 * ms, 300 * ms},               // a stuttering one: twice its longest pause
+		{100 * ms, 3 * time.Second, time.Second},     // capped
+		{2 * time.Second, 150 * ms, 2 * time.Second}, // the caller's own quiet
 	} {
-		assert.Equal(t, tc.want, quietFor(tc.quiet, tc.gap, tc.changes), "%+v", tc)
+		assert.Equal(t, tc.want, quietFor(tc.quiet, tc.gap), "%+v", tc)
 	}
 }
