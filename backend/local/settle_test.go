@@ -21,7 +21,7 @@ import (
 // computer-use demo's fixed 2.0 s, or settle detection (quiet 100 ms,
 // bound 3 s), side by side in one run:
 //
-//	go test -run '^$' -bench Settle -benchtime 20x -timeout 30m ./sandbox/local/
+//	go test -run '^$' -bench Settle -benchtime 20x -timeout 30m ./backend/local/
 //
 // p50-ms / p95-ms: from the action to a PNG of the screen in hand.
 // stale-%: steps whose screenshot predates the page's final paint.
