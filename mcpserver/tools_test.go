@@ -162,6 +162,9 @@ func TestEveryTool(t *testing.T) {
 	assert.Equal(t, 1024, imgs[0].Bounds().Dx())
 	assert.Equal(t, 768, imgs[0].Bounds().Dy())
 	assert.EqualValues(t, 1024, structured(t, cu)["display_width"])
+	// It waited for a still screen and says so.
+	assert.Equal(t, true, structured(t, cu)["settled"])
+	assert.Contains(t, text(cu), "screen still after")
 	c.OK("computer", map[string]any{"sandbox_id": id, "action": "mouse_move", "coordinate": []int{512, 384}, "screenshot_after": false})
 	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 640, pos["x"])
@@ -171,7 +174,8 @@ func TestEveryTool(t *testing.T) {
 	zoom := c.Call("computer", map[string]any{"sandbox_id": id, "action": "zoom", "region": []int{0, 0, 512, 384}})
 	require.False(t, zoom.IsError, text(zoom))
 	imgs = images(t, zoom)
-	assert.Equal(t, 640, imgs[0].Bounds().Dx(), "zoom is at full resolution")
+	assert.Equal(t, 1024, imgs[0].Bounds().Dx(), "zoom fills the display (the region is 640x480 on screen)")
+	assert.Equal(t, 768, imgs[0].Bounds().Dy())
 	for _, a := range []map[string]any{
 		{"action": "left_click", "coordinate": []int{100, 100}},
 		{"action": "left_click", "coordinate": []int{100, 100}, "text": "shift"},
@@ -292,4 +296,32 @@ func TestStreamTools(t *testing.T) {
 	c.OK("stop_stream", map[string]any{"sandbox_id": id})
 
 	c.fails("SANDBOX_NOT_FOUND", "start_stream", map[string]any{"sandbox_id": "sb_nope"})
+}
+
+// The computer tool at 16:9: the screenshot keeps the aspect ratio,
+// coordinates map to the middle of the screen pixels they show, zoom
+// fills the display.
+func TestComputerWidescreen(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := inProcess(t, e, auth.Principal{ID: "alice"})
+	id := c.OK("create_sandbox", map[string]any{"resolution": "1920x1080"})["sandbox_id"].(string)
+	shot := c.Call("computer", map[string]any{"sandbox_id": id, "action": "screenshot"})
+	require.False(t, shot.IsError, text(shot))
+	img := images(t, shot)[0]
+	assert.Equal(t, []int{1024, 576}, []int{img.Bounds().Dx(), img.Bounds().Dy()}, "1920x1080 fitted in 1024x768")
+	assert.EqualValues(t, 576, structured(t, shot)["display_height"])
+	c.OK("computer", map[string]any{"sandbox_id": id, "action": "mouse_move", "coordinate": []int{1023, 575}, "screenshot_after": false})
+	pos := c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
+	assert.EqualValues(t, []any{1919.0, 1079.0}, []any{pos["x"], pos["y"]}, "the last pixel is the screen's last")
+	c.OK("computer", map[string]any{"sandbox_id": id, "action": "mouse_move", "coordinate": []int{333, 211}, "screenshot_after": false})
+	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
+	// Image pixel 333 shows screen pixels [624, 626), 211 shows [395, 397).
+	assert.EqualValues(t, []any{624.0, 395.0}, []any{pos["x"], pos["y"]})
+	assert.Equal(t, "X=333,Y=211", text(c.Call("computer", map[string]any{"sandbox_id": id, "action": "cursor_position"})))
+	c.fails("INVALID_ARGUMENT", "computer", map[string]any{"sandbox_id": id, "action": "left_click", "coordinate": []int{10, 576}})
+	zoom := c.Call("computer", map[string]any{"sandbox_id": id, "action": "zoom", "region": []int{100, 100, 150, 131}})
+	require.False(t, zoom.IsError, text(zoom))
+	z := images(t, zoom)[0].Bounds()
+	assert.True(t, z.Dx() == 1024 || z.Dy() == 576, "the zoomed region fills the display: %v", z)
+	assert.Greater(t, z.Dx(), 500, "enlarged (the region is 94x58 on screen)")
 }

@@ -54,3 +54,22 @@ type Settle struct {
 type Settler interface {
 	WaitSettled(ctx context.Context, o SettleOptions) (Settle, error)
 }
+
+// FallbackPause is what WaitSettled waits on a desktop that cannot tell
+// when its screen is still.
+const FallbackPause = 250 * time.Millisecond
+
+// WaitSettled waits for the sandbox's screen to settle. It does not hold
+// the desktop: other callers' input goes on meanwhile. A desktop that is
+// no Settler gets FallbackPause instead, reported as not settled.
+func (s *Sandbox) WaitSettled(ctx context.Context, o SettleOptions) (Settle, error) {
+	if s.destroyed() {
+		return Settle{}, NotFound(s.id)
+	}
+	if st, ok := s.inst.Desktop().(Settler); ok {
+		return st.WaitSettled(ctx, o)
+	}
+	start := time.Now()
+	err := Sleep(ctx, FallbackPause)
+	return Settle{Waited: time.Since(start)}, err
+}

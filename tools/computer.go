@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/capture"
+	"github.com/vmservice/vmservice/sandbox/scaling"
 	"github.com/vmservice/vmservice/tools/toolkit"
 )
 
@@ -47,7 +47,7 @@ const actionDoc = "What to do. key: press text as a key or combo (\"ctrl+s\", \"
 	"mouse_move / left_click / right_click / middle_click / double_click / triple_click at coordinate (clicks default to the current position; text holds modifiers such as \"shift\" or \"ctrl+shift\"). " +
 	"left_click_drag: from start_coordinate to coordinate. left_mouse_down / left_mouse_up: press or release the left button. " +
 	"scroll: scroll_direction and scroll_amount at coordinate. hold_key: hold text's key for duration seconds. wait: pause duration seconds. " +
-	"screenshot: see the screen. cursor_position: where the pointer is. zoom: region [x1,y1,x2,y2] at full resolution."
+	"screenshot: see the screen. cursor_position: where the pointer is. zoom: region [x1,y1,x2,y2] enlarged to the display size."
 
 // JSONSchemaExtend documents the action property.
 func (ComputerArgs) JSONSchemaExtend(s *jsonschema.Schema) {
@@ -68,6 +68,7 @@ type ComputerArgs struct {
 	Duration        float64        `json:"duration,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"Seconds for hold_key and wait."`
 	Region          []int          `json:"region,omitempty" jsonschema:"minItems=4,maxItems=4" jsonschema_description:"[x1, y1, x2, y2] for zoom, in advertised coordinates."`
 	ScreenshotAfter *bool          `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the action (default true)."`
+	SettleArg
 }
 
 // ImageInfo describes an image returned as image content.
@@ -86,6 +87,7 @@ type ComputerResult struct {
 	DisplayWidth  int        `json:"display_width" jsonschema_description:"Advertised screen width all coordinates refer to."`
 	DisplayHeight int        `json:"display_height" jsonschema_description:"Advertised screen height all coordinates refer to."`
 	Screenshot    *ImageInfo `json:"screenshot,omitempty"`
+	Waited
 
 	shot *ScreenshotResult
 }
@@ -96,7 +98,7 @@ func (r ComputerResult) Text() string {
 		return fmt.Sprintf("X=%d,Y=%d", *r.X, *r.Y)
 	}
 	if r.shot != nil {
-		return fmt.Sprintf("%s done; screenshot %dx%d", r.Action, r.shot.Width, r.shot.Height)
+		return fmt.Sprintf("%s done%s; screenshot %dx%d", r.Action, r.Waited.text(), r.shot.Width, r.shot.Height)
 	}
 	return r.Action + " done"
 }
@@ -109,41 +111,30 @@ func (r ComputerResult) Content() []mcp.Content {
 	return r.shot.Content()
 }
 
-// scaler maps between the advertised size and the real screen.
-type scaler struct{ real, adv sandbox.Resolution }
+// scaler maps between the advertised image (the screen fitted within
+// ComputerSize, aspect ratio kept) and the real screen.
+type scaler struct{ m scaling.Map }
 
 func (tb *Toolbox) scalerFor(real sandbox.Resolution) scaler {
-	t := tb.opts.ComputerSize
-	// Never scale up: a small screen is advertised as it is.
-	if real.Width <= t.Width && real.Height <= t.Height {
-		return scaler{real: real, adv: real}
-	}
-	return scaler{real: real, adv: t}
+	return scaler{scaling.NewMap(real, tb.opts.ComputerSize)}
 }
 
+// adv is the advertised size: coordinates are pixels of the screenshot.
+func (s scaler) adv() sandbox.Resolution { return s.m.View }
+
 func (s scaler) toReal(field string, c []int) (sandbox.Point, error) {
+	adv := s.adv()
 	if len(c) != 2 {
 		return sandbox.Point{}, sandbox.InvalidArgument(field, "%s must be [x, y]", field)
 	}
-	if c[0] < 0 || c[1] < 0 || c[0] >= s.adv.Width || c[1] >= s.adv.Height {
-		return sandbox.Point{}, sandbox.InvalidArgument(field, "%s [%d, %d] is outside the %dx%d display", field, c[0], c[1], s.adv.Width, s.adv.Height).
-			WithDetail("display_width", s.adv.Width).WithDetail("display_height", s.adv.Height)
+	if c[0] < 0 || c[1] < 0 || c[0] >= adv.Width || c[1] >= adv.Height {
+		return sandbox.Point{}, sandbox.InvalidArgument(field, "%s [%d, %d] is outside the %dx%d display", field, c[0], c[1], adv.Width, adv.Height).
+			WithDetail("display_width", adv.Width).WithDetail("display_height", adv.Height)
 	}
-	return sandbox.Point{X: scaleCoord(c[0], s.adv.Width, s.real.Width), Y: scaleCoord(c[1], s.adv.Height, s.real.Height)}, nil
+	return s.m.ToReal(c[0], c[1]), nil
 }
 
-func (s scaler) fromReal(p sandbox.Point) (int, int) {
-	return scaleCoord(p.X, s.real.Width, s.adv.Width), scaleCoord(p.Y, s.real.Height, s.adv.Height)
-}
-
-// scaleCoord maps v from a size of `from` to `to`, staying inside [0, to).
-func scaleCoord(v, from, to int) int {
-	if from == to {
-		return v
-	}
-	r := int(math.Round(float64(v) * float64(to) / float64(from)))
-	return max(0, min(r, to-1))
-}
+func (s scaler) fromReal(p sandbox.Point) (int, int) { return s.m.FromReal(p) }
 
 // modifiers are the keys a click or scroll holds ("shift", "ctrl+alt"):
 // one Desktop key argument, which the backend splits on '+'.
@@ -154,14 +145,11 @@ func modifiers(text string) []string {
 	return []string{text}
 }
 
-// settle is how long the computer tool waits after an action before its
-// screenshot, so menus and redraws triggered by the action are visible.
-const settle = 250 * time.Millisecond
-
 func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *ComputerArgs) (ComputerResult, error) {
 	var err error
 	sc := tb.scalerFor(sb.Config().Resolution)
-	res := ComputerResult{Action: string(a.Action), OK: true, DisplayWidth: sc.adv.Width, DisplayHeight: sc.adv.Height}
+	adv := sc.adv()
+	res := ComputerResult{Action: string(a.Action), OK: true, DisplayWidth: adv.Width, DisplayHeight: adv.Height}
 	act := string(a.Action)
 	var point *sandbox.Point
 	if a.Coordinate != nil {
@@ -177,30 +165,26 @@ func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *Comp
 		}
 		return nil
 	}
-	shot := capture.Shot{ScaleTo: sc.adv}
+	shot := capture.Shot{ScaleTo: adv}
 	wantShot := a.ScreenshotAfter == nil || *a.ScreenshotAfter
-	pause := settle
 	input := func(fn func(d sandbox.Desktop) error) error { return sb.Input(ctx, fn) }
 
 	switch act {
 	case "screenshot":
-		pause, wantShot = 0, true
+		wantShot = true
 	case "zoom":
 		if err := need(len(a.Region) == 4, "region", "region [x1, y1, x2, y2] is required"); err != nil {
 			return res, err
 		}
-		p1, err := sc.toReal("region", a.Region[:2])
-		if err != nil {
-			return res, err
+		// Advertised pixels [x1, x2) x [y1, y2): the screen pixels they
+		// show, enlarged to fill the display.
+		if a.Region[0] < 0 || a.Region[1] < 0 || a.Region[2] <= a.Region[0] || a.Region[3] <= a.Region[1] || a.Region[2] > adv.Width || a.Region[3] > adv.Height {
+			return res, sandbox.InvalidArgument("region", "zoom region must have 0 <= x1 < x2 <= %d and 0 <= y1 < y2 <= %d", adv.Width, adv.Height).
+				WithDetail("display_width", adv.Width).WithDetail("display_height", adv.Height)
 		}
-		// The far corner is exclusive: map it like a size.
-		if a.Region[2] <= a.Region[0] || a.Region[3] <= a.Region[1] || a.Region[2] > sc.adv.Width || a.Region[3] > sc.adv.Height {
-			return res, sandbox.InvalidArgument("region", "zoom region must have x1 < x2 <= %d and y1 < y2 <= %d", sc.adv.Width, sc.adv.Height)
-		}
-		x2 := int(math.Round(float64(a.Region[2]) * float64(sc.real.Width) / float64(sc.adv.Width)))
-		y2 := int(math.Round(float64(a.Region[3]) * float64(sc.real.Height) / float64(sc.adv.Height)))
-		shot = capture.Shot{Region: image.Rect(p1.X, p1.Y, max(x2, p1.X+1), max(y2, p1.Y+1))}
-		pause, wantShot = 0, true
+		r := sc.m.RectToReal(image.Rect(a.Region[0], a.Region[1], a.Region[2], a.Region[3]))
+		shot = capture.Shot{Region: r, ScaleTo: scaling.Enlarge(sandbox.Resolution{Width: r.Dx(), Height: r.Dy()}, adv)}
+		wantShot = true
 	case "cursor_position":
 		var p sandbox.Point
 		if err := input(func(d sandbox.Desktop) error { p, err = d.CursorPosition(ctx); return err }); err != nil {
@@ -213,7 +197,6 @@ func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *Comp
 		if err := sandbox.Sleep(ctx, time.Duration(a.Duration*float64(time.Second))); err != nil {
 			return res, err
 		}
-		pause = 0
 	case "key":
 		if err := need(strings.TrimSpace(a.Text) != "", "text", "text names the key(s), e.g. \"ctrl+s\" or \"Return\""); err != nil {
 			return res, err
@@ -311,10 +294,8 @@ func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *Comp
 	if !wantShot {
 		return res, nil
 	}
-	if pause > 0 {
-		if err := sandbox.Sleep(ctx, pause); err != nil {
-			return res, err
-		}
+	if res.Waited, err = settle(ctx, sb, a.on()); err != nil {
+		return res, err
 	}
 	s, err := screenshotResult(ctx, sb, shot)
 	if err != nil {
@@ -518,9 +499,10 @@ func (tb *Toolbox) runSteps(ctx context.Context, a *RunActionsArgs) (RunActionsR
 
 func computer(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "computer", Title: "Computer (Anthropic computer use)",
-		Description: "Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call (screenshot, left_click, type, key, scroll, zoom, ...). " +
-			"Coordinates refer to the advertised display size (display_width x display_height in every result, 1024x768 by default) and are mapped to the real screen. " +
-			"Most actions return a screenshot taken just after them.",
+		Description: fmt.Sprintf("Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call. "+
+			"Screenshots show the screen fitted within %s, aspect ratio kept (a 1280x800 screen is shown at 1024x640); "+
+			"coordinates are pixels of that image (display_width x display_height in every result). "+
+			"After an action the tool waits until the screen has been still for 100 ms (at most 3 s) and returns a screenshot.", tb.opts.ComputerSize),
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
 		tb.useComputer)
 }

@@ -223,6 +223,44 @@ func screenshotResult(ctx context.Context, sb *sandbox.Sandbox, s capture.Shot) 
 		ScreenWidth: img.ScreenWidth, ScreenHeight: img.ScreenHeight, Bytes: len(img.Data), img: img}, nil
 }
 
+// SettleArg lets a tool wait for the screen before its screenshot or its
+// answer (on by default).
+type SettleArg struct {
+	Settle *bool `json:"settle,omitempty" jsonschema:"default=true" jsonschema_description:"First wait until the screen has been still for 100 ms (at most 3 s); false: do not wait."`
+}
+
+func (a SettleArg) on() bool { return a.Settle == nil || *a.Settle }
+
+// Waited says how a tool waited for the screen.
+type Waited struct {
+	WaitedMS int   `json:"waited_ms,omitempty" jsonschema_description:"How long it waited for the screen to stop changing."`
+	Settled  *bool `json:"settled,omitempty" jsonschema_description:"false: the screen was still changing when the wait ended."`
+}
+
+// settle waits for sb's screen when on (the default settle options).
+func settle(ctx context.Context, sb *sandbox.Sandbox, on bool) (Waited, error) {
+	if !on {
+		return Waited{}, nil
+	}
+	s, err := sb.WaitSettled(ctx, sandbox.SettleOptions{})
+	if err != nil {
+		return Waited{}, err
+	}
+	return Waited{WaitedMS: int(s.Waited.Milliseconds()), Settled: &s.Settled}, nil
+}
+
+// text is a clause for a result's text: "; screen still after 120 ms".
+func (w Waited) text() string {
+	switch {
+	case w.Settled == nil:
+		return ""
+	case *w.Settled:
+		return fmt.Sprintf("; screen still after %d ms", w.WaitedMS)
+	default:
+		return fmt.Sprintf("; screen still changing after %d ms", w.WaitedMS)
+	}
+}
+
 // inScreen checks that a point lies on sb's screen, before the backend
 // does, so that the error names the tool's own argument.
 func inScreen(sb *sandbox.Sandbox, field string, x, y int) error {
