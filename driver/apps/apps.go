@@ -75,12 +75,23 @@ func (a *App) Program(installed func(program string) bool) string {
 }
 
 // Available lists, sorted, the names of every application with an
-// installed program.
+// installed program: its first name, and the others except the names of
+// programs that are not installed (with only mousepad, "gedit" is not
+// offered; it still works as a name for the text editor).
 func Available(installed func(program string) bool) []string {
+	programs := map[string]bool{}
+	for _, p := range Programs() {
+		programs[p] = true
+	}
 	var out []string
 	for i := range table {
-		if table[i].Program(installed) != "" {
-			out = append(out, table[i].Names...)
+		if table[i].Program(installed) == "" {
+			continue
+		}
+		for j, n := range table[i].Names {
+			if j == 0 || !programs[n] || installed(n) {
+				out = append(out, n)
+			}
 		}
 	}
 	sort.Strings(out)

@@ -47,8 +47,11 @@ func TestCommand(t *testing.T) {
 
 func TestCommandErrors(t *testing.T) {
 	inst := have("xterm", "mousepad")
-	avail := []string{"editor", "gedit", "mousepad", "terminal", "text-editor", "xterm"}
-	assert.Equal(t, avail, Available(inst))
+	avail := []string{"editor", "mousepad", "terminal", "text-editor", "xterm"}
+	assert.Equal(t, avail, Available(inst), "gedit is not installed: not offered")
+	debian := have("firefox-esr", "chromium", "xterm", "mousepad", "pcmanfm")
+	assert.Equal(t, []string{"chrome", "chromium", "editor", "file-manager", "files", "firefox", "firefox-esr", "google-chrome", "mousepad",
+		"pcmanfm", "terminal", "text-editor", "xterm"}, Available(debian), "no vscode, gedit, thunar or chromium-browser")
 
 	_, err := Command("no-such-app", "", "/home/user", inst)
 	se := sandbox.AsError(err)
