@@ -30,7 +30,7 @@ func TestParseConfigFlagsAndEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "stdio", c.Transport)
 	assert.Equal(t, 300*time.Second, c.DefaultTimeout)
-	assert.Equal(t, "all", c.Toolsets)
+	assert.Equal(t, "default", c.Toolsets)
 	s, err := c.settings().Normalize()
 	require.NoError(t, err)
 	assert.Equal(t, 10, s.MaxConcurrentSandboxes)

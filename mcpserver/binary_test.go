@@ -124,7 +124,7 @@ func TestBinaryHTTP(t *testing.T) {
 	a := <-running
 	require.NoError(t, a.err)
 	require.False(t, a.res.IsError, text(a.res))
-	shot := modern.Call("screenshot", map[string]any{"sandbox_id": id})
+	shot := modern.Call("computer", map[string]any{"sandbox_id": id, "action": "screenshot"})
 	require.Len(t, images(t, shot), 1)
 	require.NoError(t, modern.C.Close())
 	assert.Equal(t, 1, countAll(admin))
@@ -155,8 +155,8 @@ func TestBinaryHTTP(t *testing.T) {
 	// SSE: the sandboxes die when the stream disconnects.
 	bob := sseClient(t, s, bobToken)
 	bid := bob.OK("create_sandbox", nil)["sandbox_id"].(string)
-	bob.OK("move_mouse", map[string]any{"sandbox_id": bid, "x": 3, "y": 4})
-	assert.EqualValues(t, 3, bob.OK("get_cursor_position", map[string]any{"sandbox_id": bid})["x"])
+	bob.OK("computer", map[string]any{"sandbox_id": bid, "action": "mouse_move", "coordinate": []int{3, 4}, "screenshot_after": false})
+	assert.Equal(t, "X=3,Y=4", text(bob.Call("computer", map[string]any{"sandbox_id": bid, "action": "cursor_position"})))
 	res := bob.CallMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
 	require.False(t, res.IsError, text(res))
 	eventually(t, "progress over SSE", 5*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
@@ -175,7 +175,7 @@ func TestBinaryHTTP(t *testing.T) {
 	assert.Contains(t, m, `vmservice_tool_errors_total{code="SANDBOX_NOT_FOUND",tool="get_sandbox_info"} 1`)
 	assert.Contains(t, m, "vmservice_active_sandboxes 0")
 	assert.Contains(t, m, "vmservice_sessions ")
-	assert.Contains(t, m, `vmservice_tool_duration_seconds_bucket{tool="screenshot"`)
+	assert.Contains(t, m, `vmservice_tool_duration_seconds_bucket{tool="computer"`)
 }
 
 // TestBinaryIdleSession: a session-based HTTP client that goes away
@@ -226,7 +226,10 @@ func TestBinaryStdio(t *testing.T) {
 			assert.Equal(t, "me", info["user_id"])
 			assert.Equal(t, "stdio", info["session_id"])
 			id := info["sandbox_id"].(string)
-			require.Len(t, images(t, c.Call("screenshot", map[string]any{"sandbox_id": id})), 1)
+			require.Len(t, images(t, c.Call("computer", map[string]any{"sandbox_id": id, "action": "screenshot"})), 1)
+			// The default surface: computer, not the desktop toolset.
+			assert.Contains(t, c.toolNames(), "computer")
+			assert.NotContains(t, c.toolNames(), "click")
 			out := c.OK("run_command", map[string]any{"sandbox_id": id, "command": "echo $HOME"})
 			assert.Equal(t, "/home/user\n", out["stdout"])
 			require.NoError(t, c.C.Close())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
@@ -17,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/auth"
@@ -24,6 +26,7 @@ import (
 	"github.com/vmservice/vmservice/mcpserver"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
+	"github.com/vmservice/vmservice/tools/toolkit"
 )
 
 func testLog(t testing.TB) zerolog.Logger {
@@ -65,6 +68,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 type mcpClient struct {
 	*mcptest.Client
 	schemas map[string]*jsonschema.Schema
+	names   []string
 
 	mu            sync.Mutex
 	notifications []mcp.JSONRPCNotification
@@ -88,13 +92,18 @@ func (m *mcpClient) loadSchemas() {
 	res, err := m.C.ListTools(m.Ctx, mcp.ListToolsRequest{})
 	require.NoError(m.T, err)
 	m.schemas = map[string]*jsonschema.Schema{}
+	m.names = nil
 	for _, tool := range res.Tools {
+		m.names = append(m.names, tool.Name)
 		b, err := json.Marshal(tool)
 		require.NoError(m.T, err)
 		var raw struct {
 			OutputSchema json.RawMessage `json:"outputSchema"`
 		}
 		require.NoError(m.T, json.Unmarshal(b, &raw))
+		if len(raw.OutputSchema) == 0 {
+			continue // a tool that only says ok
+		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw.OutputSchema))
 		require.NoError(m.T, err)
 		c := jsonschema.NewCompiler()
@@ -105,19 +114,21 @@ func (m *mcpClient) loadSchemas() {
 	}
 }
 
-func (m *mcpClient) toolNames() []string {
-	var out []string
-	for n := range m.schemas {
-		out = append(out, n)
-	}
-	return out
-}
+func (m *mcpClient) toolNames() []string { return m.names }
 
 // checkResult checks a result (success or error) against the tool's
 // output schema.
 func (m *mcpClient) checkResult(t testing.TB, name string, res *mcp.CallToolResult) {
 	t.Helper()
 	require.NotEmpty(t, res.Content, "tool %s returned no content", name)
+	if res.IsError {
+		// The one error shape (the server's instructions say it).
+		e, ok := res.StructuredContent.(map[string]any)
+		require.True(t, ok, "tool %s: error without structured content", name)
+		assert.Contains(t, toolkit.ErrorCodes, sandbox.Code(fmt.Sprint(e["error_code"])), "tool %s: error %v", name, e)
+		assert.IsType(t, "", e["message"], "tool %s: error %v", name, e)
+		assert.IsType(t, map[string]any{}, e["details"], "tool %s: error %v", name, e)
+	}
 	if s := m.schemas[name]; s != nil {
 		require.NotNil(t, res.StructuredContent, "tool %s returned no structured content", name)
 		b, _ := json.Marshal(res.StructuredContent)

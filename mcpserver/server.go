@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,10 +65,21 @@ type Server struct {
 	sessions sync.Map
 }
 
-// Instructions is what the server tells clients at initialize / discover.
-const Instructions = "vmservice gives you isolated Linux desktops. Call create_sandbox first and pass its sandbox_id to every other tool. " +
-	"Look with screenshot, act with click / type_text / press_key / launch_application / run_command (or the computer tool), " +
-	"check the result with another screenshot, and destroy_sandbox when done. The computer_use prompt explains the workflow."
+// Instructions is what the server tells clients at initialize / discover,
+// including the one error shape of every tool.
+var Instructions = "vmservice gives you isolated Linux desktops. Call create_sandbox first and pass its sandbox_id to every other tool. " +
+	"Drive the desktop with the computer tool (each action answers with a screenshot once the screen is still), " +
+	"start programs with launch_application or run_command, and destroy_sandbox when done. The computer_use prompt explains the workflow. " +
+	"A failed call is an isError result whose structuredContent is {error_code, message, details}; error_code is one of " +
+	codes() + " (output schemas describe successful results)."
+
+func codes() string {
+	var s []string
+	for _, c := range toolkit.ErrorCodes {
+		s = append(s, string(c))
+	}
+	return strings.Join(s, ", ")
+}
 
 // New assembles the server over tb.
 func New(cfg Config, tb *tools.Toolbox) *Server {

@@ -93,7 +93,7 @@ func TestEveryTool(t *testing.T) {
 	c.OK("press_key", map[string]any{"sandbox_id": id, "key": "enter"})
 	eventually(t, "the typed command's file", 10*time.Second, func() bool {
 		res := c.Call("read_file", map[string]any{"sandbox_id": id, "path": "typed.txt"})
-		return !res.IsError && structured(t, res)["content"] == "typed hello ü\n"
+		return !res.IsError && text(res) == "typed hello ü\n"
 	})
 	c.OK("press_key_combination", map[string]any{"sandbox_id": id, "keys": []string{"ctrl", "u"}})
 
@@ -122,9 +122,18 @@ func TestEveryTool(t *testing.T) {
 	// Files.
 	w := c.OK("write_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt", "content": "héllo\n"})
 	assert.EqualValues(t, 7, w["size"])
-	r := c.OK("read_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
-	assert.Equal(t, "héllo\n", r["content"])
+	rf := c.Call("read_file", map[string]any{"sandbox_id": id, "path": "/home/user/dir/a.txt"})
+	require.False(t, rf.IsError, text(rf))
+	assert.Equal(t, "héllo\n", text(rf), "a text file's text is the text block")
+	r := structured(t, rf)
+	assert.Nil(t, r["content"], "and is sent once")
 	assert.Equal(t, "utf-8", r["encoding"])
+	// ~ is the home in every path argument.
+	c.OK("write_file", map[string]any{"sandbox_id": id, "path": "~/tilde.txt", "content": "home"})
+	assert.Equal(t, "home", text(c.Call("read_file", map[string]any{"sandbox_id": id, "path": "/home/user/tilde.txt"})))
+	assert.Equal(t, "home", text(c.Call("read_file", map[string]any{"sandbox_id": id, "path": "~/tilde.txt"})))
+	assert.Equal(t, "/home/user\n", c.OK("run_command", map[string]any{"sandbox_id": id, "command": "pwd", "cwd": "~"})["stdout"])
+	assert.Equal(t, "/home/user", c.OK("list_files", map[string]any{"sandbox_id": id, "path": "~/"})["path"].(string)[:10])
 	bin := []byte{0, 1, 2, 0xff, 0xfe}
 	c.OK("write_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin", "content": base64.StdEncoding.EncodeToString(bin), "encoding": "base64"})
 	r = c.OK("read_file", map[string]any{"sandbox_id": id, "path": "dir/b.bin"})
@@ -219,6 +228,11 @@ func TestEveryTool(t *testing.T) {
 	assert.Equal(t, "step\n", steps[3].(map[string]any)["result"].(map[string]any)["stdout"])
 	assert.Len(t, images(t, ra), 1)
 	assert.NotNil(t, rs["final_screenshot"])
+	// The text says every step's result, for clients that show the model
+	// no structured content.
+	assert.Contains(t, text(ra), "step 2 get_cursor_position: {\"x\":100,\"y\":90}\n")
+	assert.Contains(t, text(ra), "step 3 run_command: exit code 0\nstdout:\nstep\n")
+	assert.Contains(t, text(ra), "all 4 steps done; final screenshot 1280x960; screen still after")
 	eventually(t, "progress for run_actions", 5*time.Second, func() bool { return c.progressFor(float64(7)) >= 4 })
 
 	ra = c.Call("run_actions", map[string]any{"sandbox_id": id, "screenshot_after": false, "steps": []map[string]any{
@@ -231,6 +245,8 @@ func TestEveryTool(t *testing.T) {
 	assert.EqualValues(t, 1, rs["stopped_at"])
 	assert.Len(t, rs["results"], 2)
 	assert.Equal(t, "INVALID_ARGUMENT", rs["results"].([]any)[1].(map[string]any)["error"].(map[string]any)["error_code"])
+	assert.Contains(t, text(ra), "step 1 click: INVALID_ARGUMENT: ")
+	assert.Contains(t, text(ra), "stopped at step 1")
 	pos = c.OK("get_cursor_position", map[string]any{"sandbox_id": id})
 	assert.EqualValues(t, 1, pos["x"], "steps after the failure do not run")
 	tooMany := []map[string]any{}

@@ -16,10 +16,10 @@ const ComputerUse = `You control isolated Linux desktops through the vmservice M
 
 Workflow
 1. create_sandbox once (keep its sandbox_id; every other tool takes it). Default screen 1024x768, 5 minutes of life: extend with set_sandbox_timeout for long work.
-2. Look before you act: screenshot (or computer with action "screenshot") shows the screen. Coordinates are screen pixels; with the computer tool they refer to display_width x display_height from its results.
-3. Act with the smallest reliable step: launch_application (firefox, google-chrome, vscode, terminal, text-editor, file-manager), click / double click, type_text into the focused window, press_key ("enter", "ctrl+l"), press_key_combination (["ctrl","c"]), scroll, drag.
-4. After every action that changes the screen, take a screenshot and check the result before the next step. Applications need a moment to start: wait (run_actions step {"action":"wait","seconds":1}) and look again.
-5. Prefer run_command for anything a shell does better (installing nothing, reading logs, creating files) and read_file / write_file / list_files for files; open_file shows a file in its desktop application.
+2. Look before you act: the computer tool with action "screenshot" shows the screen. Its coordinates are pixels of its screenshots (display_width x display_height in every result; the screen is scaled to fit, aspect ratio kept); zoom enlarges a region.
+3. Act with the smallest reliable step: launch_application (a name list_applications returns, e.g. firefox, terminal, text-editor), then computer actions: left_click / double_click at a coordinate, type into the focused window, key ("Return", "ctrl+l"), scroll, left_click_drag.
+4. Each computer action answers with a screenshot taken once the screen has been still for a moment (settled says whether it stopped changing within 3 s); launch_application and open_file answer once the new window is up. Check the result before the next step; if the screen was still changing, take another screenshot.
+5. Prefer run_command for anything a shell does better (reading logs, creating files) and read_file / write_file / list_files for files (~ is /home/user); open_file shows a file in its desktop application.
 6. Batch predictable sequences with run_actions (steps run in order, stop at the first failure, a final screenshot comes back).
 7. When the task is done, destroy_sandbox. Sandboxes also die at their timeout and when your session ends.
 
@@ -51,9 +51,9 @@ func Register(s *server.MCPServer) {
 			fmt.Fprintf(&b, "Goal: %s\n\n", goal)
 			b.WriteString("Steps:\n1. Call create_sandbox (add allow_internet_access: true only if the goal needs the internet).\n")
 			if app != "" {
-				fmt.Fprintf(&b, "2. Call launch_application with application %q, wait a second, then take a screenshot.\n", app)
+				fmt.Fprintf(&b, "2. Call launch_application with application %q; it answers once the window is up.\n", app)
 			} else {
-				b.WriteString("2. Pick the application that fits the goal, start it with launch_application, wait a second, then take a screenshot.\n")
+				b.WriteString("2. Pick the application that fits the goal and start it with launch_application; it answers once the window is up.\n")
 			}
 			b.WriteString("3. Work towards the goal one action at a time, checking each with a screenshot.\n" +
 				"4. Report what you achieved (and what you saw), then call destroy_sandbox.\n")

@@ -61,3 +61,19 @@ func ScrollAmount(n int) (int, error) {
 	}
 	return n, nil
 }
+
+// HomeDir is the sandbox user's home on every backend.
+const HomeDir = "/home/user"
+
+// ExpandHome reads a leading "~" or "~/" of a sandbox path as the home
+// (what a window title such as mousepad's "~/notes.txt" shows); "~name"
+// is left alone.
+func ExpandHome(p string) string {
+	if p == "~" {
+		return HomeDir
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		return HomeDir + "/" + rest
+	}
+	return p
+}

@@ -47,3 +47,12 @@ func TestArgs(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestExpandHome(t *testing.T) {
+	for in, want := range map[string]string{
+		"~": "/home/user", "~/": "/home/user/", "~/notes.txt": "/home/user/notes.txt", "~/a/../b": "/home/user/a/../b",
+		"~root/x": "~root/x", "a/~/b": "a/~/b", "/tmp/~": "/tmp/~", "": "", "notes.txt": "notes.txt",
+	} {
+		assert.Equal(t, want, ExpandHome(in), in)
+	}
+}

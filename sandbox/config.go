@@ -18,7 +18,7 @@ const (
 	MinTimeout      = 10 * time.Second
 	MaxTimeout      = 24 * time.Hour
 	DefaultTemplate = "desktop"
-	DefaultWorkdir  = "/home/user"
+	DefaultWorkdir  = HomeDir
 	MinWidth        = 320
 	MinHeight       = 240
 	MaxWidth        = 3840

@@ -73,3 +73,41 @@ func (s *Sandbox) WaitSettled(ctx context.Context, o SettleOptions) (Settle, err
 	err := Sleep(ctx, FallbackPause)
 	return Settle{Waited: time.Since(start)}, err
 }
+
+// Windows lists the sandbox's top-level windows.
+func (s *Sandbox) Windows(ctx context.Context) ([]WindowID, error) {
+	var ws []WindowID
+	err := s.Input(ctx, func(d Desktop) error {
+		var err error
+		ws, err = d.ApplicationWindows(ctx, "")
+		return err
+	})
+	return ws, err
+}
+
+// WaitNewWindow polls until a top-level window that is not in before
+// appears and returns it, or returns 0 when none did within max.
+func (s *Sandbox) WaitNewWindow(ctx context.Context, before []WindowID, max time.Duration) (WindowID, error) {
+	known := make(map[WindowID]bool, len(before))
+	for _, w := range before {
+		known[w] = true
+	}
+	deadline := time.Now().Add(max)
+	for {
+		ws, err := s.Windows(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, w := range ws {
+			if !known[w] {
+				return w, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, nil
+		}
+		if err := Sleep(ctx, 100*time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+}

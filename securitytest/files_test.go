@@ -114,5 +114,5 @@ func TestFileToolsStayInside(t *testing.T) {
 	out := alice.sh(id, "echo fine", 10)
 	assert.Equal(t, "fine\n", out["stdout"])
 	alice.OK("write_file", map[string]any{"sandbox_id": id, "path": "ok.txt", "content": "hello"})
-	assert.Equal(t, "hello", alice.OK("read_file", map[string]any{"sandbox_id": id, "path": "ok.txt"})["content"])
+	assert.Equal(t, "hello", text(alice.Call("read_file", map[string]any{"sandbox_id": id, "path": "ok.txt"})))
 }

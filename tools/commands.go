@@ -17,11 +17,11 @@ var _ = register(SetCommands, runCommand)
 // RunArgs are run_command's arguments.
 type RunArgs struct {
 	SandboxRef
-	Command     string            `json:"command" jsonschema:"minLength=1,maxLength=100000" jsonschema_description:"Shell command, run with bash -c inside the sandbox as the sandbox user."`
-	Timeout     int               `json:"timeout,omitempty" jsonschema:"minimum=1,maximum=3600,default=30" jsonschema_description:"Seconds before the command is killed (default 30); timed_out says so."`
-	Cwd         string            `json:"cwd,omitempty" jsonschema:"maxLength=4096" jsonschema_description:"Working directory (default: the sandbox's working directory)."`
+	Command     string            `json:"command" jsonschema:"minLength=1,maxLength=100000" jsonschema_description:"Run with bash -c as the sandbox user."`
+	Timeout     int               `json:"timeout,omitempty" jsonschema:"minimum=1,maximum=3600,default=30" jsonschema_description:"Seconds before it is killed (timed_out says so)."`
+	Cwd         toolkit.Path      `json:"cwd,omitempty" jsonschema:"maxLength=4096" jsonschema_description:"Working directory (~ is /home/user)."`
 	Environment map[string]string `json:"environment,omitempty" jsonschema_description:"Extra environment variables for this command."`
-	Background  bool              `json:"background,omitempty" jsonschema_description:"Start the command and return at once with its pid (output is not collected)."`
+	Background  bool              `json:"background,omitempty" jsonschema_description:"Answer at once with the pid; output is not kept."`
 }
 
 // RunResult is what a command left.
@@ -58,8 +58,8 @@ const maxCommandOutput = 1 << 20
 
 func runCommand(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "run_command", Title: "Run command",
-		Description: "Run a shell command inside the sandbox and return exit_code, stdout and stderr. " +
-			"Graphical programs started here appear on the sandbox desktop. Output is streamed as progress notifications when the client asks for progress.",
+		Description: "Run a shell command in the sandbox; returns exit_code, stdout and stderr (streamed as progress when asked). " +
+			"Graphical programs appear on the desktop.",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *RunArgs) (RunResult, error) {
 			if a.Timeout == 0 {
@@ -69,7 +69,7 @@ func runCommand(tb *Toolbox) *Tool {
 				return RunResult{}, err
 			}
 			var sent int
-			req := sandbox.CommandRequest{Command: a.Command, Cwd: a.Cwd, Environment: a.Environment,
+			req := sandbox.CommandRequest{Command: a.Command, Cwd: string(a.Cwd), Environment: a.Environment,
 				Timeout: time.Duration(a.Timeout) * time.Second, Background: a.Background, MaxOutput: maxCommandOutput,
 				OnOutput: func(stream string, chunk []byte) {
 					sent += len(chunk)

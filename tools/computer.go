@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/invopop/jsonschema"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -43,11 +44,11 @@ func (ComputerAction) JSONSchema() *jsonschema.Schema {
 
 // actionDoc explains every action (set on the property: a field's own
 // description would replace one set by its type).
-const actionDoc = "What to do. key: press text as a key or combo (\"ctrl+s\", \"Return\"; space-separated for a sequence). type: type text. " +
-	"mouse_move / left_click / right_click / middle_click / double_click / triple_click at coordinate (clicks default to the current position; text holds modifiers such as \"shift\" or \"ctrl+shift\"). " +
-	"left_click_drag: from start_coordinate to coordinate. left_mouse_down / left_mouse_up: press or release the left button. " +
-	"scroll: scroll_direction and scroll_amount at coordinate. hold_key: hold text's key for duration seconds. wait: pause duration seconds. " +
-	"screenshot: see the screen. cursor_position: where the pointer is. zoom: region [x1,y1,x2,y2] enlarged to the display size."
+const actionDoc = "key: press text as a key or combo (\"ctrl+s\", \"Return\"; space-separated for a sequence). type: type text. " +
+	"mouse_move, left_click, right_click, middle_click, double_click, triple_click: at coordinate (clicks default to the pointer; text holds modifiers such as \"shift\"). " +
+	"left_click_drag: from start_coordinate to coordinate. left_mouse_down, left_mouse_up: the left button. " +
+	"scroll: scroll_direction and scroll_amount at coordinate. hold_key: hold text's key for duration seconds. wait: duration seconds. " +
+	"screenshot. cursor_position. zoom: region enlarged to the display size."
 
 // JSONSchemaExtend documents the action property.
 func (ComputerArgs) JSONSchemaExtend(s *jsonschema.Schema) {
@@ -60,14 +61,14 @@ func (ComputerArgs) JSONSchemaExtend(s *jsonschema.Schema) {
 type ComputerArgs struct {
 	SandboxRef
 	Action          ComputerAction `json:"action"`
-	Coordinate      []int          `json:"coordinate,omitempty" jsonschema:"minItems=2,maxItems=2" jsonschema_description:"[x, y] in the advertised screen size (display_width x display_height)."`
+	Coordinate      []int          `json:"coordinate,omitempty" jsonschema:"minItems=2,maxItems=2" jsonschema_description:"[x, y] in screenshot pixels."`
 	StartCoordinate []int          `json:"start_coordinate,omitempty" jsonschema:"minItems=2,maxItems=2" jsonschema_description:"[x, y] where left_click_drag starts."`
-	Text            string         `json:"text,omitempty" jsonschema:"maxLength=100000" jsonschema_description:"Text to type (type), key or combination (key, hold_key), or modifier keys held during a click or scroll."`
-	ScrollDirection string         `json:"scroll_direction,omitempty" jsonschema:"enum=up,enum=down,enum=left,enum=right"`
-	ScrollAmount    int            `json:"scroll_amount,omitempty" jsonschema:"minimum=1,maximum=100,default=3" jsonschema_description:"Wheel notches to scroll (default 3)."`
-	Duration        float64        `json:"duration,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"Seconds for hold_key and wait."`
-	Region          []int          `json:"region,omitempty" jsonschema:"minItems=4,maxItems=4" jsonschema_description:"[x1, y1, x2, y2] for zoom, in advertised coordinates."`
-	ScreenshotAfter *bool          `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the action (default true)."`
+	Text            string         `json:"text,omitempty" jsonschema:"maxLength=100000" jsonschema_description:"Text to type, the key(s) of key and hold_key, or modifiers held during a click or scroll."`
+	ScrollDirection string         `json:"scroll_direction,omitempty" jsonschema:"enum=up,enum=down,enum=left,enum=right" jsonschema_description:"scroll: which way the wheel turns."`
+	ScrollAmount    int            `json:"scroll_amount,omitempty" jsonschema:"minimum=1,maximum=100,default=3" jsonschema_description:"Wheel notches."`
+	Duration        float64        `json:"duration,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"Seconds (hold_key, wait)."`
+	Region          []int          `json:"region,omitempty" jsonschema:"minItems=4,maxItems=4" jsonschema_description:"[x1, y1, x2, y2] for zoom."`
+	ScreenshotAfter *bool          `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Answer with a screenshot."`
 	SettleArg
 }
 
@@ -306,50 +307,69 @@ func (tb *Toolbox) useComputer(ctx context.Context, sb *sandbox.Sandbox, a *Comp
 	return res, nil
 }
 
-// stepTools are the tools a run_actions step may name (plus "wait").
+// stepTools are the tools a run_actions step may name (plus "wait"), in
+// the order run_actions' schema lists them, with their argument types.
 var stepTools = []string{"click", "move_mouse", "drag", "scroll", "type_text", "press_key", "press_key_combination",
 	"get_cursor_position", "screenshot", "launch_application", "open_file", "write_file", "read_file", "run_command"}
+
+var stepArgs = map[string]any{"click": &ClickArgs{}, "move_mouse": &PointArgs{}, "drag": &DragArgs{}, "scroll": &ScrollArgs{},
+	"type_text": &TypeArgs{}, "press_key": &KeyArgs{}, "press_key_combination": &KeysArgs{}, "get_cursor_position": &SandboxRef{},
+	"screenshot": &ScreenshotArgs{}, "launch_application": &LaunchArgs{}, "open_file": &OpenArgs{}, "write_file": &WriteFileArgs{},
+	"read_file": &ReadFileArgs{}, "run_command": &RunArgs{}}
 
 // Step is one run_actions step: {"action": tool name, ...that tool's arguments}.
 type Step map[string]json.RawMessage
 
-// stepSchema merges the argument properties of every step tool (each
-// step is then checked against its own tool's schema).
+// stepSchema names the step tools and their arguments in one line (each
+// step is checked against its own tool's schema when it runs): the step
+// tools' schemas are listed with --toolsets all, not in every call's
+// tools/list.
 var stepSchema *jsonschema.Schema
 
-// JSONSchema is the merged step schema.
+// JSONSchema is the step schema.
 func (Step) JSONSchema() *jsonschema.Schema { return stepSchema }
 
-func init() {
-	props := jsonschema.NewProperties()
-	enum := []any{"wait"}
-	for _, n := range stepTools {
-		enum = append(enum, n)
+// stepSignature is "click(x, y, button?, double?)": the tool's arguments
+// but sandbox_id, optional ones marked.
+func stepSignature(name string) string {
+	s := toolkit.Reflector.Reflect(stepArgs[name])
+	req := map[string]bool{}
+	for _, r := range s.Required {
+		req[r] = true
 	}
-	props.Set("action", &jsonschema.Schema{Type: "string", Enum: enum,
-		Description: "A tool name (its arguments, minus sandbox_id, sit beside action) or \"wait\" (with seconds)."})
-	props.Set("seconds", &jsonschema.Schema{Type: "number", Minimum: json.Number("0"), Maximum: json.Number("60"),
-		Description: "wait: how long to pause."})
-	for _, v := range []any{&ClickArgs{}, &PointArgs{}, &DragArgs{}, &ScrollArgs{}, &TypeArgs{}, &KeyArgs{}, &KeysArgs{},
-		&ScreenshotArgs{}, &LaunchArgs{}, &WriteFileArgs{}, &RunArgs{}} {
-		s := toolkit.Reflector.Reflect(v)
-		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
-			if _, dup := props.Get(p.Key); dup || p.Key == "sandbox_id" {
-				continue
-			}
-			props.Set(p.Key, p.Value)
+	var args []string
+	for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+		switch {
+		case p.Key == "sandbox_id":
+		case req[p.Key]:
+			args = append(args, p.Key)
+		default:
+			args = append(args, p.Key+"?")
 		}
 	}
+	return name + "(" + strings.Join(args, ", ") + ")"
+}
+
+func init() {
+	enum := []any{"wait"}
+	sigs := []string{"wait(seconds: 0-60)"}
+	for _, n := range stepTools {
+		enum = append(enum, n)
+		sigs = append(sigs, stepSignature(n))
+	}
+	props := jsonschema.NewProperties()
+	props.Set("action", &jsonschema.Schema{Type: "string", Enum: enum})
 	stepSchema = &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"action"},
-		AdditionalProperties: jsonschema.FalseSchema,
-		Description:          "One step: {\"action\": \"click\", \"x\": 10, \"y\": 20}, {\"action\": \"type_text\", \"text\": \"hi\"}, {\"action\": \"wait\", \"seconds\": 1}, ..."}
+		Description: "{\"action\": TOOL, ...its arguments (no sandbox_id)}: " + strings.Join(sigs, "; ") +
+			". E.g. {\"action\": \"click\", \"x\": 10, \"y\": 20}."}
 }
 
 // RunActionsArgs are run_actions's arguments.
 type RunActionsArgs struct {
 	SandboxRef
-	Steps           []Step `json:"steps" jsonschema:"minItems=1" jsonschema_description:"Steps run in order; the run stops at the first failing step."`
-	ScreenshotAfter *bool  `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"Return a screenshot after the last step (default true)."`
+	Steps           []Step `json:"steps" jsonschema:"minItems=1" jsonschema_description:"Run in order until one fails."`
+	ScreenshotAfter *bool  `json:"screenshot_after,omitempty" jsonschema:"default=true" jsonschema_description:"End with a screenshot."`
+	SettleArg
 }
 
 // maxSteps bounds run_actions (Options.MaxSteps may lower it).
@@ -368,6 +388,8 @@ type StepResult struct {
 	OK     bool           `json:"ok"`
 	Result any            `json:"result,omitempty" jsonschema_description:"The step tool's structured result."`
 	Error  map[string]any `json:"error,omitempty" jsonschema_description:"{error_code, message, details} of the failed step."`
+
+	text string // the step tool's text block
 }
 
 // RunActionsResult is run_actions's structured content.
@@ -376,17 +398,50 @@ type RunActionsResult struct {
 	StoppedAt       *int         `json:"stopped_at" jsonschema:"nullable" jsonschema_description:"Index of the first failed step, or null when every step succeeded."`
 	Completed       int          `json:"completed" jsonschema_description:"Steps that succeeded."`
 	FinalScreenshot *ImageInfo   `json:"final_screenshot,omitempty"`
+	Waited
 
 	images []mcp.Content
 }
 
-// Text is the short text block.
+// stepTextBytes bounds what one step adds to run_actions' text (the end
+// of it: a command's last lines, a file's last lines).
+const stepTextBytes = 2000
+
+// Text says every step's result, the way its own tool says it (bounded),
+// then how the run ended.
 func (r RunActionsResult) Text() string {
-	if r.StoppedAt != nil {
-		f := r.Results[*r.StoppedAt]
-		return fmt.Sprintf("stopped at step %d (%s): %v: %v", *r.StoppedAt, f.Action, f.Error["error_code"], f.Error["message"])
+	var b strings.Builder
+	for _, st := range r.Results {
+		t := st.text
+		if st.Error != nil {
+			t = fmt.Sprintf("%v: %v", st.Error["error_code"], st.Error["message"])
+		} else if t == "" {
+			t = "ok"
+		}
+		fmt.Fprintf(&b, "step %d %s: %s\n", st.Index, st.Action, tail(t, stepTextBytes))
 	}
-	return fmt.Sprintf("all %d steps done", r.Completed)
+	if r.StoppedAt != nil {
+		fmt.Fprintf(&b, "stopped at step %d; %d of the steps before it done", *r.StoppedAt, r.Completed)
+	} else {
+		fmt.Fprintf(&b, "all %d steps done", r.Completed)
+	}
+	if f := r.FinalScreenshot; f != nil {
+		fmt.Fprintf(&b, "; final screenshot %dx%d%s", f.Width, f.Height, r.Waited.text())
+	}
+	return b.String()
+}
+
+// tail keeps the last n bytes of s (on a character boundary), saying how
+// much went before.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := len(s) - n
+	for cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut++
+	}
+	return fmt.Sprintf("[%d bytes before] ", cut) + s[cut:]
 }
 
 // Content carries step and final screenshots.
@@ -482,13 +537,23 @@ func (tb *Toolbox) runSteps(ctx context.Context, a *RunActionsArgs) (RunActionsR
 				WithDetail("max_bytes", maxRunImageBytes))
 			break
 		}
-		out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true, Result: r.StructuredContent})
+		var stepText string
+		if len(r.Content) > 0 {
+			if tc, isText := r.Content[0].(mcp.TextContent); isText {
+				stepText = tc.Text
+			}
+		}
+		out.Results = append(out.Results, StepResult{Index: i, Action: action, OK: true, Result: r.StructuredContent, text: stepText})
 		out.Completed++
 		out.images = append(out.images, stepImages...)
 	}
 	toolkit.Progress(ctx, float64(len(a.Steps)), float64(len(a.Steps)), "done")
 	if a.ScreenshotAfter == nil || *a.ScreenshotAfter {
-		s, err := screenshotResult(context.WithoutCancel(ctx), sb, capture.Shot{})
+		ctx := context.WithoutCancel(ctx)
+		if out.Waited, err = settle(ctx, sb, a.on()); err != nil {
+			return out, err
+		}
+		s, err := screenshotResult(ctx, sb, capture.Shot{})
 		if err == nil {
 			out.FinalScreenshot = &ImageInfo{Width: s.Width, Height: s.Height, Format: s.Format}
 			out.images = append(out.images, s.Content()...)
@@ -499,18 +564,18 @@ func (tb *Toolbox) runSteps(ctx context.Context, a *RunActionsArgs) (RunActionsR
 
 func computer(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "computer", Title: "Computer (Anthropic computer use)",
-		Description: fmt.Sprintf("Use the sandbox desktop the way Anthropic's computer-use tool does: one action per call. "+
-			"Screenshots show the screen fitted within %s, aspect ratio kept (a 1280x800 screen is shown at 1024x640); "+
-			"coordinates are pixels of that image (display_width x display_height in every result). "+
-			"After an action the tool waits until the screen has been still for 100 ms (at most 3 s) and returns a screenshot.", tb.opts.ComputerSize),
-		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
+		Description: fmt.Sprintf("Drive the sandbox desktop like Anthropic's computer-use tool, one action per call. "+
+			"Screenshots show the screen fitted within %s, aspect ratio kept (1280x800 shows as 1024x640); "+
+			"coordinates are pixels of that image (display_width x display_height). "+
+			"After an action it waits for the screen to be still (100 ms, at most 3 s) and answers with a screenshot.", tb.opts.ComputerSize),
+		Hints: inputHints},
 		tb.useComputer)
 }
 
 func runActions(tb *Toolbox) *Tool {
 	return toolkit.Define(tb.Env, toolkit.Spec{Name: "run_actions", Title: "Run actions",
-		Description: "Run a scripted list of steps on one sandbox in a single call, in order: each step names a tool (click, type_text, press_key, launch_application, run_command, ...) " +
-			"with that tool's arguments, or wait. Stops at the first failing step; returns every step's result and a final screenshot.",
+		Description: "Run steps on one sandbox in one call, in order, until one fails: each step is a tool with its arguments, or wait. " +
+			"The answer says each step's result (the end of long output) and ends with a screenshot once the screen is still.",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: true}},
 		tb.runSteps)
 }

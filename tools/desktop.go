@@ -185,10 +185,11 @@ type Region struct {
 // ScreenshotArgs are screenshot's arguments.
 type ScreenshotArgs struct {
 	SandboxRef
-	Format  string  `json:"format,omitempty" jsonschema:"enum=png,enum=jpeg,default=png" jsonschema_description:"Image format: png (default, lossless) or jpeg (smaller)."`
+	Format  string  `json:"format,omitempty" jsonschema:"enum=png,enum=jpeg,default=png" jsonschema_description:"png (default: lossless, and for desktop content usually the smaller) or jpeg (lossy; smaller for photos)."`
 	Quality int     `json:"quality,omitempty" jsonschema:"minimum=1,maximum=100,default=80" jsonschema_description:"JPEG quality (ignored for PNG)."`
 	ScaleTo string  `json:"scale_to,omitempty" jsonschema:"pattern=^[0-9]{2\\,4}x[0-9]{2\\,4}$" jsonschema_description:"Resize the image to WIDTHxHEIGHT, e.g. 1024x768 (default: no scaling)."`
 	Region  *Region `json:"region,omitempty" jsonschema_description:"Capture only this rectangle of the screen (default: the whole screen)."`
+	SettleArg
 }
 
 // ScreenshotResult describes the image returned as image content.
@@ -199,13 +200,14 @@ type ScreenshotResult struct {
 	ScreenWidth  int           `json:"screen_width" jsonschema_description:"Width of the sandbox screen."`
 	ScreenHeight int           `json:"screen_height" jsonschema_description:"Height of the sandbox screen."`
 	Bytes        int           `json:"bytes" jsonschema_description:"Size of the encoded image."`
+	Waited
 
 	img *capture.Image
 }
 
 // Text is the short text block.
 func (r ScreenshotResult) Text() string {
-	return fmt.Sprintf("screenshot %dx%d %s (%d bytes)", r.Width, r.Height, r.Format, r.Bytes)
+	return fmt.Sprintf("screenshot %dx%d %s (%d bytes)%s", r.Width, r.Height, r.Format, r.Bytes, r.Waited.text())
 }
 
 // Content is the image block.
@@ -223,10 +225,18 @@ func screenshotResult(ctx context.Context, sb *sandbox.Sandbox, s capture.Shot) 
 		ScreenWidth: img.ScreenWidth, ScreenHeight: img.ScreenHeight, Bytes: len(img.Data), img: img}, nil
 }
 
+// inputHints are the hints of the tools that send input to the sandbox's
+// own desktop (click, drag, type_text, press_key, press_key_combination,
+// and computer): not destructive, for clients confirm destructive tools
+// and an agent clicks many times a minute; a disposable desktop is what
+// they act on, and what is lost there (a typed-over field) is the
+// sandbox's alone.
+var inputHints = toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}
+
 // SettleArg lets a tool wait for the screen before its screenshot or its
 // answer (on by default).
 type SettleArg struct {
-	Settle *bool `json:"settle,omitempty" jsonschema:"default=true" jsonschema_description:"First wait until the screen has been still for 100 ms (at most 3 s); false: do not wait."`
+	Settle *bool `json:"settle,omitempty" jsonschema:"default=true" jsonschema_description:"Wait for the screen to be still 100 ms first (at most 3 s)."`
 }
 
 func (a SettleArg) on() bool { return a.Settle == nil || *a.Settle }
@@ -282,7 +292,7 @@ func fromDesktop[T any](ctx context.Context, sb *sandbox.Sandbox, get func(d san
 func click(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "click", Title: "Click",
 		Description: "Move the pointer to (x, y) and click a mouse button (left by default; double for a double click).",
-		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
+		Hints:       inputHints},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *ClickArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
@@ -318,7 +328,7 @@ func moveMouse(tb *Toolbox) *Tool {
 func drag(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "drag", Title: "Drag",
 		Description: "Press a mouse button at (from_x, from_y), move to (to_x, to_y) and release it (drag and drop, selections).",
-		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
+		Hints:       inputHints},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *DragArgs) (OK, error) {
 			b, err := a.Button.value()
 			if err != nil {
@@ -367,7 +377,7 @@ func scroll(tb *Toolbox) *Tool {
 func typeText(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "type_text", Title: "Type text",
 		Description: "Type text into the focused window as keyboard input, in chunks of chunk_size characters with delay_ms between chunks. Any Unicode text works.",
-		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
+		Hints:       inputHints},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *TypeArgs) (TypeResult, error) {
 			chunk, delay := a.ChunkSize, 75
 			if chunk == 0 {
@@ -389,7 +399,7 @@ func typeText(tb *Toolbox) *Tool {
 func pressKey(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "press_key", Title: "Press key",
 		Description: "Press and release one key (enter, esc, tab, F5, Return, ...); \"ctrl+c\" style combinations are accepted too.",
-		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
+		Hints:       inputHints},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *KeyArgs) (OK, error) {
 			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				return d.PressKeys(ctx, []string{a.Key}) // the backend splits "ctrl+c"
@@ -400,7 +410,7 @@ func pressKey(tb *Toolbox) *Tool {
 func pressKeyCombination(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "press_key_combination", Title: "Press key combination",
 		Description: "Press keys together, e.g. [\"ctrl\",\"c\"]: pressed in order, released in reverse order.",
-		Hints:       toolkit.Hints{ReadOnly: false, Destructive: true, Idempotent: false, OpenWorld: false}},
+		Hints:       inputHints},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *KeysArgs) (OK, error) {
 			return OK{OK: true}, sb.Input(ctx, func(d sandbox.Desktop) error {
 				return d.PressKeys(ctx, a.Keys)
@@ -449,6 +459,12 @@ func screenshot(tb *Toolbox) *Tool {
 				}
 				s.Region = image.Rect(a.Region.X, a.Region.Y, a.Region.X+a.Region.Width, a.Region.Y+a.Region.Height)
 			}
-			return screenshotResult(ctx, sb, s)
+			w, err := settle(ctx, sb, a.on())
+			if err != nil {
+				return ScreenshotResult{}, err
+			}
+			r, err := screenshotResult(ctx, sb, s)
+			r.Waited = w
+			return r, err
 		})
 }

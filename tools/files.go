@@ -18,9 +18,9 @@ var _ = register(SetFiles, writeFile, readFile, listFiles, openFile)
 // WriteFileArgs are write_file's arguments.
 type WriteFileArgs struct {
 	SandboxRef
-	Path     string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"File path inside the sandbox; relative paths are relative to the working directory (/home/user). Parent directories are created."`
-	Content  string `json:"content" jsonschema_description:"File content: text, or base64 when encoding is base64."`
-	Encoding string `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64,default=utf-8" jsonschema_description:"How content is encoded: utf-8 text (default) or base64 for binary data."`
+	Path     toolkit.Path `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"Sandbox path (~ is /home/user); parent directories are created."`
+	Content  string       `json:"content" jsonschema_description:"File content: text, or base64 when encoding is base64."`
+	Encoding string       `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64,default=utf-8" jsonschema_description:"utf-8 text, or base64 for binary data."`
 }
 
 // WriteFileResult says what was written.
@@ -32,30 +32,48 @@ type WriteFileResult struct {
 // ReadFileArgs are read_file's arguments.
 type ReadFileArgs struct {
 	SandboxRef
-	Path     string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"File path inside the sandbox; relative paths are relative to the working directory."`
-	Encoding string `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64" jsonschema_description:"utf-8 or base64. Default: utf-8 when the file is valid UTF-8 text, base64 otherwise."`
+	Path     toolkit.Path `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"Sandbox path (~ is /home/user)."`
+	Encoding string       `json:"encoding,omitempty" jsonschema:"enum=utf-8,enum=base64" jsonschema_description:"Default: utf-8 for valid UTF-8 text, else base64."`
 }
 
-// ReadFileResult is a file's content.
+// ReadFileResult is a file's content, sent once: a text file's text is
+// the text block, binary data (base64) the structured content's content.
 type ReadFileResult struct {
 	Path     string `json:"path"`
-	Content  string `json:"content"`
+	Content  string `json:"content,omitempty" jsonschema_description:"base64 only: the data (a text file's text is the text block)."`
 	Encoding string `json:"encoding" jsonschema:"enum=utf-8,enum=base64"`
 	Size     int    `json:"size" jsonschema_description:"Bytes in the file."`
+
+	text string
 }
 
-// Text is the short text block: the text itself when it is text.
+// Text is the text itself when it is text.
 func (r ReadFileResult) Text() string {
 	if r.Encoding == "utf-8" {
-		return clip(r.Content, 100000)
+		return r.text
 	}
 	return fmt.Sprintf("%s: %d bytes of binary data (base64 in structured content)", r.Path, r.Size)
 }
 
-// PathArgs are list_files's and open_file's arguments.
+// OpenArgs are open_file's arguments.
+type OpenArgs struct {
+	PathArgs
+	WaitArg
+}
+
+// OpenResult is open_file's answer.
+type OpenResult struct {
+	OK bool `json:"ok"`
+	NewWindow
+}
+
+// Text is the short text block.
+func (r OpenResult) Text() string { return "opened" + r.NewWindow.text() }
+
+// PathArgs are list_files's arguments.
 type PathArgs struct {
 	SandboxRef
-	Path string `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"Path inside the sandbox; relative paths are relative to the working directory."`
+	Path toolkit.Path `json:"path" jsonschema:"minLength=1,maxLength=4096" jsonschema_description:"Sandbox path (~ is /home/user)."`
 }
 
 // ListFilesResult is a directory listing.
@@ -93,19 +111,19 @@ func writeFile(tb *Toolbox) *Tool {
 			default:
 				return WriteFileResult{}, sandbox.InvalidArgument("encoding", "encoding must be utf-8 or base64, got %q", a.Encoding)
 			}
-			if err := sb.Instance().WriteFile(ctx, a.Path, data); err != nil {
+			if err := sb.Instance().WriteFile(ctx, string(a.Path), data); err != nil {
 				return WriteFileResult{}, err
 			}
-			return WriteFileResult{Path: a.Path, Size: len(data)}, nil
+			return WriteFileResult{Path: string(a.Path), Size: len(data)}, nil
 		})
 }
 
 func readFile(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "read_file", Title: "Read file",
-		Description: "Read a file from inside the sandbox: text as UTF-8, binary data as base64.",
+		Description: "Read a file from inside the sandbox: a text file's text is the answer's text; binary data comes base64 in content.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *ReadFileArgs) (ReadFileResult, error) {
-			data, err := tb.ReadFile(ctx, sb, a.Path)
+			data, err := tb.ReadFile(ctx, sb, string(a.Path))
 			if err != nil {
 				return ReadFileResult{}, err
 			}
@@ -125,7 +143,7 @@ func readFile(tb *Toolbox) *Tool {
 			if enc == "utf-8" && !utf8.Valid(data) {
 				return ReadFileResult{}, sandbox.InvalidArgument("encoding", "the file is not valid UTF-8 text; read it with encoding base64")
 			}
-			out := ReadFileResult{Path: a.Path, Encoding: enc, Size: len(data), Content: string(data)}
+			out := ReadFileResult{Path: string(a.Path), Encoding: enc, Size: len(data), text: string(data)}
 			if enc == "base64" {
 				out.Content = base64.StdEncoding.EncodeToString(data)
 			}
@@ -138,22 +156,26 @@ func listFiles(tb *Toolbox) *Tool {
 		Description: "List a directory inside the sandbox: name, path, type, size and modification time of each entry.",
 		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *PathArgs) (ListFilesResult, error) {
-			ents, err := sb.Instance().ListFiles(ctx, a.Path)
+			ents, err := sb.Instance().ListFiles(ctx, string(a.Path))
 			if err != nil {
 				return ListFilesResult{}, err
 			}
 			if ents == nil {
 				ents = []sandbox.FileEntry{}
 			}
-			return ListFilesResult{Path: a.Path, Entries: ents}, nil
+			return ListFilesResult{Path: string(a.Path), Entries: ents}, nil
 		})
 }
 
 func openFile(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "open_file", Title: "Open file",
-		Description: "Open a file inside the sandbox with its default desktop application (text editor, browser, image viewer, ...).",
+		Description: "Open a file with its default application (editor, browser, ...); answers once the window is up and the screen still.",
 		Hints:       toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, sb *sandbox.Sandbox, a *PathArgs) (OK, error) {
-			return OK{OK: true}, sb.Instance().OpenFile(ctx, a.Path)
+		func(ctx context.Context, sb *sandbox.Sandbox, a *OpenArgs) (OpenResult, error) {
+			w, err := newWindow(ctx, sb, a.Wait == nil || *a.Wait, func() error { return sb.Instance().OpenFile(ctx, string(a.Path)) })
+			if err != nil {
+				return OpenResult{}, err
+			}
+			return OpenResult{OK: true, NewWindow: w}, nil
 		})
 }

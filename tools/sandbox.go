@@ -20,15 +20,15 @@ var _ = register(SetSandbox, createSandbox, getSandboxInfo, listSandboxes, destr
 
 // CreateArgs are create_sandbox's arguments (the VM Service SDK's SandboxConfig).
 type CreateArgs struct {
-	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64" jsonschema_description:"Sandbox template; \"{default}\" is a Linux desktop with a browser, terminal and editor."`
-	CPUCount            int               `json:"cpu_count,omitempty" jsonschema_description:"CPU cores ({min}-{max}). Default from the server settings ({default})."`
-	MemoryMB            int               `json:"memory_mb,omitempty" jsonschema_description:"Memory limit in MiB ({min}-{max}). Default from the server settings ({default})."`
-	TimeoutSeconds      int               `json:"timeout_seconds,omitempty" jsonschema_description:"Seconds until the sandbox is destroyed automatically (extend with set_sandbox_timeout). Default from the server settings ({default})."`
-	AllowInternetAccess bool              `json:"allow_internet_access,omitempty" jsonschema_description:"Give the sandbox outbound internet access. Off by default: only loopback inside the sandbox."`
-	Environment         map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables for every process started in the sandbox."`
-	WorkingDirectory    string            `json:"working_directory,omitempty" jsonschema:"maxLength=1024" jsonschema_description:"Absolute working directory for commands and relative file paths. Default {default}."`
-	Resolution          string            `json:"resolution,omitempty" jsonschema:"pattern=^[0-9]{3\\,4}x[0-9]{3\\,4}$" jsonschema_description:"Display size WIDTHxHEIGHT, from {min} to {max}."`
-	UserID              string            `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Owner of the new sandbox. Only administrators may name another user; everyone else owns what they create."`
+	Template            string            `json:"template,omitempty" jsonschema:"maxLength=64" jsonschema_description:"\"{default}\": a Linux desktop with browsers, terminal and editor."`
+	CPUCount            int               `json:"cpu_count,omitempty" jsonschema_description:"CPU cores, {min}-{max} (default {default})."`
+	MemoryMB            int               `json:"memory_mb,omitempty" jsonschema_description:"Memory in MiB, {min}-{max} (default {default})."`
+	TimeoutSeconds      int               `json:"timeout_seconds,omitempty" jsonschema_description:"Lifetime in seconds (default {default})."`
+	AllowInternetAccess bool              `json:"allow_internet_access,omitempty" jsonschema_description:"Outbound internet access (default: none, loopback only)."`
+	Environment         map[string]string `json:"environment,omitempty" jsonschema_description:"Environment of every process in the sandbox."`
+	WorkingDirectory    string            `json:"working_directory,omitempty" jsonschema:"maxLength=1024" jsonschema_description:"Directory of commands and relative paths (default {default})."`
+	Resolution          string            `json:"resolution,omitempty" jsonschema:"pattern=^[0-9]{3\\,4}x[0-9]{3\\,4}$" jsonschema_description:"Screen WIDTHxHEIGHT, {min} to {max}."`
+	UserID              string            `json:"user_id,omitempty" jsonschema:"maxLength=128" jsonschema_description:"Owner; only administrators may name another user."`
 }
 
 // JSONSchemaExtend declares the limits and defaults where they are defined
@@ -125,10 +125,9 @@ type CountResult struct {
 
 func createSandbox(tb *Toolbox) *Tool {
 	return toolkit.Define(tb.Env, toolkit.Spec{Name: "create_sandbox", Title: "Create sandbox",
-		Description: "Create an isolated Linux desktop sandbox and return its sandbox_id, which every other tool takes. " +
-			"The sandbox is destroyed when timeout_seconds pass (extend with set_sandbox_timeout), when you call destroy_sandbox, " +
-			"when the MCP session that created it ends (stdio, SSE, session-based HTTP; stateless HTTP requests have no session, so their sandboxes live until timeout or destroy), " +
-			"or when the server stops.",
+		Description: "Create an isolated Linux desktop and return its sandbox_id, which every other tool takes. " +
+			"It is destroyed after timeout_seconds (set_sandbox_timeout changes that), by destroy_sandbox, " +
+			"when the MCP session that created it ends (stateless HTTP has none) and when the server stops.",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *CreateArgs) (InfoResult, error) {
 			user, err := toolkit.Owner(ctx, a.UserID)

@@ -18,9 +18,9 @@ var _ = register(SetStream, startStream, stopStream)
 // StartStreamArgs are start_stream's arguments.
 type StartStreamArgs struct {
 	SandboxRef
-	WindowID    uint32 `json:"window_id,omitempty" jsonschema_description:"Stream only this window (default: the whole desktop)."`
-	RequireAuth *bool  `json:"require_auth,omitempty" jsonschema:"default=true" jsonschema_description:"Require the auth_key to open the stream (default true)."`
-	Quality     string `json:"quality,omitempty" jsonschema:"enum=low,enum=medium,enum=high,default=medium" jsonschema_description:"Image quality and compression: low saves bandwidth, high is sharpest."`
+	WindowID    uint32 `json:"window_id,omitempty" jsonschema_description:"Only this window (default: the whole desktop)."`
+	RequireAuth *bool  `json:"require_auth,omitempty" jsonschema:"default=true" jsonschema_description:"Viewers need auth_key."`
+	Quality     string `json:"quality,omitempty" jsonschema:"enum=low,enum=medium,enum=high,default=medium" jsonschema_description:"low saves bandwidth, high is sharpest."`
 	FrameRate   int    `json:"frame_rate,omitempty" jsonschema:"minimum=1,maximum=60,default=30" jsonschema_description:"Maximum frames per second."`
 	ViewOnly    bool   `json:"view_only,omitempty" jsonschema_description:"Viewers can watch but not control the desktop."`
 }

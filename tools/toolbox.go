@@ -83,11 +83,21 @@ func register(name string, tools ...constructor) string {
 // AllToolsets lists every toolset, sorted.
 var AllToolsets []string
 
+// DefaultToolsets are the toolsets served unless --toolsets says
+// otherwise: every one but desktop, whose tools (click, type_text,
+// screenshot, ...) drive the desktop a second way beside computer; an
+// agent sees one way, and --toolsets all (or ...,desktop) adds the other.
+var DefaultToolsets []string
+
 func init() {
 	for _, s := range toolsets {
 		AllToolsets = append(AllToolsets, s.name)
+		if s.name != SetDesktop {
+			DefaultToolsets = append(DefaultToolsets, s.name)
+		}
 	}
 	sort.Strings(AllToolsets)
+	sort.Strings(DefaultToolsets)
 }
 
 // New declares every tool.
@@ -127,7 +137,8 @@ func (tb *Toolbox) All() []*Tool {
 // Get returns a tool by name.
 func (tb *Toolbox) Get(name string) *Tool { return tb.byName[name] }
 
-// ParseToolsets parses a comma-separated toolset list ("all" = every one).
+// ParseToolsets parses a comma-separated toolset list ("all" = every one,
+// "default" = DefaultToolsets, which may be combined with others).
 func ParseToolsets(s string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -139,12 +150,21 @@ func ParseToolsets(s string) ([]string, error) {
 		if f == "all" {
 			return append([]string(nil), AllToolsets...), nil
 		}
+		if f == "default" {
+			for _, d := range DefaultToolsets {
+				if !seen[d] {
+					seen[d] = true
+					out = append(out, d)
+				}
+			}
+			continue
+		}
 		ok := false
 		for _, k := range AllToolsets {
 			ok = ok || k == f
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown toolset %q (known: all, %s)", f, strings.Join(AllToolsets, ", "))
+			return nil, fmt.Errorf("unknown toolset %q (known: all, default, %s)", f, strings.Join(AllToolsets, ", "))
 		}
 		if !seen[f] {
 			seen[f] = true
@@ -152,7 +172,7 @@ func ParseToolsets(s string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no toolset selected (known: all, %s)", strings.Join(AllToolsets, ", "))
+		return nil, fmt.Errorf("no toolset selected (known: all, default, %s)", strings.Join(AllToolsets, ", "))
 	}
 	return out, nil
 }

@@ -45,7 +45,8 @@ func TestToolSnapshots(t *testing.T) {
 }
 
 // Every declaration follows the house pattern: flat object input with
-// additionalProperties false, all four hints set, an object output schema.
+// additionalProperties false, every enum documented, all four hints set,
+// a lean object output schema (none for a result of one or two fields).
 func TestToolDeclarations(t *testing.T) {
 	tb := New(Options{})
 	for _, tool := range tb.All() {
@@ -64,7 +65,13 @@ func TestToolDeclarations(t *testing.T) {
 			assert.NotContains(t, m.InputSchema, "$ref")
 			assert.NotContains(t, m.InputSchema, "$defs")
 			assert.NotContains(t, m.InputSchema, "$schema")
-			assert.Equal(t, "object", m.OutputSchema["type"])
+			if m.OutputSchema != nil {
+				assert.Equal(t, "object", m.OutputSchema["type"])
+				b, _ := json.Marshal(m.OutputSchema)
+				assert.NotContains(t, string(b), `"description"`, "output schemas are lean")
+				assert.NotContains(t, string(b), `"additionalProperties":false`, "an error result must validate too")
+				assert.NotContains(t, string(b), `"required"`, "an error result must validate too")
+			}
 			for _, h := range []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"} {
 				assert.Contains(t, m.Annotations, h)
 			}
@@ -75,6 +82,10 @@ func TestToolDeclarations(t *testing.T) {
 				pm, _ := p.(map[string]any)
 				if _, isAnyOf := pm["anyOf"]; !isAnyOf {
 					assert.NotEmpty(t, pm["type"], "property %s has no type", name)
+				}
+				items, _ := pm["items"].(map[string]any)
+				if pm["enum"] != nil || (items != nil && items["enum"] != nil) {
+					assert.NotEmpty(t, pm["description"], "enum property %s is not documented", name)
 				}
 			}
 		})
@@ -88,6 +99,13 @@ func TestParseToolsets(t *testing.T) {
 	got, err := ParseToolsets(" desktop, files ,desktop")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"desktop", "files"}, got)
+	def, err := ParseToolsets("default")
+	require.NoError(t, err)
+	assert.Equal(t, DefaultToolsets, def)
+	assert.NotContains(t, def, "desktop")
+	got, err = ParseToolsets("default,desktop")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, AllToolsets, got, "default plus desktop is everything")
 	_, err = ParseToolsets("desktop,nope")
 	assert.ErrorContains(t, err, "unknown toolset \"nope\"")
 	_, err = ParseToolsets("")

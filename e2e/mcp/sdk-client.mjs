@@ -1,8 +1,8 @@
 // The e2e scenario on the official MCP TypeScript SDK client:
 //   node sdk-client.mjs stdio <vmservice binary> [server flags...]
 //   node sdk-client.mjs http <url of /mcp> <bearer token>
-// create a sandbox, launch a terminal, type a command into it, screenshot,
-// run_command, write + read a file, destroy. The SDK validates every
+// create a sandbox, launch a terminal, type a command into it (computer),
+// screenshot, run_command, write + read a file, destroy: the default tools. The SDK validates every
 // structuredContent against the tool's outputSchema (errors included).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -40,7 +40,7 @@ async function ok(name, args, progress) {
 }
 
 const { tools } = await client.listTools();
-for (const t of ['create_sandbox', 'screenshot', 'computer', 'run_actions', 'run_command', 'write_file', 'read_file']) {
+for (const t of ['create_sandbox', 'computer', 'run_actions', 'run_command', 'write_file', 'read_file', 'launch_application']) {
   check(tools.some((x) => x.name === t), `tool ${t} is not listed`);
 }
 for (const t of tools) {
@@ -54,42 +54,41 @@ check(sb.sandbox_id.startsWith('sb_'), `odd sandbox id ${sb.sandbox_id}`);
 const id = sb.sandbox_id;
 check(progressed > 0, 'no progress notifications for create_sandbox');
 
-await ok('launch_application', { sandbox_id: id, application: 'terminal' });
-let win = 0;
-for (let i = 0; i < 60 && !win; i++) {
-  const w = await ok('get_application_windows', { sandbox_id: id, application: process.env.E2E_TERMINAL_CLASS || 'xterm' });
-  if (w.window_ids.length) win = w.window_ids[0];
-  else await sleep(250);
-}
-check(win, 'the terminal window never appeared');
+// launch_application answers once the new window is up.
+const launched = await ok('launch_application', { sandbox_id: id, application: 'terminal' });
+const win = launched.window_id;
+check(win, `launch_application: no window: ${JSON.stringify(launched)}`);
+const w = await ok('get_application_windows', { sandbox_id: id, application: process.env.E2E_TERMINAL_CLASS || 'xterm' });
+check(w.window_ids.includes(win), `the new window ${win} is not the terminal's: ${JSON.stringify(w)}`);
 for (let i = 0; i < 40; i++) {
   const cur = await ok('get_current_window_id', { sandbox_id: id });
   if (cur.window_id === win) break;
   await sleep(250);
 }
-await ok('type_text', { sandbox_id: id, text: 'echo sdk-typed > /home/user/typed.txt', delay_ms: 0 });
-await ok('press_key', { sandbox_id: id, key: 'enter' });
+await ok('computer', { sandbox_id: id, action: 'type', text: 'echo sdk-typed > ~/typed.txt', screenshot_after: false });
+await ok('computer', { sandbox_id: id, action: 'key', text: 'Return', screenshot_after: false });
 let typed = '';
 for (let i = 0; i < 40 && typed !== 'sdk-typed\n'; i++) {
-  const r = await call('read_file', { sandbox_id: id, path: '/home/user/typed.txt' });
-  if (!r.isError) typed = r.structuredContent.content;
+  const r = await call('read_file', { sandbox_id: id, path: '~/typed.txt' });
+  if (!r.isError) typed = r.content[0].text; // a text file's text is the text block
   else await sleep(250);
 }
 check(typed === 'sdk-typed\n', `typed command did not run: ${JSON.stringify(typed)}`);
 
-const shot = await call('screenshot', { sandbox_id: id });
+const shot = await call('computer', { sandbox_id: id, action: 'screenshot' });
 const img = shot.content.find((c) => c.type === 'image');
 check(img && img.mimeType === 'image/png', 'screenshot has no PNG image block');
 const png = Buffer.from(img.data, 'base64');
 check(png.subarray(1, 4).toString() === 'PNG', 'image is not a PNG');
-check(shot.structuredContent.width === 1024 && shot.structuredContent.height === 768, 'unexpected screenshot size');
+check(shot.structuredContent.display_width === 1024 && shot.structuredContent.display_height === 768, 'unexpected screenshot size');
+check(shot.structuredContent.settled === true, `the screenshot did not wait for a still screen: ${JSON.stringify(shot.structuredContent)}`);
 
 const cmd = await ok('run_command', { sandbox_id: id, command: 'cat /home/user/typed.txt; uname -s' });
 check(cmd.exit_code === 0 && cmd.stdout === 'sdk-typed\nLinux\n', `run_command: ${JSON.stringify(cmd)}`);
 
 await ok('write_file', { sandbox_id: id, path: 'notes/hello.txt', content: 'héllo from the SDK' });
-const rf = await ok('read_file', { sandbox_id: id, path: 'notes/hello.txt' });
-check(rf.content === 'héllo from the SDK', `read_file: ${JSON.stringify(rf)}`);
+const rf = await call('read_file', { sandbox_id: id, path: 'notes/hello.txt' });
+check(!rf.isError && rf.content[0].text === 'héllo from the SDK' && rf.structuredContent.size === 19, `read_file: ${JSON.stringify(rf)}`);
 
 // An error is a result with structured content, not an exception.
 const bad = await call('get_sandbox_info', { sandbox_id: 'sb_nope' });

@@ -32,39 +32,58 @@ func schemaOf(v any) json.RawMessage {
 	return b
 }
 
-// errorSchema describes the structuredContent of an isError result.
-var errorSchema = json.RawMessage(`{"type":"object","properties":{` +
-	`"error_code":{"type":"string","enum":["INVALID_ARGUMENT","SANDBOX_NOT_FOUND","SANDBOX_CREATION_FAILED","QUOTA_EXCEEDED","AUTHENTICATION_FAILED","PERMISSION_DENIED","TIMEOUT","BACKEND_UNAVAILABLE","INTERNAL"]},` +
-	`"message":{"type":"string"},"details":{"type":"object"}},"required":["error_code","message","details"],"additionalProperties":false}`)
+// ErrorCodes are the error_code values of an isError result, whose
+// structuredContent is {error_code, message, details}: one shape for every
+// tool, said once (the server's instructions, the README), not in each
+// tool's output schema.
+var ErrorCodes = []sandbox.Code{sandbox.CodeInvalidArgument, sandbox.CodeNotFound, sandbox.CodeCreationFailed,
+	sandbox.CodeQuotaExceeded, sandbox.CodeAuthenticationFailed, sandbox.CodePermissionDenied, sandbox.CodeTimeout,
+	sandbox.CodeBackendUnavailable, sandbox.CodeInternal}
 
-// outputSchemaOf describes R's structured content or the error shape
-// (clients such as the TypeScript SDK validate the structuredContent of
-// error results too). The properties of both sit at the top, for clients
-// that only read properties; anyOf requires one complete shape.
+// outputSchemaOf describes R's structured content, leanly: each top-level
+// field's type (and format, enum), nested objects and arrays by their type
+// alone, no descriptions (the tool's description and its text block say
+// what the fields mean), no required lists, no closed objects. An error
+// result's {error_code, message, details} therefore validates too (the
+// TypeScript SDK validates the structuredContent of error results against
+// the output schema as well). Nil for a result of one or two fields (ok,
+// window_id, path and size, ...): its text block says it all, and the
+// structured content stays.
 func outputSchemaOf(v any) json.RawMessage {
-	var ok, e map[string]any
-	_ = json.Unmarshal(schemaOf(v), &ok)
-	_ = json.Unmarshal(errorSchema, &e)
-	props, _ := ok["properties"].(map[string]any)
-	if props == nil {
-		props = map[string]any{}
+	var full map[string]any
+	_ = json.Unmarshal(schemaOf(v), &full)
+	props, _ := full["properties"].(map[string]any)
+	if len(props) <= 2 {
+		return nil
 	}
-	for k, p := range e["properties"].(map[string]any) {
-		if _, taken := props[k]; !taken {
-			props[k] = p
+	out := map[string]any{}
+	for name, p := range props {
+		out[name] = leanProperty(p)
+	}
+	b, _ := json.Marshal(map[string]any{"type": "object", "properties": out})
+	return b
+}
+
+// leanProperty keeps what a client checks a value against at the top
+// level: type, format, enum; a nullable field stays nullable.
+func leanProperty(p any) map[string]any {
+	m, _ := p.(map[string]any)
+	out := map[string]any{}
+	for _, k := range []string{"type", "format", "enum"} {
+		if v, ok := m[k]; ok {
+			out[k] = v
 		}
 	}
-	okRequired, _ := ok["required"].([]any)
-	if okRequired == nil {
-		okRequired = []any{}
+	for _, k := range []string{"anyOf", "oneOf"} {
+		if l, ok := m[k].([]any); ok {
+			var alts []any
+			for _, a := range l {
+				alts = append(alts, leanProperty(a))
+			}
+			out[k] = alts
+		}
 	}
-	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false,
-		"anyOf": []any{map[string]any{"required": okRequired}, map[string]any{"required": e["required"]}}}
-	if d, _ := ok["description"].(string); d != "" {
-		out["description"] = d
-	}
-	b, _ := json.Marshal(out)
-	return b
+	return out
 }
 
 // decodeArgs decodes tool arguments strictly (unknown fields are errors,

@@ -50,6 +50,10 @@ func (e *Env) Sandbox(ctx context.Context, id string) (*sandbox.Sandbox, error) 
 	if id == "" {
 		return nil, sandbox.InvalidArgument("sandbox_id", "sandbox_id is required")
 	}
+	// Checked here, not in every tool's schema (tools/list stays small).
+	if len(id) > maxSandboxID {
+		return nil, sandbox.InvalidArgument("sandbox_id", "sandbox_id is %d bytes; create_sandbox hands out short ones (sb_...)", len(id))
+	}
 	p := Principal(ctx)
 	if p.ID == "" {
 		return nil, sandbox.NotFound(id)
@@ -59,6 +63,8 @@ func (e *Env) Sandbox(ctx context.Context, id string) (*sandbox.Sandbox, error) 
 	}
 	return e.Manager.Lookup(ctx, p.ID, id)
 }
+
+const maxSandboxID = 128
 
 // ReadFile reads a file of a sandbox, at most MaxReadBytes of it.
 func (e *Env) ReadFile(ctx context.Context, sb *sandbox.Sandbox, path string) ([]byte, error) {

@@ -54,8 +54,8 @@ func (t *Tool) MCP() mcp.Tool {
 	mt := mcp.NewToolWithRawSchema(t.Name, t.Description, t.Input)
 	mt.Title = t.Title
 	mt.RawOutputSchema = t.Output
+	// The title is the tool's own (Tool.title); not repeated here.
 	mt.Annotations = mcp.ToolAnnotation{
-		Title:           t.Title,
 		ReadOnlyHint:    mcp.ToBoolPtr(t.ReadOnly),
 		DestructiveHint: mcp.ToBoolPtr(t.Destructive),
 		IdempotentHint:  mcp.ToBoolPtr(t.Idempotent),
@@ -202,7 +202,21 @@ func Progress(ctx context.Context, done, total float64, msg string) {
 
 // SandboxRef is the argument every per-sandbox tool takes.
 type SandboxRef struct {
-	SandboxID string `json:"sandbox_id" jsonschema:"minLength=1,maxLength=128" jsonschema_description:"The sandbox handle returned by create_sandbox (e.g. sb_...)."`
+	SandboxID string `json:"sandbox_id" jsonschema_description:"From create_sandbox."`
+}
+
+// Path is a sandbox path argument: "~" and "~/..." mean the home, as the
+// desktop's own window titles write it (mousepad: "~/notes.txt").
+type Path string
+
+// UnmarshalJSON expands the home.
+func (p *Path) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*p = Path(sandbox.ExpandHome(s))
+	return nil
 }
 
 // OK is the result of tools that only act.
