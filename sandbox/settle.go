@@ -66,7 +66,13 @@ func (s *Sandbox) WaitSettled(ctx context.Context, o SettleOptions) (Settle, err
 	if s.destroyed() {
 		return Settle{}, NotFound(s.id)
 	}
-	if st, ok := s.inst.Desktop().(Settler); ok {
+	return SettleOn(ctx, s.inst.Desktop(), o)
+}
+
+// SettleOn waits for d's screen to settle when d can tell (a Settler),
+// else pauses FallbackPause and reports the screen as not settled.
+func SettleOn(ctx context.Context, d Desktop, o SettleOptions) (Settle, error) {
+	if st, ok := d.(Settler); ok {
 		return st.WaitSettled(ctx, o)
 	}
 	start := time.Now()

@@ -50,6 +50,14 @@ func (d sizeOnce) ScreenshotPNG(ctx context.Context, region image.Rectangle) ([]
 	return nil, false, nil
 }
 
+var _ sandbox.Settler = sizeOnce{}
+
+// WaitSettled waits in the uploaded helper (its X connection watches the
+// screen); the xdotool path pauses sandbox.FallbackPause instead.
+func (s sizeOnce) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbox.Settle, error) {
+	return sandbox.SettleOn(ctx, s.Desktop, o)
+}
+
 func (d sizeOnce) ScreenSize(ctx context.Context) (sandbox.Resolution, error) {
 	d.in.mu.Lock()
 	r := d.in.screen

@@ -200,6 +200,15 @@ func TestSandboxEndToEnd(t *testing.T) {
 	assert.Equal(t, "helper", in.Details()["input_path"])
 	require.NoError(t, in.Alive(ctx))
 
+	// Settle detection runs in the helper, next to the X server.
+	st, ok := in.Desktop().(sandbox.Settler)
+	require.True(t, ok)
+	require.NoError(t, in.Desktop().MoveMouse(ctx, sandbox.Point{X: 5, Y: 5}))
+	settled, err := st.WaitSettled(ctx, sandbox.SettleOptions{Quiet: 50 * time.Millisecond, Max: 20 * time.Second})
+	require.NoError(t, err)
+	assert.True(t, settled.Settled, "the helper watched the screen (the xdotool path cannot say settled)")
+	assert.GreaterOrEqual(t, settled.Waited, 50*time.Millisecond)
+
 	// Commands.
 	res, err := in.Run(ctx, sandbox.CommandRequest{Command: "echo hi; echo err >&2; pwd; exit 3"})
 	require.NoError(t, err)
@@ -348,6 +357,11 @@ func TestXdotoolPath(t *testing.T) {
 	require.NoError(t, in.Desktop().Drag(ctx, sandbox.Point{X: 1, Y: 1}, sandbox.Point{X: 30, Y: 30}, sandbox.ButtonLeft))
 	err = in.Desktop().PressKeys(ctx, []string{"nosuchkey"})
 	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+	// Without the helper nothing watches the screen: a fixed pause.
+	s, err := in.Desktop().(sandbox.Settler).WaitSettled(ctx, sandbox.SettleOptions{})
+	require.NoError(t, err)
+	assert.False(t, s.Settled)
+	assert.GreaterOrEqual(t, s.Waited, sandbox.FallbackPause)
 }
 
 func TestHelperDeathFallsBackToXdotool(t *testing.T) {

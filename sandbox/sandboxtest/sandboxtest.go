@@ -161,6 +161,22 @@ func (s *suite) desktop(t *testing.T) {
 		})
 	})
 
+	t.Run("ScreenSettles", func(t *testing.T) {
+		t.Parallel()
+		sb := create(t, m, "carol", sandbox.Config{Resolution: res})
+		input(t, sb, func(ctx context.Context, d sandbox.Desktop) error { return d.MoveMouse(ctx, sandbox.Point{X: 7, Y: 9}) })
+		s, err := sb.WaitSettled(ctxT(t), sandbox.SettleOptions{Quiet: 50 * time.Millisecond, Max: 30 * time.Second})
+		require.NoError(t, err)
+		if sb.Instance().Details()["input_path"] == "xdotool" {
+			// E2B without the uploaded helper: nothing watches the screen.
+			assert.False(t, s.Settled)
+			assert.GreaterOrEqual(t, s.Waited, sandbox.FallbackPause)
+			return
+		}
+		assert.True(t, s.Settled, "a still desktop settles (the backend watches its screen)")
+		assert.GreaterOrEqual(t, s.Waited, 50*time.Millisecond)
+	})
+
 	t.Run("PointerLandsWhereAsked", func(t *testing.T) {
 		t.Parallel()
 		sb := create(t, m, "alice", sandbox.Config{Resolution: res})

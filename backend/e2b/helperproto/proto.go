@@ -39,7 +39,8 @@ const (
 	OpCurrentWindow  = "curwin"
 	OpAppWindows     = "appwins"
 	OpWindowTitle    = "title"
-	protocolRevision = 1
+	OpSettle         = "settle"
+	protocolRevision = 2 // 2: settle
 )
 
 // Request is one line on the helper's stdin.
@@ -59,6 +60,8 @@ type Request struct {
 	Region    *image.Rectangle  `json:"region,omitempty"`
 	Window    sandbox.WindowID  `json:"win,omitempty"`
 	App       string            `json:"app,omitempty"`
+	QuietMS   int64             `json:"quiet_ms,omitempty"`
+	MaxMS     int64             `json:"max_ms,omitempty"`
 	Extra     map[string]string `json:"extra,omitempty"`
 }
 
@@ -75,6 +78,15 @@ type Reply struct {
 	Windows  []sandbox.WindowID  `json:"wins,omitempty"`
 	Title    string              `json:"title,omitempty"`
 	Revision int                 `json:"rev,omitempty"`
+	Settle   *SettleReply        `json:"settle,omitempty"`
+}
+
+// SettleReply is how a settle op's wait ended (sandbox.Settle).
+type SettleReply struct {
+	WaitedMS int64 `json:"waited_ms"`
+	Settled  bool  `json:"settled"`
+	Changes  int   `json:"changes"`
+	BusyMS   int64 `json:"busy_ms,omitempty"`
 }
 
 // ReadReply reads one reply (and its PNG bytes) from the helper's stdout.
@@ -200,6 +212,15 @@ func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, q Request) (r R
 		r.Windows, err = d.ApplicationWindows(ctx, q.App)
 	case OpWindowTitle:
 		r.Title, err = d.WindowTitle(ctx, q.Window)
+	case OpSettle:
+		st, ok := d.(sandbox.Settler)
+		if !ok {
+			err = sandbox.Errorf(sandbox.CodeBackendUnavailable, "the helper's desktop cannot tell when its screen is still")
+			break
+		}
+		var s sandbox.Settle
+		s, err = st.WaitSettled(ctx, sandbox.SettleOptions{Quiet: time.Duration(q.QuietMS) * time.Millisecond, Max: time.Duration(q.MaxMS) * time.Millisecond})
+		r.Settle = &SettleReply{WaitedMS: s.Waited.Milliseconds(), Settled: s.Settled, Changes: s.Changes, BusyMS: s.Busy.Milliseconds()}
 	default:
 		err = sandbox.InvalidArgument("op", "the helper does not know %q", q.Op)
 	}
@@ -319,6 +340,19 @@ func (c Client) CurrentWindow(ctx context.Context) (sandbox.WindowID, error) {
 func (c Client) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
 	r, err := c.Call(ctx, Request{Op: OpAppWindows, App: app})
 	return r.Windows, err
+}
+
+var _ sandbox.Settler = Client{}
+
+// WaitSettled waits in the helper, next to the X server: one round trip
+// however long the wait (requests queue behind it meanwhile).
+func (c Client) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandbox.Settle, error) {
+	r, err := c.Call(ctx, Request{Op: OpSettle, QuietMS: o.Quiet.Milliseconds(), MaxMS: o.Max.Milliseconds()})
+	if err != nil || r.Settle == nil {
+		return sandbox.Settle{}, err
+	}
+	return sandbox.Settle{Waited: time.Duration(r.Settle.WaitedMS) * time.Millisecond, Settled: r.Settle.Settled,
+		Changes: r.Settle.Changes, Busy: time.Duration(r.Settle.BusyMS) * time.Millisecond}, nil
 }
 
 func (c Client) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {

@@ -58,6 +58,13 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, image.Pt(50, 20), img.Bounds().Size())
 
+	// A settle wait runs in the helper.
+	r = call(Request{ID: 50, Op: OpSettle, QuietMS: 50, MaxMS: 20000})
+	require.Nil(t, r.Err)
+	require.NotNil(t, r.Settle)
+	assert.True(t, r.Settle.Settled)
+	assert.GreaterOrEqual(t, r.Settle.WaitedMS, int64(50))
+
 	// Errors keep their code across the pipe.
 	r = call(Request{ID: 6, Op: OpKeys, Keys: []string{"nosuchkey"}})
 	require.NotNil(t, r.Err)
