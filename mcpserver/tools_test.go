@@ -3,6 +3,7 @@ package mcpserver_test
 import (
 	"encoding/base64"
 	"fmt"
+	"image"
 	"net/http"
 	"strings"
 	"testing"
@@ -340,4 +341,49 @@ func TestComputerWidescreen(t *testing.T) {
 	z := images(t, zoom)[0].Bounds()
 	assert.True(t, z.Dx() == 1024 || z.Dy() == 576, "the zoomed region fills the display: %v", z)
 	assert.Greater(t, z.Dx(), 500, "enlarged (the region is 94x58 on screen)")
+}
+
+// An agent's Firefox session with the default tools: the window is up
+// when launch_application answers, and a settled screenshot shows what
+// the last action led to (the typed address, then the page) without a
+// wait of the agent's own. (Typed at once after ctrl+l, an address lost
+// its start: Firefox selects the bar's text after the key, asynchronously.)
+func TestComputerFirefoxFlow(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := inProcess(t, e, auth.Principal{ID: "alice"})
+	id := c.OK("create_sandbox", map[string]any{"resolution": "1280x800"})["sandbox_id"].(string)
+	page := "<html><head><title>settle-target</title></head><body style='margin:0;background:#00ff88'>ready</body></html>"
+	c.OK("write_file", map[string]any{"sandbox_id": id, "path": "~/page.html", "content": page})
+
+	l := c.OK("launch_application", map[string]any{"sandbox_id": id, "application": "firefox"})
+	require.NotZero(t, l["window_id"], "launch_application answers once the window is up: %v", l)
+	assert.Contains(t, l["window_title"], "Firefox")
+
+	act := func(a map[string]any) (map[string]any, image.Image) {
+		a["sandbox_id"] = id
+		res := c.Call("computer", a)
+		require.False(t, res.IsError, text(res))
+		imgs := images(t, res)
+		require.Len(t, imgs, 1)
+		return structured(t, res), imgs[0]
+	}
+	green := func(img image.Image) bool {
+		r, g, b, _ := img.At(img.Bounds().Dx()-10, img.Bounds().Dy()-10).RGBA()
+		return r>>8 == 0 && g>>8 == 0xff && b>>8 == 0x88
+	}
+	act(map[string]any{"action": "key", "text": "ctrl+l"})
+	act(map[string]any{"action": "type", "text": "file:///home/user/page.html"})
+	res, img := act(map[string]any{"action": "key", "text": "Return"})
+	assert.EqualValues(t, 1024, res["display_width"])
+	assert.EqualValues(t, 640, res["display_height"], "16:10 stays 16:10")
+	// What an agent does when the screen was still changing at the bound
+	// (a busy machine): look again. A settled screenshot must show the page.
+	for i := 0; i < 10 && res["settled"] != true; i++ {
+		res, img = act(map[string]any{"action": "screenshot"})
+	}
+	require.Equal(t, true, res["settled"], "the screen never settled: %v", res)
+	assert.True(t, green(img), "the settled screenshot after Return shows the page")
+	w := c.OK("get_current_window_id", map[string]any{"sandbox_id": id})
+	title := c.OK("get_window_title", map[string]any{"sandbox_id": id, "window_id": w["window_id"]})["title"]
+	assert.Contains(t, title, "settle-target", "the whole address arrived")
 }
