@@ -241,8 +241,11 @@ func TestSettleOnRealApps(t *testing.T) {
 		size, err := in.desk.ScreenSize(ctx)
 		require.NoError(t, err)
 		at := sandbox.Point{X: size.Width / 2, Y: size.Height - 60}
-		// Generous for a busy machine: the spinner may stutter.
-		o := sandbox.SettleOptions{Quiet: 300 * time.Millisecond, Max: 20 * time.Second}
+		// A quiet interval shorter than the page's pauses between paints
+		// (without the spinner the wait ended at 0.9-1.1 s, on the yellow
+		// stage), long enough that a spinner starved on a busy machine
+		// (load average 30-80 here) still counts as moving.
+		o := sandbox.SettleOptions{Quiet: 600 * time.Millisecond, Max: 20 * time.Second}
 		_, err = in.desk.WaitSettled(ctx, o)
 		require.NoError(t, err)
 		for i, final := range []uint32{0x0000ff, 0xff00ff} {
