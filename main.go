@@ -114,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.DefaultMemoryMB, "default-memory-mb", 2048, "memory limit in MiB when create_sandbox gives none (512-8192)")
 	fs.IntVar(&c.WarmPool, "warm-pool", 0, "desktops (default template and resolution) kept booted for instant create_sandbox (0 = none); warm desktops count toward --max-sandboxes and only fill its headroom")
 	fs.StringVar(&c.WarmPoolClasses, "warm-pool-classes", "", "more warm desktops per template / resolution: comma-separated WxH=N or TEMPLATE@WxH=N (e.g. 1920x1080=2)")
-	fs.StringVar(&c.Toolsets, "toolsets", "default", "comma-separated toolsets: "+strings.Join(tools.AllToolsets, ",")+"; default = all but desktop (computer drives the desktop), all = every one (admin tools are listed only to admin principals)")
+	fs.StringVar(&c.Toolsets, "toolsets", "default", "comma-separated toolsets: "+strings.Join(tools.AllToolsets, ",")+"; default = "+strings.Join(tools.DefaultToolsets, ",")+" (computer drives the desktop), all = every one (admin tools are listed only to admin principals)")
 	fs.BoolVar(&c.ReadOnly, "read-only", false, "expose only tools that change nothing (screenshots, info, reading files)")
 	fs.StringVar(&c.ComputerSize, "computer-size", "1024x768", "screen size the computer tool advertises (screenshots scaled to it, coordinates mapped back)")
 	c.SessionIdle = 30 * time.Minute

@@ -84,17 +84,16 @@ func register(name string, tools ...constructor) string {
 var AllToolsets []string
 
 // DefaultToolsets are the toolsets served unless --toolsets says
-// otherwise: every one but desktop, whose tools (click, type_text,
-// screenshot, ...) drive the desktop a second way beside computer; an
-// agent sees one way, and --toolsets all (or ...,desktop) adds the other.
-var DefaultToolsets []string
+// otherwise, named one by one: not desktop, whose tools (click, type_text,
+// screenshot, ...) drive the desktop a second way beside computer (an
+// agent sees one way; --toolsets all or default,desktop adds the other),
+// and no new toolset until it is added here and the default tools/list
+// still fits its budget (TestToolsListBudget).
+var DefaultToolsets = []string{SetAdmin, SetApps, SetCommands, SetComputer, SetFiles, SetSandbox, SetStream}
 
 func init() {
 	for _, s := range toolsets {
 		AllToolsets = append(AllToolsets, s.name)
-		if s.name != SetDesktop {
-			DefaultToolsets = append(DefaultToolsets, s.name)
-		}
 	}
 	sort.Strings(AllToolsets)
 	sort.Strings(DefaultToolsets)
