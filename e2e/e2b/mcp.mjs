@@ -46,8 +46,9 @@ try {
   assert.equal(run.stdout, 'from-e2b\nLinux\n')
 
   await call('write_file', { sandbox_id: id, path: 'mcp.txt', content: 'written over MCP' })
-  const read = (await call('read_file', { sandbox_id: id, path: 'mcp.txt' })).structuredContent
-  assert.equal(read.content, 'written over MCP')
+  // A text file's text is the answer's text block (sent once).
+  const read = await call('read_file', { sandbox_id: id, path: 'mcp.txt' })
+  assert.equal(read.content[0].text, 'written over MCP')
 
   // Typed non-ASCII text reaches a terminal's shell through the real envd
   // (it once arrived as "tokNNN-n": no locale in the sandbox).
@@ -55,24 +56,25 @@ try {
   const ready = async () => (await call('run_command', { sandbox_id: id, command: 'pgrep -x bash -P "$(pgrep -d, -x xterm)"' })).structuredContent.exit_code === 0
   await poll('a shell in the terminal', ready)
   const tok = `tok${process.pid}-Ünï`
-  await call('type_text', { sandbox_id: id, text: `echo ${tok} > /home/user/typed.txt\n` })
+  // The default surface drives the desktop through computer alone.
+  await call('computer', { sandbox_id: id, action: 'type', text: `echo ${tok} > /home/user/typed.txt\n`, screenshot_after: false })
   await poll('the typed command ran', async () => {
     const r = await client.callTool({ name: 'read_file', arguments: { sandbox_id: id, path: '/home/user/typed.txt' } })
     if (r.isError) return false
-    assert.equal(r.structuredContent.content, tok + '\n')
+    assert.equal(r.content[0].text, tok + '\n')
     return true
   })
 
-  await call('click', { sandbox_id: id, x: 222, y: 111 })
-  const pos = (await call('get_cursor_position', { sandbox_id: id })).structuredContent
+  await call('computer', { sandbox_id: id, action: 'left_click', coordinate: [222, 111], screenshot_after: false })
+  const pos = (await call('computer', { sandbox_id: id, action: 'cursor_position' })).structuredContent
   assert.deepEqual([pos.x, pos.y], [222, 111])
-  const size = (await call('get_screen_size', { sandbox_id: id })).structuredContent
-  assert.deepEqual([size.width, size.height], [1024, 768])
+  assert.deepEqual([pos.display_width, pos.display_height], [1024, 768])
 
-  const shot = await call('screenshot', { sandbox_id: id })
+  const shot = await call('computer', { sandbox_id: id, action: 'screenshot' })
   const img = shot.content.find((c) => c.type === 'image')
   assert.ok(img && img.data.length > 1000, 'a screenshot image')
-  assert.equal(shot.structuredContent.width, 1024)
+  assert.equal(shot.structuredContent.screenshot.width, 1024)
+  assert.equal(typeof shot.structuredContent.settled, 'boolean', 'the answer says whether the screen settled')
 
   const stream = (await call('start_stream', { sandbox_id: id })).structuredContent
   assert.match(stream.stream_url, /^https:\/\/6080-[^.]+\.e2b\.app\/vnc\.html/)
