@@ -7,6 +7,7 @@
 //	/stream/<token>/             the viewer page (noVNC), needs the key
 //	/stream/<token>/websockify   WebSocket carrying RFB, needs the key
 //	/stream/novnc/...            noVNC's static files (public code, no secrets)
+//	/stream/handover/<id>/       a person's hand-over page (handover.go), its own key
 //
 // The token is a random per-stream id, not the sandbox id. With auth on,
 // Info.URL is ready to open: it carries the key as ?key=, and Info.AuthKey
@@ -117,6 +118,7 @@ type Service struct {
 	mu        sync.Mutex
 	bySandbox map[string]*entry
 	byToken   map[string]*entry
+	handovers map[string]*HandOver // by id (handover.go)
 	closed    bool
 
 	addr      atomic.Pointer[string] // set once listening
@@ -137,7 +139,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.NoVNCDir = DefaultNoVNCDir
 	}
 	s := &Service{cfg: cfg, log: cfg.Log,
-		bySandbox: map[string]*entry{}, byToken: map[string]*entry{}, listening: make(chan struct{})}
+		bySandbox: map[string]*entry{}, byToken: map[string]*entry{}, handovers: map[string]*HandOver{}, listening: make(chan struct{})}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -310,7 +312,11 @@ func (s *Service) Stop(ctx context.Context, sandboxID string) error {
 	}
 	delete(s.bySandbox, sandboxID)
 	delete(s.byToken, e.token)
+	hs := s.dropHandOversLocked(sandboxID)
 	s.mu.Unlock()
+	for _, h := range hs {
+		h.resolve(OutcomeStreamStopped)
+	}
 	return s.teardown(ctx, e)
 }
 
@@ -323,6 +329,22 @@ func (s *Service) teardown(ctx context.Context, e *entry) error {
 		return sandbox.AsError(err)
 	}
 	return nil
+}
+
+// Get returns the running stream of sandboxID, if any.
+func (s *Service) Get(sandboxID string) (*Info, bool) {
+	s.mu.Lock()
+	e := s.bySandbox[sandboxID]
+	s.mu.Unlock()
+	if e == nil {
+		return nil, false
+	}
+	<-e.ready
+	if e.err != nil {
+		return nil, false
+	}
+	info := e.info
+	return &info, true
 }
 
 // Active lists the running streams (keys included), oldest first.
@@ -395,7 +417,12 @@ func (s *Service) Close() error {
 		delete(s.bySandbox, id)
 	}
 	s.byToken = map[string]*entry{}
+	hs := s.handovers
+	s.handovers = map[string]*HandOver{}
 	s.mu.Unlock()
+	for _, h := range hs {
+		h.resolve(OutcomeStreamStopped)
+	}
 	var wg sync.WaitGroup
 	for _, e := range es {
 		wg.Add(1)

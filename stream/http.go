@@ -72,7 +72,10 @@ func (e *entry) join() bool {
 	return true
 }
 
-const staticPrefix = "novnc/"
+const (
+	staticPrefix   = "novnc/"
+	handOverPrefix = "handover/"
+)
 
 func (s *Service) newHandler() (http.Handler, error) {
 	root, err := os.OpenRoot(s.cfg.NoVNCDir)
@@ -90,6 +93,15 @@ func (s *Service) newHandler() (http.Handler, error) {
 		rest := strings.TrimPrefix(r.URL.Path, "/stream/")
 		if strings.HasPrefix(rest, staticPrefix) {
 			serveStatic(w, r, static, strings.TrimPrefix(rest, staticPrefix))
+			return
+		}
+		if id, ok := strings.CutPrefix(rest, handOverPrefix); ok {
+			id, sub, hasSlash := strings.Cut(id, "/")
+			if !validToken(id) || !hasSlash {
+				http.NotFound(w, r)
+				return
+			}
+			s.serveHandOver(w, r, id, sub)
 			return
 		}
 		token, sub, hasSlash := strings.Cut(rest, "/")
