@@ -13,34 +13,17 @@
 // the stream's direct address; a view_only stream leaves the switch off.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chromium } from 'playwright-core';
 import * as esbuild from 'esbuild';
 import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checks, sleep, until, browser as launch } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [mcpURL, token, outDir, streamPort, publicPort] = process.argv.slice(2);
-let failures = 0;
-let passes = 0;
-const log = (...a) => console.error('e2e/mcpapp:', ...a);
-function check(cond, msg) {
-  if (cond) { passes++; return; }
-  failures++;
-  log('FAIL:', msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, timeout = 20000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const { check, log, fail, done } = checks('mcpapp');
 fs.mkdirSync(outDir, { recursive: true });
 
 // ---- the reverse proxy in front of the stream listener: /desk/... -> /...
@@ -146,12 +129,7 @@ async function mouse(id) {
 }
 const presses = async (id) => Number((await sh(id, 'grep -c ButtonPress /tmp/xev.log || true')).trim());
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 let id;
 
 // appFrame is the View's frame (inside the sandbox proxy's frame).
@@ -276,8 +254,7 @@ try {
   await until('the app to show the end', () => f2.evaluate(() => window.vmdesk.state === 'disconnected'));
   await page.screenshot({ path: path.join(outDir, 'app-ended.png') });
 } catch (e) {
-  failures++;
-  log('FAIL:', e.stack || String(e));
+  fail(e);
 } finally {
   if (id) await call('destroy_sandbox', { sandbox_id: id }).catch(() => {});
   await browser.close();
@@ -285,5 +262,4 @@ try {
   proxy.close();
   hostServer.close();
 }
-console.log(`e2e/mcpapp: ${passes} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+done();

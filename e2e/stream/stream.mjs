@@ -9,23 +9,15 @@
 // bandwidth per quality and writes them to <output dir>/metrics.json.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chromium } from 'playwright-core';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { checks, sleep, browser as launch } from '../lib.mjs';
 
 const [mcpURL, token, outDir] = process.argv.slice(2);
 const measureSeconds = Number(process.env.STREAM_MEASURE_SECONDS || 5);
-let failures = 0;
-let passes = 0;
-const log = (...a) => console.error('e2e/stream:', ...a);
-function check(cond, msg) {
-  if (cond) { passes++; return; }
-  failures++;
-  log('FAIL:', msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { check, log, fail, done } = checks('stream');
 fs.mkdirSync(outDir, { recursive: true });
 
 const client = new Client({ name: 'vmservice-e2e-stream', version: '1.0.0' });
@@ -67,12 +59,7 @@ function upgradeStatus(wsURL) {
   });
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const metrics = { measure_seconds: measureSeconds, runs: [] };
 let id;
 
@@ -239,12 +226,10 @@ try {
   fs.writeFileSync(path.join(outDir, 'metrics.json'), JSON.stringify(metrics, null, 2));
   console.table(metrics.runs);
 } catch (e) {
-  failures++;
-  log('FAIL:', e.stack || String(e));
+  fail(e);
 } finally {
   if (id) await call('destroy_sandbox', { sandbox_id: id }).catch(() => {});
   await browser.close();
   await client.close();
 }
-console.log(`e2e/stream: ${passes} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+done();
