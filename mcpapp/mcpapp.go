@@ -53,16 +53,21 @@ type CSP struct {
 }
 
 // ResourceMeta is the _meta of the app's resource contents: its CSP names
-// the stream service's origin (and its WebSocket twin) and nothing else.
-// streamBase is the stream service's base URL (stream.Service.BaseURL); with
-// none, the app may reach nothing (and shows that the stream is off).
-func ResourceMeta(streamBase string) map[string]any {
-	csp := CSP{ConnectDomains: Origins(streamBase), ResourceDomains: []string{}}
+// the stream origins (each with its WebSocket twin) and nothing else. bases
+// are the stream service's base URL (stream.Service.BaseURL) and, on
+// backends that serve their own viewer, its origin pattern (e2b:
+// https://*.e2b.app); with none, the app may reach nothing.
+func ResourceMeta(bases ...string) map[string]any {
+	connect := []string{}
+	for _, b := range bases {
+		connect = append(connect, Origins(b)...)
+	}
+	csp := CSP{ConnectDomains: connect, ResourceDomains: []string{}}
 	return map[string]any{"ui": map[string]any{"csp": csp, "prefersBorder": true}}
 }
 
 // Origins is the HTTP(S) origin of base and its ws(s) twin, or none when
-// base is not an absolute http(s) URL.
+// base is not an absolute http(s) URL. A host may be a pattern (*.e2b.app).
 func Origins(base string) []string {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -81,19 +86,19 @@ func ToolMeta() map[string]any {
 	return map[string]any{"ui": map[string]any{"resourceUri": URI}}
 }
 
-// Register adds the app's resource to s. streamBase is asked at every read
-// for the stream service's base URL ("" when streaming is off), because the
-// listener's address may be known only once it is up.
-func Register(s *server.MCPServer, streamBase func() string) {
+// Register adds the app's resource to s. streamBases is asked at every
+// read (the listener's address may be known only once it is up) for the
+// origins the app may reach (see ResourceMeta); nil means none.
+func Register(s *server.MCPServer, streamBases func() []string) {
 	s.AddResource(mcp.NewResource(URI, Name, mcp.WithResourceTitle(Title),
 		mcp.WithResourceDescription(Description), mcp.WithMIMEType(MIMEType)),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-			base := ""
-			if streamBase != nil {
-				base = streamBase()
+			var bases []string
+			if streamBases != nil {
+				bases = streamBases()
 			}
 			return []mcp.ResourceContents{mcp.TextResourceContents{URI: URI, MIMEType: MIMEType, Text: html,
-				Meta: ResourceMeta(base)}}, nil
+				Meta: ResourceMeta(bases...)}}, nil
 		})
 }
 

@@ -38,6 +38,7 @@ func TestResourceMetaAllowsOnlyTheStreamOrigin(t *testing.T) {
 		"":                                   {},
 		"ftp://x.example":                    {},
 		"/relative":                          {},
+		"https://*.e2b.app":                  {"https://*.e2b.app", "wss://*.e2b.app"},
 	} {
 		meta := mcpapp.ResourceMeta(base)
 		b, err := json.Marshal(meta)
@@ -56,5 +57,11 @@ func TestResourceMetaAllowsOnlyTheStreamOrigin(t *testing.T) {
 		assert.Empty(t, got.UI.CSP.ResourceDomains, "nothing is loaded from elsewhere")
 		assert.Nil(t, got.UI.CSP.FrameDomains, "no frames")
 	}
+	b, err := json.Marshal(mcpapp.ResourceMeta("http://127.0.0.1:6080", "https://*.e2b.app"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"connectDomains":["http://127.0.0.1:6080","ws://127.0.0.1:6080","https://*.e2b.app","wss://*.e2b.app"]`)
+	b, err = json.Marshal(mcpapp.ResourceMeta())
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"connectDomains":[]`, "no stream: nowhere to connect")
 	assert.Equal(t, map[string]any{"ui": map[string]any{"resourceUri": "ui://vmservice/desktop"}}, mcpapp.ToolMeta())
 }
