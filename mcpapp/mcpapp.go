@@ -102,8 +102,8 @@ func Register(s *server.MCPServer, streamBases func() []string) {
 		})
 }
 
-// ServerOption advertises the MCP Apps extension in the server's
-// capabilities (capabilities.extensions, protocol 2026-07-28).
-func ServerOption() server.ServerOption {
-	return server.WithExtensions(map[string]any{Extension: map[string]any{"mimeTypes": []string{MIMEType}}})
+// ExtensionSettings are the app extension's settings in the server's
+// capabilities.extensions[Extension] (protocol 2026-07-28).
+func ExtensionSettings() map[string]any {
+	return map[string]any{"mimeTypes": []string{MIMEType}}
 }

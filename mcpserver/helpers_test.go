@@ -24,6 +24,7 @@ import (
 	"github.com/vmservice/vmservice/auth"
 	"github.com/vmservice/vmservice/internal/mcptest"
 	"github.com/vmservice/vmservice/mcpserver"
+	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools/toolkit"
@@ -37,10 +38,11 @@ func testLog(t testing.TB) zerolog.Logger {
 }
 
 type env struct {
-	log     zerolog.Logger
-	mgr     *sandbox.Manager
-	srv     *mcpserver.Server
-	streams *stream.Service
+	log        zerolog.Logger
+	mgr        *sandbox.Manager
+	srv        *mcpserver.Server
+	streams    *stream.Service
+	recordings *recording.Service
 }
 
 type envOpts struct {
@@ -60,7 +62,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	s, err := mcptest.Start(mcptest.Options{Log: log, Settings: o.settings, Config: o.cfg, MaxSteps: o.maxSteps})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return &env{log: log, mgr: s.Manager, srv: s.MCP, streams: s.Streams}
+	return &env{log: log, mgr: s.Manager, srv: s.MCP, streams: s.Streams, recordings: s.Recordings}
 }
 
 // mcpClient is a connected client whose every result is checked against

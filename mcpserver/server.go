@@ -6,6 +6,7 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -19,7 +20,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vmservice/vmservice/auth"
+	"github.com/vmservice/vmservice/mcpapp"
 	"github.com/vmservice/vmservice/prompts"
+	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/resources"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/tools"
@@ -48,8 +51,14 @@ type Config struct {
 	// server still answers initialize and tools/list, and every tool call
 	// gets this error (what is missing and the fix).
 	Unavailable *sandbox.Error
-	Version     string
-	Log         zerolog.Logger
+	// Recordings, when set, gets every tool call on a sandbox it is
+	// recording (the trajectory) and serves the recordings resources.
+	Recordings *recording.Service
+	// AppOrigins are the origins the MCP App may reach (mcpapp.ResourceMeta),
+	// asked at every read of its resource; nil: none.
+	AppOrigins func() []string
+	Version    string
+	Log        zerolog.Logger
 }
 
 // Server is the assembled MCP server.
@@ -121,6 +130,7 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 		// mcp-go traces every request at info; keep those for --log-level debug.
 		server.WithLogger(slog.New(zerolog.NewSlogHandler(quieter(cfg.Log)))),
 		server.WithHooks(hooks),
+		server.WithExtensions(map[string]any{mcpapp.Extension: mcpapp.ExtensionSettings()}),
 		server.WithToolHandlerMiddleware(s.toolMiddleware),
 		// Administrator tools are invisible (and uncallable) for others.
 		server.WithToolFilter(func(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
@@ -141,6 +151,10 @@ func New(cfg Config, tb *tools.Toolbox) *Server {
 		s.MCP.AddTool(t.MCP(), t.Handler())
 	}
 	resources.Register(s.MCP, tb.Env)
+	if cfg.Recordings != nil {
+		resources.RegisterRecordings(s.MCP, tb.Env, cfg.Recordings)
+	}
+	mcpapp.Register(s.MCP, cfg.AppOrigins)
 	prompts.Register(s.MCP)
 	return s
 }
@@ -196,6 +210,7 @@ func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerF
 				}
 			}
 			s.Metrics.observe(req.Params.Name, code, time.Since(start))
+			s.trajectory(ctx, req, res, code, start)
 			s.log.Debug().Str("tool", req.Params.Name).Str("principal", p.ID).Str("error_code", code).
 				Dur("took", time.Since(start)).Msg("tool call")
 		}()
@@ -210,4 +225,38 @@ func (s *Server) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerF
 func errorResult(se *sandbox.Error) *mcp.CallToolResult {
 	return &mcp.CallToolResult{IsError: true, StructuredContent: se.ToDict(),
 		Content: []mcp.Content{mcp.NewTextContent(fmt.Sprintf("%s: %s", se.Code, se.Message))}}
+}
+
+// trajectory adds a finished call to the recording of the sandbox it names
+// (recording.Service.Record ignores sandboxes not being recorded), when that
+// sandbox is the caller's: nobody writes into another tenant's trajectory.
+// A round that only asks the client for input is not a call yet.
+func (s *Server) trajectory(ctx context.Context, req mcp.CallToolRequest, res *mcp.CallToolResult, code string, start time.Time) {
+	if s.cfg.Recordings == nil || res == nil || res.NeedsInput() {
+		return
+	}
+	raw := req.Params.RawArguments
+	if len(raw) == 0 && req.Params.Arguments != nil {
+		raw, _ = json.Marshal(req.Params.Arguments)
+	}
+	var ref toolkit.SandboxRef
+	if json.Unmarshal(raw, &ref) != nil || ref.SandboxID == "" {
+		return
+	}
+	if _, err := s.Tools.Sandbox(ctx, ref.SandboxID); err != nil {
+		return
+	}
+	var summary []byte
+	if res.StructuredContent != nil {
+		summary, _ = json.Marshal(res.StructuredContent)
+	} else {
+		for _, c := range res.Content {
+			if t, ok := c.(mcp.TextContent); ok {
+				summary, _ = json.Marshal(t.Text)
+				break
+			}
+		}
+	}
+	s.cfg.Recordings.Record(ref.SandboxID, recording.Call{Tool: req.Params.Name, Arguments: raw, Start: start,
+		Duration: time.Since(start), IsError: res.IsError, ErrorCode: code, Result: summary})
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,8 +385,9 @@ func (s *Service) finish(ctx context.Context, sandboxID string, r *rec, reason s
 	return &info, nil
 }
 
-// Record adds a tool call to the trajectory of the sandbox's recording in
-// progress; with none, it does nothing. It never blocks on the sandbox.
+// Record adds a finished tool call to the trajectory of the sandbox's
+// recording in progress; with none, it does nothing. It never blocks on the
+// sandbox.
 func (s *Service) Record(sandboxID string, c Call) {
 	s.mu.Lock()
 	r := s.active[sandboxID]
@@ -440,9 +442,13 @@ func (s *Service) flusher(r *rec) {
 	}
 }
 
-// trajectoryLocked renders r's trajectory as JSON lines.
+// trajectoryLocked renders r's trajectory as JSON lines, in the order the
+// calls arrived (Record sees them as they end: a long call ends after a
+// short one that came later).
 func (s *Service) trajectoryLocked(r *rec) []byte {
+	sort.SliceStable(r.entries, func(i, j int) bool { return r.entries[i].Time.Before(r.entries[j].Time) })
 	for i := range r.entries {
+		r.entries[i].Seq = i + 1
 		r.entries[i].place(r.first, r.opts.FrameRate, r.length)
 	}
 	return encode(r.entries)

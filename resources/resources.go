@@ -28,7 +28,7 @@ const (
 	ListURI        = "vmservice://sandboxes"
 	InfoTemplate   = "vmservice://sandboxes/{sandbox_id}"
 	ScreenTemplate = "vmservice://sandboxes/{sandbox_id}/screen"
-	FileTemplate   = "vmservice://sandboxes/{sandbox_id}/files{/path*}"
+	FileTemplate   = toolkit.FileTemplate
 )
 
 // Register adds the resources to s.

@@ -20,7 +20,14 @@ const (
 	CodeTimeout              Code = "TIMEOUT"
 	CodeBackendUnavailable   Code = "BACKEND_UNAVAILABLE"
 	CodeInternal             Code = "INTERNAL"
+	// CodeUnsupported: the client lacks a capability the call needs (details
+	// name it), e.g. hand_over without URL-mode elicitation.
+	CodeUnsupported Code = "UNSUPPORTED"
 )
+
+// Codes lists every code, for schemas and documentation.
+var Codes = []Code{CodeInvalidArgument, CodeNotFound, CodeCreationFailed, CodeQuotaExceeded, CodeAuthenticationFailed,
+	CodePermissionDenied, CodeTimeout, CodeBackendUnavailable, CodeInternal, CodeUnsupported}
 
 // Error is the one error type of the SDK: a stable code, a message a person
 // can act on, and structured details. It never carries host paths.

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/vmservice/vmservice/driver/imgenc"
+	"github.com/vmservice/vmservice/mcpapp"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/sandbox/capture"
 	"github.com/vmservice/vmservice/tools/toolkit"
@@ -441,7 +442,8 @@ func getScreenSize(tb *Toolbox) *Tool {
 func screenshot(tb *Toolbox) *Tool {
 	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "screenshot", Title: "Screenshot",
 		Description: "Capture the sandbox screen (or a region of it) as an image: PNG by default, JPEG on request, optionally scaled to scale_to.",
-		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false}},
+		Hints:       toolkit.Hints{ReadOnly: true, Destructive: false, Idempotent: true, OpenWorld: false},
+		Meta:        mcpapp.ToolMeta()},
 		func(ctx context.Context, sb *sandbox.Sandbox, a *ScreenshotArgs) (ScreenshotResult, error) {
 			s := capture.Shot{Format: imgenc.Format(a.Format), Quality: a.Quality}
 			if a.ScaleTo != "" {

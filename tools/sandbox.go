@@ -7,6 +7,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/vmservice/vmservice/mcpapp"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/tools/toolkit"
 )
@@ -128,7 +129,8 @@ func createSandbox(tb *Toolbox) *Tool {
 		Description: "Create an isolated Linux desktop and return its sandbox_id, which every other tool takes. " +
 			"It is destroyed after timeout_seconds (set_sandbox_timeout changes that), by destroy_sandbox, " +
 			"when the MCP session that created it ends (stateless HTTP has none) and when the server stops.",
-		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
+		Meta:  mcpapp.ToolMeta()},
 		func(ctx context.Context, a *CreateArgs) (InfoResult, error) {
 			user, err := toolkit.Owner(ctx, a.UserID)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vmservice/vmservice/mcpapp"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools/toolkit"
@@ -51,7 +52,8 @@ func startStream(tb *Toolbox) *Tool {
 	return toolkit.Define(tb.Env, toolkit.Spec{Name: "start_stream", Title: "Start live stream",
 		Description: "Start (or return the running) live view of the sandbox desktop: a URL a person opens in a browser to watch and, unless view_only, drive it. " +
 			"With require_auth the viewer needs auth_key.",
-		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: true}},
+		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: true, OpenWorld: true},
+		Meta:  mcpapp.ToolMeta()},
 		func(ctx context.Context, a *StartStreamArgs) (StreamResult, error) {
 			ss, err := tb.streams()
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools/toolkit"
@@ -36,6 +37,9 @@ type (
 type Streams interface {
 	Start(ctx context.Context, sb *sandbox.Sandbox, o stream.Options) (*stream.Info, error)
 	Stop(ctx context.Context, sandboxID string) error
+	Get(sandboxID string) (*stream.Info, bool)
+	StartHandOver(sandboxID, message string) (*stream.HandOver, error)
+	EndHandOver(id string)
 }
 
 // Options configure a Toolbox.
@@ -50,15 +54,19 @@ type Options struct {
 	MaxSteps int
 	// MaxReadBytes bounds read_file (default 10 MiB).
 	MaxReadBytes int64
-	Log          zerolog.Logger
+	// Recordings may be nil: the recording tools then answer
+	// BACKEND_UNAVAILABLE.
+	Recordings *recording.Service
+	Log        zerolog.Logger
 }
 
 // Toolbox holds every tool, bound to one Manager.
 type Toolbox struct {
 	*toolkit.Env
-	opts   Options
-	tools  []*Tool
-	byName map[string]*Tool
+	opts      Options
+	tools     []*Tool
+	byName    map[string]*Tool
+	handovers handOvers // hand_over calls waiting for their second round (handover.go)
 }
 
 // constructor declares one tool over a Toolbox.

@@ -54,6 +54,11 @@ func New(opts Options) (*Provider, error) {
 		instances: map[*Instance]struct{}{}}, nil
 }
 
+// StreamOrigins are the origins of the live views the sandboxes serve
+// themselves (noVNC on https://6080-ID.DOMAIN, publicURL), for the MCP
+// App's CSP: a CSP wildcard covers whole labels only.
+func (p *Provider) StreamOrigins() []string { return []string{"https://*." + p.opts.Domain} }
+
 // Name is "e2b".
 func (p *Provider) Name() string { return "e2b" }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vmservice/vmservice/backend/e2b"
 	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/mcpserver"
+	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
 	"github.com/vmservice/vmservice/stream"
 	"github.com/vmservice/vmservice/tools"
@@ -52,8 +53,10 @@ type Server struct {
 	Backend sandbox.Provider // the backend itself (under the pool, if any)
 	Manager *sandbox.Manager
 	Streams *stream.Service // nil without live streaming
-	Tools   *tools.Toolbox
-	MCP     *mcpserver.Server
+	// Recordings records screens and trajectories (recording tools).
+	Recordings *recording.Service
+	Tools      *tools.Toolbox
+	MCP        *mcpserver.Server
 
 	stopStreams func()
 }
@@ -95,15 +98,38 @@ func Build(o Options) (_ *Server, err error) {
 	if !o.NoStream {
 		s.startStreams(o, log.With().Str("component", "stream").Logger())
 	}
+	s.Recordings = recording.New(log.With().Str("component", "recording").Logger())
+	stopStream := s.Manager.OnDestroy
+	s.Manager.OnDestroy = func(i sandbox.Info) {
+		// A destroyed sandbox's recording died with it: forget it, and its
+		// stream.
+		s.Recordings.Forget(i.SandboxID)
+		if stopStream != nil {
+			stopStream(i)
+		}
+	}
 	to := o.Tools
-	to.Manager, to.Log = s.Manager, log.With().Str("component", "tools").Logger()
+	to.Manager, to.Log, to.Recordings = s.Manager, log.With().Str("component", "tools").Logger(), s.Recordings
 	if s.Streams != nil {
 		to.Streams = s.Streams
 	}
 	s.Tools = tools.New(to)
-	cfg.Log = log.With().Str("component", "mcp").Logger()
+	cfg.Log, cfg.Recordings, cfg.AppOrigins = log.With().Str("component", "mcp").Logger(), s.Recordings, s.appOrigins
 	s.MCP = mcpserver.New(cfg, s.Tools)
 	return s, nil
+}
+
+// appOrigins are where the MCP App may connect: the stream service and the
+// backend's own live views (e2b).
+func (s *Server) appOrigins() []string {
+	var out []string
+	if s.Streams != nil {
+		out = append(out, s.Streams.BaseURL())
+	}
+	if b, ok := s.Backend.(interface{ StreamOrigins() []string }); ok {
+		out = append(out, b.StreamOrigins()...)
+	}
+	return out
 }
 
 func backendName(o Options) string {
@@ -191,6 +217,9 @@ func (s *Server) Close() error {
 	}
 	if s.stopStreams != nil {
 		s.stopStreams()
+	}
+	if s.Recordings != nil {
+		s.Recordings.Close()
 	}
 	return err
 }

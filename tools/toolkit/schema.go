@@ -36,9 +36,7 @@ func schemaOf(v any) json.RawMessage {
 // structuredContent is {error_code, message, details}: one shape for every
 // tool, said once (the server's instructions, the README), not in each
 // tool's output schema.
-var ErrorCodes = []sandbox.Code{sandbox.CodeInvalidArgument, sandbox.CodeNotFound, sandbox.CodeCreationFailed,
-	sandbox.CodeQuotaExceeded, sandbox.CodeAuthenticationFailed, sandbox.CodePermissionDenied, sandbox.CodeTimeout,
-	sandbox.CodeBackendUnavailable, sandbox.CodeInternal}
+var ErrorCodes = sandbox.Codes
 
 // outputSchemaOf describes R's structured content, leanly: each top-level
 // field's type (and format, enum), nested objects and arrays by their type

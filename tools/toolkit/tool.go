@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -35,6 +36,9 @@ type Spec struct {
 	Hints
 	// AdminOnly tools are listed and callable only by admin principals.
 	AdminOnly bool
+	// Meta is the tool's _meta in tools/list (e.g. the MCP App a host shows
+	// its results in: mcpapp.ToolMeta).
+	Meta map[string]any
 }
 
 // Tool is one declared tool.
@@ -61,6 +65,9 @@ func (t *Tool) MCP() mcp.Tool {
 		IdempotentHint:  mcp.ToBoolPtr(t.Idempotent),
 		OpenWorldHint:   mcp.ToBoolPtr(t.OpenWorld),
 	}
+	if len(t.Meta) > 0 {
+		mt.Meta = &mcp.Meta{AdditionalFields: t.Meta}
+	}
 	return mt
 }
 
@@ -77,6 +84,9 @@ func (t *Tool) Handler() server.ToolHandlerFunc {
 		}
 		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
 			ctx = context.WithValue(ctx, progressKey{}, req.Params.Meta.ProgressToken)
+		}
+		if len(req.Params.InputResponses) > 0 || req.Params.RequestState != "" {
+			ctx = context.WithValue(ctx, roundTripKey{}, req.Params.MultiRoundTripParams)
 		}
 		return t.call(ctx, raw), nil
 	}
@@ -115,6 +125,10 @@ func Define[A any, R any](env *Env, s Spec, fn func(ctx context.Context, a *A) (
 			}
 		}
 		res, err := fn(ctx, &args)
+		var more *InputRequired
+		if errors.As(err, &more) {
+			return more.Result
+		}
 		if err != nil {
 			return env.errorResult(ctx, t.Name, err)
 		}
@@ -178,6 +192,28 @@ func (e *Env) errorResult(ctx context.Context, tool string, err error) *mcp.Call
 }
 
 type progressKey struct{}
+
+// Multi round-trip requests (protocol 2026-07-28): a handler that needs the
+// person (elicitation) returns an *InputRequired as its error; the client
+// answers and calls the tool again with the answers, which the handler then
+// reads with RoundTrip. For clients of earlier protocol versions mcp-go asks
+// on the session and calls again by itself.
+
+// InputRequired is returned (as the error) by a handler that needs input
+// from the client first; Result is built with server.InputRequestBuilder.
+type InputRequired struct{ Result *mcp.CallToolResult }
+
+func (e *InputRequired) Error() string { return "input required" }
+
+type roundTripKey struct{}
+
+// RoundTrip is what the client sent back on a retried call: the answers to
+// the handler's input requests and the state it asked to see again; zero on
+// a first call.
+func RoundTrip(ctx context.Context) mcp.MultiRoundTripParams {
+	p, _ := ctx.Value(roundTripKey{}).(mcp.MultiRoundTripParams)
+	return p
+}
 
 // Progress sends a notifications/progress when the client asked for it.
 // Failures (client gone, no session) are ignored: progress is advisory.
