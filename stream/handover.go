@@ -161,9 +161,7 @@ func (s *Service) serveHandOver(w http.ResponseWriter, r *http.Request, id, sub 
 	w.Header().Set("Cache-Control", "no-store")
 	switch sub {
 	case "":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !allow(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
 		frame := "'self'"
@@ -176,9 +174,7 @@ func (s *Service) serveHandOver(w http.ResponseWriter, r *http.Request, id, sub 
 			"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		_ = handOverPage.Execute(w, struct{ Message, Key, Viewer string }{h.Message, h.key, h.viewer})
 	case "answer":
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !allow(w, r, http.MethodPost) {
 			return
 		}
 		outcome := r.PostFormValue("outcome")

@@ -147,12 +147,23 @@ func validToken(t string) bool {
 	return true
 }
 
+// allow answers 405 (with Allow) and returns false unless r's method is
+// one of methods.
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
 // serveStatic serves one regular file of noVNC: no directory listings, no
 // dot files, nothing outside the directory.
 func serveStatic(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	if name == "" || !fs.ValidPath(name) || strings.Contains(name, "\\") || path.Clean(name) != name {
@@ -283,9 +294,7 @@ rfb.addEventListener('securityfailure', () => show('The stream refused the key',
 `))
 
 func (s *Service) servePage(w http.ResponseWriter, r *http.Request, e *entry) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !allow(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
 	if !s.authorize(w, r, e, true) {

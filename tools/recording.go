@@ -61,11 +61,13 @@ func recordingResult(i *recording.Info) RecordingResult {
 		VideoResource: toolkit.FileURI(i.SandboxID, i.VideoPath)}
 }
 
-func (tb *Toolbox) recordings() (*recording.Service, error) {
+// recorded is the recording service and the caller's sandbox id.
+func (tb *Toolbox) recorded(ctx context.Context, id string) (*recording.Service, *sandbox.Sandbox, error) {
 	if tb.opts.Recordings == nil {
-		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "recordings are not available on this server")
+		return nil, nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "recordings are not available on this server")
 	}
-	return tb.opts.Recordings, nil
+	sb, err := tb.Sandbox(ctx, id)
+	return tb.opts.Recordings, sb, err
 }
 
 func startRecording(tb *Toolbox) *Tool {
@@ -76,11 +78,7 @@ func startRecording(tb *Toolbox) *Tool {
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
 		Meta:  mcpapp.ToolMeta()},
 		func(ctx context.Context, a *StartRecordingArgs) (RecordingResult, error) {
-			rs, err := tb.recordings()
-			if err != nil {
-				return RecordingResult{}, err
-			}
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			rs, sb, err := tb.recorded(ctx, a.SandboxID)
 			if err != nil {
 				return RecordingResult{}, err
 			}
@@ -99,11 +97,7 @@ func stopRecording(tb *Toolbox) *Tool {
 			"and where both are (read_file paths and resources).",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
 		func(ctx context.Context, a *SandboxRef) (RecordingResult, error) {
-			rs, err := tb.recordings()
-			if err != nil {
-				return RecordingResult{}, err
-			}
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
+			rs, sb, err := tb.recorded(ctx, a.SandboxID)
 			if err != nil {
 				return RecordingResult{}, err
 			}
