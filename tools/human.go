@@ -115,18 +115,14 @@ func elicitURL(ctx context.Context) bool {
 const handOverKey = "handover" // the elicitation's key in a multi round-trip
 
 func handOver(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "hand_over", Title: "Hand over to the person",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "hand_over", Title: "Hand over to the person",
 		Description: "Ask the person to do something on the sandbox's desktop themselves (log in, solve a captcha, confirm a payment) and wait. " +
 			"They get a link (URL-mode elicitation) to a page with your message and the live desktop under their control; the call returns when they press Done or " +
 			"\"I can't do this\", decline in their client, or timeout_seconds pass. Needs a client with URL-mode elicitation (else UNSUPPORTED).",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: true},
 		Meta:  mcpapp.ToolMeta()},
-		func(ctx context.Context, a *HandOverArgs) (HandOverResult, error) {
+		func(ctx context.Context, sb *sandbox.Sandbox, a *HandOverArgs) (HandOverResult, error) {
 			ss, err := tb.streams()
-			if err != nil {
-				return HandOverResult{}, err
-			}
-			sb, err := tb.Sandbox(ctx, a.SandboxID)
 			if err != nil {
 				return HandOverResult{}, err
 			}

@@ -61,24 +61,22 @@ func recordingResult(i *recording.Info) RecordingResult {
 		VideoResource: toolkit.FileURI(i.SandboxID, i.VideoPath)}
 }
 
-// recorded is the recording service and the caller's sandbox id.
-func (tb *Toolbox) recorded(ctx context.Context, id string) (*recording.Service, *sandbox.Sandbox, error) {
+func (tb *Toolbox) recordings() (*recording.Service, error) {
 	if tb.opts.Recordings == nil {
-		return nil, nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "recordings are not available on this server")
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "recordings are not available on this server")
 	}
-	sb, err := tb.Sandbox(ctx, id)
-	return tb.opts.Recordings, sb, err
+	return tb.opts.Recordings, nil
 }
 
 func startRecording(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "start_recording", Title: "Start recording",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "start_recording", Title: "Start recording",
 		Description: "Record the sandbox's screen (H.264 MP4, made inside the sandbox and stored on its disk) together with a trajectory: " +
 			"every tool call on the sandbox from now on, with its time, arguments, result summary and the video frame it matches. " +
 			"One recording per sandbox at a time; stop it with stop_recording (it also stops at max_duration_seconds or max_megabytes).",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false},
 		Meta:  mcpapp.ToolMeta()},
-		func(ctx context.Context, a *StartRecordingArgs) (RecordingResult, error) {
-			rs, sb, err := tb.recorded(ctx, a.SandboxID)
+		func(ctx context.Context, sb *sandbox.Sandbox, a *StartRecordingArgs) (RecordingResult, error) {
+			rs, err := tb.recordings()
 			if err != nil {
 				return RecordingResult{}, err
 			}
@@ -92,12 +90,12 @@ func startRecording(tb *Toolbox) *Tool {
 }
 
 func stopRecording(tb *Toolbox) *Tool {
-	return toolkit.Define(tb.Env, toolkit.Spec{Name: "stop_recording", Title: "Stop recording",
+	return toolkit.DefineOn(tb.Env, toolkit.Spec{Name: "stop_recording", Title: "Stop recording",
 		Description: "Stop the sandbox's recording and return the video's length and size, the number of calls in its trajectory, " +
 			"and where both are (read_file paths and resources).",
 		Hints: toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}},
-		func(ctx context.Context, a *SandboxRef) (RecordingResult, error) {
-			rs, sb, err := tb.recorded(ctx, a.SandboxID)
+		func(ctx context.Context, sb *sandbox.Sandbox, a *SandboxRef) (RecordingResult, error) {
+			rs, err := tb.recordings()
 			if err != nil {
 				return RecordingResult{}, err
 			}
