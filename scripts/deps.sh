@@ -13,7 +13,7 @@ PKGS=(
   chromium chromium-driver
   xfce4-session xfwm4 xfdesktop4 net-tools
   psmisc iproute2 coreutils bash
-  curl jq ffmpeg file
+  curl jq file
   x11proto-dev
   podman runc mmdebstrap
 )
