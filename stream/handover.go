@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/vmservice/vmservice/sandbox"
@@ -80,11 +81,25 @@ func (s *Service) StartHandOver(sandboxID, message string) (*HandOver, error) {
 		return nil, sandbox.InvalidArgument("sandbox_id", "the stream of sandbox %s is view_only: nobody can drive the desktop through it; stop_stream first", sandboxID).
 			WithDetail("stream_url", e.info.URL)
 	}
-	h := &HandOver{ID: randToken(20), SandboxID: sandboxID, Message: message, viewer: e.info.URL, key: randKey(),
+	viewer := e.info.URL
+	if e.ep.URL != "" && e.key != "" {
+		// The backend's own noVNC page (e2b) would ask the person for the
+		// VNC password: hand it over, as the key is this page's to give.
+		viewer += sep(viewer) + "password=" + url.QueryEscape(e.key)
+	}
+	h := &HandOver{ID: randToken(20), SandboxID: sandboxID, Message: message, viewer: viewer, key: randKey(),
 		done: make(chan struct{})}
 	h.URL = s.baseURL() + "/stream/handover/" + h.ID + "/?key=" + url.QueryEscape(h.key)
 	s.handovers[h.ID] = h
 	return h, nil
+}
+
+// sep is what joins one more query parameter to u.
+func sep(u string) string {
+	if strings.Contains(u, "?") {
+		return "&"
+	}
+	return "?"
 }
 
 // dropHandOversLocked removes (and returns) the hand-overs of a sandbox.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -104,4 +105,43 @@ func TestHandOverPageAndAnswers(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.StartHandOver(sb.ID(), "anything")
 	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
+}
+
+// urlProvider's sandboxes serve their own viewer, as e2b's do.
+type urlProvider struct{ deskProvider }
+
+type urlInstance struct{ *deskInstance }
+
+func (p *urlProvider) Create(ctx context.Context, cfg sandbox.Config, labels map[string]string) (sandbox.Instance, error) {
+	in, err := p.deskProvider.Create(ctx, cfg, labels)
+	if err != nil {
+		return nil, err
+	}
+	return urlInstance{in.(*deskInstance)}, nil
+}
+
+func (urlInstance) StartVNC(context.Context, sandbox.StreamOptions) (*sandbox.StreamEndpoint, error) {
+	return &sandbox.StreamEndpoint{URL: "https://6080-abc.e2b.example/vnc.html?autoconnect=true"}, nil
+}
+
+func (urlInstance) StopVNC(context.Context) error { return nil }
+
+// On a backend with its own viewer the page frames that viewer with the
+// stream's key as its VNC password: the person is not asked for it.
+func TestHandOverFramesBackendViewer(t *testing.T) {
+	m, err := sandbox.NewManager(&urlProvider{deskProvider{t: t}}, sandbox.Settings{}, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	sb, err := m.Create(context.Background(), sandbox.CreateRequest{Owner: "u1",
+		Config: sandbox.Config{Resolution: sandbox.Resolution{Width: 640, Height: 480}}})
+	require.NoError(t, err)
+	svc := newService(t)
+	info, err := svc.Start(context.Background(), sb, stream.Options{RequireAuth: true})
+	require.NoError(t, err)
+	h, err := svc.StartHandOver(sb.ID(), "confirm")
+	require.NoError(t, err)
+	resp, body := get(t, h.URL)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `<iframe src="https://6080-abc.e2b.example/vnc.html?autoconnect=true&amp;password=`+url.QueryEscape(info.AuthKey)+`"`)
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-src https://6080-abc.e2b.example;")
 }
