@@ -13,22 +13,21 @@ import (
 
 	"github.com/vmservice/vmservice/backend/e2b"
 	"github.com/vmservice/vmservice/backend/e2b/e2btest"
-	"github.com/vmservice/vmservice/backend/local"
 	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-// The same recording over the e2b backend (its REST API and envd, served
-// by the emulator over local desktops): ffmpeg starts and stops through
+// The same recording over the e2b backend (its REST API and E2B's real
+// envd, in the emulator's local desktops): ffmpeg starts and stops through
 // envd's process calls, the clock offset is measured over envd, and the
 // video decodes.
 func TestRecordOverE2B(t *testing.T) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	lp, err := local.New(local.Options{Log: log})
+	lp, bins, err := e2btest.Local(log) // local desktops that run E2B's envd
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lp.Close() })
 	const key = "e2b_recording_test_key"
-	emu := e2btest.New(e2btest.Options{APIKey: key, NewMachine: e2btest.LocalFactory(lp), Log: log})
+	emu := e2btest.New(e2btest.Options{APIKey: key, NewMachine: e2btest.LocalFactory(lp, log), EnvdVersion: bins.Version, Log: log})
 	hs := httptest.NewServer(emu.Handler())
 	t.Cleanup(func() { hs.CloseClientConnections(); _ = emu.Close(); hs.Close() })
 	p, err := e2b.New(e2b.Options{APIKey: key, APIURL: hs.URL, SandboxURL: hs.URL, Log: log})
