@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 e2e_setup playwright-core @modelcontextprotocol/sdk @modelcontextprotocol/client
 
 out=${HANDOVER_E2E_OUT:-$work/out}
-start_vmservice --stream-listen 127.0.0.1:0
+start_vmservice --stream-listen 127.0.0.1:0 --toolsets default,human # hand_over is opt-in
 status=0
 (cd "$e2e" && node "$here/handover.mjs" "$url/mcp" "$token" "$out") || status=$?
 [ $status -eq 0 ] || server_log
