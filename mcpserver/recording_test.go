@@ -126,8 +126,9 @@ func TestRecordingTools(t *testing.T) {
 	assert.Contains(t, string(entries[7].Result), "hello", "run_command's result is summarised")
 
 	// The sandbox's copy says the same; the video decodes.
-	rf := alice.OK("read_file", map[string]any{"sandbox_id": id, "path": fin["trajectory_path"]})
-	assert.Equal(t, traj.Text, rf["content"])
+	rf := alice.Call("read_file", map[string]any{"sandbox_id": id, "path": fin["trajectory_path"]})
+	require.False(t, rf.IsError, text(rf))
+	assert.Equal(t, traj.Text, text(rf))
 	rv := alice.OK("read_file", map[string]any{"sandbox_id": id, "path": fin["video_path"]})
 	assert.Equal(t, "base64", rv["encoding"])
 	video, err := base64.StdEncoding.DecodeString(rv["content"].(string))
