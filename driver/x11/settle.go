@@ -38,7 +38,7 @@ type damageState struct {
 }
 
 // SetAppBusy gives WaitSettled a reading of how long the applications'
-// main threads have run or waited for a CPU so far: a still screen does
+// threads have run or waited for a CPU so far: a still screen does
 // not count as settled while that grows by more than half the time
 // passing (an application still working on the input, or starved
 // mid-animation on a busy machine). The backend knows its applications.
