@@ -309,12 +309,27 @@ func (a *agent) start(r request, started chan<- *message) *message {
 			return fail(r.ID, errNotFound, "working directory does not exist: "+r.Cwd)
 		}
 	}
-	check := prog
-	if !path.IsAbs(check) && r.Cwd != "" { // ./script runs from the command's cwd
-		check = path.Join(r.Cwd, check)
-	}
-	if st, err := os.Stat(check); err != nil || st.IsDir() {
-		return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
+	extra := append(append([]*os.File{}, a.userCgroup...), a.userns)
+	if r.Self {
+		// The binary has no path in the sandbox: the command runs it from
+		// a descriptor (one the join script leaves open; it closes it).
+		exe, err := os.Open("/proc/self/exe")
+		if err != nil {
+			return fail(r.ID, errIO, "cannot open the agent's binary")
+		}
+		defer exe.Close()
+		fd := strconv.Itoa(3 + len(extra))
+		extra = append(extra, exe)
+		r.Argv = append([]string{"/proc/self/fd/" + fd}, r.Argv[1:]...)
+		r.Env = append(r.Env, selfFDEnv+"="+fd)
+	} else {
+		check := prog
+		if !path.IsAbs(check) && r.Cwd != "" { // ./script runs from the command's cwd
+			check = path.Join(r.Cwd, check)
+		}
+		if st, err := os.Stat(check); err != nil || st.IsDir() {
+			return fail(r.ID, errNotFound, "command not found: "+r.Argv[0])
+		}
 	}
 	// nsenter puts it in the user namespace, the shell in the user cgroup.
 	script := a.joinScript
@@ -324,7 +339,7 @@ func (a *agent) start(r request, started chan<- *message) *message {
 	argv := append([]string{"--user=/proc/self/fd/" + strconv.Itoa(3+len(a.userCgroup)), "--preserve-credentials", "--",
 		"/bin/sh", "-c", script, "vmservice-join"}, r.Argv...)
 	cmd := exec.Command(a.nsenter, argv...)
-	cmd.ExtraFiles = append(append([]*os.File{}, a.userCgroup...), a.userns)
+	cmd.ExtraFiles = extra
 	cmd.Env = r.Env
 	if r.Sys && a.userCgroup != nil {
 		fds := make([]string, len(a.userCgroup))

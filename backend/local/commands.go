@@ -50,6 +50,8 @@ type ProcessSpec struct {
 	// there: for a daemon that runs the user's processes (the E2B
 	// emulator's envd), which a fork bomb of theirs must not starve.
 	System bool
+	// self runs the server's own binary (the accessibility driver).
+	self bool
 }
 
 // UserCgroupFDsEnv names the fds of a System process that are the user
@@ -191,7 +193,7 @@ func (in *Instance) Start(ctx context.Context, spec ProcessSpec) (*Process, erro
 	}
 	p := &Process{in: in, onOutput: spec.OnOutput, done: make(chan struct{})}
 	r := &request{Op: opStart, Argv: argv, Cwd: cwd, Env: in.env(spec.Env), Stdin: spec.Stdin,
-		MaxOut: spec.MaxOutput, Discard: spec.Discard, Sys: spec.System}
+		MaxOut: spec.MaxOutput, Discard: spec.Discard, Sys: spec.System, Self: spec.self}
 	// Starting is quick; not tied to ctx so a started process is never lost
 	// track of (it could not be killed at the timeout then).
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

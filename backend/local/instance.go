@@ -21,6 +21,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vmservice/vmservice/driver/apps"
 	"github.com/vmservice/vmservice/driver/bwrap"
 	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/internal/procfs"
@@ -74,6 +75,7 @@ type Instance struct {
 	recMu     sync.Mutex // held by a restart and by teardown
 
 	network string
+	a11y    a11yClient
 
 	destroyOnce sync.Once
 	destroyErr  error
@@ -218,8 +220,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	in.mu.Lock()
 	in.childPID = childPID
 	in.mu.Unlock()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { err := in.startWM(ctx); wmTook = time.Since(t0); errc <- err }()
+	go func() { errc <- in.startSessionBus(ctx) }()
 	go func() {
 		if in.cfg.AllowInternetAccess {
 			errc <- in.startSlirp(ctx, childPID)
@@ -228,7 +231,7 @@ func (in *Instance) boot(ctx context.Context) error {
 		errc <- nil
 	}()
 	derr := in.dialDisplay(ctx)
-	return errors.Join(derr, <-errc, <-errc)
+	return errors.Join(derr, <-errc, <-errc, <-errc)
 }
 
 // dialDisplay connects the server to the sandbox's X server and paints the
@@ -428,7 +431,8 @@ func (in *Instance) bwrapArgs() []string {
 		// The cookie is copied in; the agent runs from the descriptor of
 		// its binary: no host path in the sandbox's mountinfo.
 		"--perms", "0444", "--ro-bind-data", strconv.Itoa(xauthDataFD), xauthPath,
-		"--perms", "0700", "--dir", "/tmp/runtime-user")
+		"--perms", "0700", "--dir", "/tmp/runtime-user",
+		"--perms", "0700", "--dir", sessionBusDir)
 	switch wd := in.cfg.WorkingDirectory; {
 	case ownTmpfs(wd):
 		a = append(a, "--size", q, "--tmpfs", wd)
@@ -577,11 +581,15 @@ func dataPipe(data []byte) (*os.File, error) {
 // baseEnv is every sandbox process's environment before the config's and
 // the request's variables.
 func (in *Instance) baseEnv() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"PATH": sandboxPath, "HOME": homeDir, "USER": "user", "LOGNAME": "user", "SHELL": "/bin/bash",
 		"LANG": "C.UTF-8", "DISPLAY": ":0", "XAUTHORITY": xauthPath, "TERM": "xterm-256color",
-		"XDG_RUNTIME_DIR": "/tmp/runtime-user", "NO_AT_BRIDGE": "1",
+		"XDG_RUNTIME_DIR": "/tmp/runtime-user", "DBUS_SESSION_BUS_ADDRESS": sessionBusAddress,
 	}
+	for k, v := range apps.AccessibilityEnv {
+		m[k] = v
+	}
+	return m
 }
 
 // DisplayEnv is what an X client inside the sandbox needs to reach its

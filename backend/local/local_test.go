@@ -208,8 +208,8 @@ func TestCgroupLimits(t *testing.T) {
 	assert.Equal(t, strconv.Itoa(p.opts.PidsMax-reservePids), read("pids", userLeaf, "pids.max"))
 
 	// The desktop's own processes are in sys, what the user runs (the
-	// window manager included: sandbox code can drive it) in user, in
-	// every controller.
+	// window manager and the session bus included: sandbox code can drive
+	// them) in user, in every controller.
 	ok(t, in, "sleep 100 & sleep 100 & true")
 	for i := range in.cg.dirs {
 		sys := strings.Fields(read(v1Controllers[i], sysLeaf, "cgroup.procs"))
@@ -226,9 +226,9 @@ func TestCgroupLimits(t *testing.T) {
 				comms = append(comms, strings.TrimSpace(string(comm)))
 			}
 			sort.Strings(comms)
-			return slices.Equal(comms, []string{"openbox", "sleep", "sleep"})
+			return slices.Equal(comms, []string{"dbus-daemon", "openbox", "sleep", "sleep"})
 		}, 30*time.Second, 20*time.Millisecond, "user leaf: %v", comms)
-		assert.Len(t, user, 3)
+		assert.Len(t, user, 4)
 		assert.Empty(t, strings.Fields(read(v1Controllers[i], "", "cgroup.procs")))
 	}
 }

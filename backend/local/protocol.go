@@ -46,8 +46,11 @@ type request struct {
 	MaxOut  int      `json:"max_out,omitempty"` // per stream; 0 = forward everything
 	Discard bool     `json:"discard,omitempty"` // output to /dev/null (background)
 	Sys     bool     `json:"sys,omitempty"`     // a daemon: stays out of the user cgroup, holding its procs files (UserCgroupFDsEnv)
-	PID     int      `json:"pid,omitempty"`
-	Sig     int      `json:"sig,omitempty"`
+	// Self runs the agent's own binary (Argv[0] is its name), as a user
+	// process like any other: the accessibility driver (a11y.go).
+	Self bool `json:"self,omitempty"`
+	PID  int  `json:"pid,omitempty"`
+	Sig  int  `json:"sig,omitempty"`
 }
 
 type message struct {

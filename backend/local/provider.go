@@ -155,7 +155,7 @@ func New(opts Options) (*Provider, error) {
 	if os.Geteuid() != 0 {
 		return nil, unavailable("the local backend must run as root: it runs every sandbox as its own unprivileged uid")
 	}
-	for _, t := range []struct{ bin, pkg string }{{"bwrap", "bubblewrap"}, {"Xvfb", "xvfb"}, {"openbox", "openbox"}, {"nsenter", "util-linux"}} {
+	for _, t := range []struct{ bin, pkg string }{{"bwrap", "bubblewrap"}, {"Xvfb", "xvfb"}, {"openbox", "openbox"}, {"nsenter", "util-linux"}, {"dbus-daemon", "dbus-daemon"}} {
 		path, err := exec.LookPath(t.bin)
 		if err != nil {
 			return nil, unavailable("%s is not installed: install the Debian package %s (apt-get install %s; `make deps` in a checkout installs all the local backend needs), or use the container image", t.bin, t.pkg, t.pkg)

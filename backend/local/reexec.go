@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The server's own binary doubles as two tiny helpers, chosen by an
+// The server's own binary doubles as tiny helpers, chosen by an
 // environment variable at init time (like docker's reexec), so any binary
 // that links this package (the server, a test binary) can be re-executed:
 //
@@ -23,6 +23,8 @@ import (
 //     sandbox process is inside the cgroup from its first instruction.
 //   - agent: the sandbox's pid 1 under bubblewrap; serves the JSON lines
 //     protocol of protocol.go on agentInFD / agentOutFD.
+//   - a11y: the accessibility driver, started by the agent as a user
+//     process from the agent's own binary (a11y.go).
 //
 // Both remove the variables before anything else runs, so they never reach
 // user commands.
@@ -54,6 +56,10 @@ const (
 
 	modeLauncher = "launcher"
 	modeAgent    = "agent"
+	// modeA11y is the accessibility driver, a user process in the sandbox
+	// (a11y.go), run from the descriptor selfFDEnv names.
+	modeA11y  = "a11y"
+	selfFDEnv = "VMSERVICE_LOCAL_SELF_FD"
 )
 
 func init() {
@@ -65,6 +71,13 @@ func init() {
 		os.Unsetenv(reexecEnv)
 		os.Unsetenv(userFDsEnv)
 		os.Exit(agentMain(fds))
+	case modeA11y:
+		if fd, err := strconv.Atoi(os.Getenv(selfFDEnv)); err == nil && fd > 2 {
+			_ = syscall.Close(fd)
+		}
+		os.Unsetenv(reexecEnv)
+		os.Unsetenv(selfFDEnv)
+		os.Exit(a11yMain())
 	}
 }
 

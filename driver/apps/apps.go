@@ -12,6 +12,17 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
+// AccessibilityEnv is in the environment of every process a sandbox
+// starts, so the applications publish their UI tree on the sandbox's AT-SPI
+// bus (driver/atspi reads it): GTK 3's atk-bridge is on by default, GTK 2
+// applications (pcmanfm) load it as a module (Debian's libatk-adaptor),
+// Firefox and Chromium turn theirs on only when told (GNOME_ACCESSIBILITY,
+// ACCESSIBILITY_ENABLED), and Qt too.
+var AccessibilityEnv = map[string]string{
+	"GNOME_ACCESSIBILITY": "1", "ACCESSIBILITY_ENABLED": "1", "GTK2_MODULES": "gail:atk-bridge",
+	"QT_ACCESSIBILITY": "1", "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1",
+}
+
 // App is one launchable application.
 type App struct {
 	Names    []string // the names callers use, lower case
@@ -27,8 +38,9 @@ var table = []App{
 		Programs: []string{"google-chrome", "chromium", "chromium-browser"},
 		Flags: func(home string) []string {
 			// No first-run dialogs, no GPU (there is none), nothing fetched
-			// in the background, no keyring prompt, a profile of its own.
-			return []string{"--no-first-run", "--disable-gpu", "--no-default-browser-check",
+			// in the background, no keyring prompt, a profile of its own;
+			// web pages in the accessibility tree (driver/atspi).
+			return []string{"--no-first-run", "--disable-gpu", "--no-default-browser-check", "--force-renderer-accessibility",
 				"--disable-background-networking", "--disable-component-update", "--password-store=basic",
 				"--user-data-dir=" + home + "/.config/chromium-sandbox"}
 		}},

@@ -33,7 +33,7 @@ func TestCommand(t *testing.T) {
 		{"file-manager", "", debian, []string{"pcmanfm"}},
 		{"vscode", "", xfce, []string{"code", "--no-sandbox", "--disable-gpu"}},
 		{"chrome", "https://example.com", debian, []string{"chromium", "--no-first-run", "--disable-gpu",
-			"--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+			"--no-default-browser-check", "--force-renderer-accessibility", "--disable-background-networking", "--disable-component-update",
 			"--password-store=basic", "--user-data-dir=/home/user/.config/chromium-sandbox", "https://example.com"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/vmservice/vmservice/sandbox"
 )
 
-var atomNames = []string{"_NET_ACTIVE_WINDOW", "_NET_CLIENT_LIST", "_NET_WM_NAME", "UTF8_STRING", "WM_STATE", "COMPOUND_TEXT"}
+var atomNames = []string{"_NET_ACTIVE_WINDOW", "_NET_CLIENT_LIST", "_NET_WM_NAME", "_NET_WM_PID", "UTF8_STRING", "WM_STATE", "COMPOUND_TEXT"}
 
 // internAtoms looks the atoms up in one pipelined batch.
 func (c *Conn) internAtoms(names ...string) error {
@@ -91,6 +91,52 @@ func (c *Conn) clientOf(ctx context.Context, w xproto.Window) (xproto.Window, er
 // app lists them all. Windows come from the window manager's
 // _NET_CLIENT_LIST, or from the window tree when there is no such list.
 func (c *Conn) ApplicationWindows(ctx context.Context, app string) ([]sandbox.WindowID, error) {
+	infos, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	needle := strings.ToLower(strings.TrimSpace(app))
+	out := []sandbox.WindowID{}
+	for _, w := range infos {
+		if len(w.texts) == 0 {
+			continue
+		}
+		match := needle == ""
+		for _, t := range w.texts {
+			if !match && strings.Contains(strings.ToLower(t), needle) {
+				match = true
+			}
+		}
+		if match {
+			out = append(out, w.ID)
+		}
+	}
+	return out, nil
+}
+
+// TopLevels lists the top-level application windows with their process id
+// (_NET_WM_PID, as the application set it), title and WM_CLASS class, for
+// matching them to other views of the desktop (its accessibility tree).
+func (c *Conn) TopLevels(ctx context.Context) ([]sandbox.A11yWindow, error) {
+	infos, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sandbox.A11yWindow, 0, len(infos))
+	for _, w := range infos {
+		out = append(out, w.A11yWindow)
+	}
+	return out, nil
+}
+
+type clientInfo struct {
+	sandbox.A11yWindow
+	texts []string // WM_CLASS instance and class, _NET_WM_NAME, WM_NAME
+}
+
+// clients reads the client windows and their properties, all requested
+// before any reply is read.
+func (c *Conn) clients(ctx context.Context) ([]clientInfo, error) {
 	if err := c.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -104,52 +150,60 @@ func (c *Conn) ApplicationWindows(ctx context.Context, app string) ([]sandbox.Wi
 			return nil, err
 		}
 	}
-	needle := strings.ToLower(strings.TrimSpace(app))
-	// Three properties per window, all requested before any reply is read.
-	type props struct{ class, netName, name xproto.GetPropertyCookie }
+	type props struct{ class, netName, name, pid xproto.GetPropertyCookie }
 	cookies := make([]props, len(wins))
 	for i, w := range wins {
 		cookies[i] = props{
 			class:   xproto.GetProperty(c.xc, false, w, xproto.AtomWmClass, xproto.AtomString, 0, 256),
 			netName: xproto.GetProperty(c.xc, false, w, c.atoms["_NET_WM_NAME"], c.atoms["UTF8_STRING"], 0, 1024),
 			name:    xproto.GetProperty(c.xc, false, w, xproto.AtomWmName, xproto.GetPropertyTypeAny, 0, 1024),
+			pid:     xproto.GetProperty(c.xc, false, w, c.atoms["_NET_WM_PID"], xproto.AtomCardinal, 0, 1),
 		}
 	}
-	out := []sandbox.WindowID{}
+	out := make([]clientInfo, 0, len(wins))
 	for i, w := range wins {
-		var texts []string
-		for _, ck := range []xproto.GetPropertyCookie{cookies[i].class, cookies[i].netName, cookies[i].name} {
+		info := clientInfo{A11yWindow: sandbox.A11yWindow{ID: sandbox.WindowID(w)}}
+		gone := false
+		for k, ck := range []xproto.GetPropertyCookie{cookies[i].class, cookies[i].netName, cookies[i].name, cookies[i].pid} {
 			p, err := await(ctx, ck.Reply)
 			if err != nil {
 				if isXError(err) {
-					continue // the window went away meanwhile
+					gone = true // the window went away meanwhile
+					continue
 				}
 				return nil, c.xerr(err)
 			}
 			if p == nil || len(p.Value) == 0 {
 				continue
 			}
-			if p.Type == c.atoms["COMPOUND_TEXT"] {
-				texts = append(texts, compoundText(p.Value))
+			switch {
+			case k == 3:
+				if p.Format == 32 && len(p.Value) >= 4 {
+					info.PID = int(xgb.Get32(p.Value))
+				}
 				continue
+			case p.Type == c.atoms["COMPOUND_TEXT"]:
+				info.texts = append(info.texts, compoundText(p.Value))
+			default:
+				for _, part := range bytes.Split(p.Value, []byte{0}) {
+					if len(part) > 0 {
+						info.texts = append(info.texts, latin1ToUTF8(part))
+					}
+				}
 			}
-			for _, part := range bytes.Split(p.Value, []byte{0}) {
-				if len(part) > 0 {
-					texts = append(texts, latin1ToUTF8(part))
+			switch k {
+			case 0:
+				info.Class = info.texts[len(info.texts)-1] // WM_CLASS is instance, then class
+			case 1:
+				info.Title = info.texts[len(info.texts)-1]
+			case 2:
+				if info.Title == "" {
+					info.Title = info.texts[len(info.texts)-1]
 				}
 			}
 		}
-		if len(texts) == 0 {
-			continue
-		}
-		match := needle == ""
-		for _, t := range texts {
-			if !match && strings.Contains(strings.ToLower(t), needle) {
-				match = true
-			}
-		}
-		if match {
-			out = append(out, sandbox.WindowID(w))
+		if !gone {
+			out = append(out, info)
 		}
 	}
 	return out, nil
@@ -322,4 +376,26 @@ func latin1ToUTF8(b []byte) string {
 func isXError(err error) bool {
 	var xe xgb.Error
 	return errors.As(err, &xe)
+}
+
+// RootText is a text property of the root window ("" when it is not set):
+// AT_SPI_BUS, the accessibility bus's address that at-spi-bus-launcher
+// publishes there for applications without the session's environment.
+func (c *Conn) RootText(ctx context.Context, name string) (string, error) {
+	if err := c.begin(ctx); err != nil {
+		return "", err
+	}
+	defer c.end()
+	a, err := await(ctx, xproto.InternAtom(c.xc, true, uint16(len(name)), name).Reply)
+	if err != nil {
+		return "", c.xerr(err)
+	}
+	if a.Atom == xproto.AtomNone {
+		return "", nil
+	}
+	p, err := await(ctx, xproto.GetProperty(c.xc, false, c.root, a.Atom, xproto.GetPropertyTypeAny, 0, 4096).Reply)
+	if err != nil {
+		return "", c.xerr(err)
+	}
+	return strings.ToValidUTF8(string(p.Value), "\uFFFD"), nil
 }
