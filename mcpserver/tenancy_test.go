@@ -104,7 +104,7 @@ func TestResourcesAndPrompts(t *testing.T) {
 
 	tl, err := c.C.ListResourceTemplates(c.Ctx, mcp.ListResourceTemplatesRequest{})
 	require.NoError(t, err)
-	assert.Len(t, tl.ResourceTemplates, 5)
+	assert.Len(t, tl.ResourceTemplates, 6)
 
 	read := func(uri string) mcp.ResourceContents {
 		t.Helper()

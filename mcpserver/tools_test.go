@@ -387,3 +387,44 @@ func TestComputerFirefoxFlow(t *testing.T) {
 	title := c.OK("get_window_title", map[string]any{"sandbox_id": id, "window_id": w["window_id"]})["title"]
 	assert.Contains(t, title, "settle-target", "the whole address arrived")
 }
+
+// TestUITools works mousepad through its accessibility tree over MCP: a
+// snapshot, a search, text set and typed by reference, a menu opened, the
+// UI resource; bad references and another tenant's sandbox are refused.
+func TestUITools(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := inProcess(t, e, auth.Principal{ID: "erin"})
+	id := c.OK("create_sandbox", nil)["sandbox_id"].(string)
+	c.OK("launch_application", map[string]any{"sandbox_id": id, "application": "mousepad"})
+	var snap string
+	eventually(t, "mousepad in the snapshot", 60*time.Second, func() bool {
+		snap, _ = structured(t, c.Call("ui_snapshot", map[string]any{"sandbox_id": id, "app": "mousepad"}))["snapshot"].(string) // an error until the window is there
+		return strings.Contains(snap, `menu "File"`)
+	})
+	res := c.Call("ui_snapshot", map[string]any{"sandbox_id": id, "interactive": true, "bounds": true})
+	assert.Equal(t, structured(t, res)["snapshot"], text(res), "the text block is the snapshot itself")
+	assert.Regexp(t, `e\d+ menu "File" @\d+,\d+,\d+,\d+`, text(res))
+
+	found := c.OK("find_elements", map[string]any{"sandbox_id": id, "role": "textbox"})
+	els := found["elements"].([]any)
+	require.Len(t, els, 1)
+	box := els[0].(map[string]any)["ref"].(string)
+	done := c.OK("act_on_element", map[string]any{"sandbox_id": id, "ref": box, "action": "set_text", "text": "Grüße, 世界"})
+	assert.Equal(t, "set_text", done["done"])
+	assert.Equal(t, "Grüße, 世界", done["element"].(map[string]any)["value"])
+	done = c.OK("act_on_element", map[string]any{"sandbox_id": id, "ref": box, "action": "type", "text": " ok"})
+	assert.Equal(t, "Grüße, 世界 ok", done["element"].(map[string]any)["value"], "typed at the end, where the caret was")
+
+	r, err := c.C.ReadResource(c.Ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "vmservice://sandboxes/" + id + "/ui"}})
+	require.NoError(t, err)
+	assert.Contains(t, r.Contents[0].(mcp.TextResourceContents).Text, `= "Grüße, 世界 ok"`)
+
+	c.fails("INVALID_ARGUMENT", "act_on_element", map[string]any{"sandbox_id": id, "ref": "e99999", "action": "click"})
+	c.fails("INVALID_ARGUMENT", "act_on_element", map[string]any{"sandbox_id": id, "ref": "button", "action": "click"})
+	c.fails("INVALID_ARGUMENT", "act_on_element", map[string]any{"sandbox_id": id, "ref": box, "action": "explode"})
+	c.fails("INVALID_ARGUMENT", "find_elements", map[string]any{"sandbox_id": id})
+	c.fails("INVALID_ARGUMENT", "ui_snapshot", map[string]any{"sandbox_id": id, "window_id": 424242})
+	other := inProcess(t, e, auth.Principal{ID: "mallory"})
+	other.fails("SANDBOX_NOT_FOUND", "ui_snapshot", map[string]any{"sandbox_id": id})
+	other.fails("SANDBOX_NOT_FOUND", "act_on_element", map[string]any{"sandbox_id": id, "ref": box, "action": "click"})
+}

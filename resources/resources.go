@@ -1,6 +1,6 @@
 // Package resources exposes sandboxes as MCP resources: the caller's
-// sandbox list, one sandbox's info, its current screen (PNG) and files inside
-// it. Every read goes through the same tenancy check as the tools
+// sandbox list, one sandbox's info, its current screen (PNG), its UI as
+// text (the accessibility snapshot) and files inside it. Every read goes through the same tenancy check as the tools
 // (toolkit.Env), and the screen through the same pipeline (sandbox/capture).
 package resources
 
@@ -28,6 +28,7 @@ const (
 	ListURI        = "vmservice://sandboxes"
 	InfoTemplate   = "vmservice://sandboxes/{sandbox_id}"
 	ScreenTemplate = "vmservice://sandboxes/{sandbox_id}/screen"
+	UITemplate     = "vmservice://sandboxes/{sandbox_id}/ui"
 	FileTemplate   = toolkit.FileTemplate
 )
 
@@ -69,6 +70,26 @@ func Register(s *server.MCPServer, env *toolkit.Env) {
 			}
 			return []mcp.ResourceContents{mcp.BlobResourceContents{URI: req.Params.URI, MIMEType: img.MIME(),
 				Blob: base64.StdEncoding.EncodeToString(img.Data)}}, nil
+		})
+
+	s.AddResourceTemplate(mcp.NewResourceTemplate(UITemplate, "ui",
+		mcp.WithTemplateTitle("Sandbox UI"),
+		mcp.WithTemplateDescription("The sandbox's desktop as text from its accessibility tree, as ui_snapshot gives it (refs usable with act_on_element)."),
+		mcp.WithTemplateMIMEType("text/plain")),
+		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			sb, err := lookup(ctx, env, req)
+			if err != nil {
+				return nil, err
+			}
+			acc, err := sb.Accessibility()
+			if err != nil {
+				return nil, err
+			}
+			snap, err := acc.A11ySnapshot(ctx, sandbox.A11yQuery{})
+			if err != nil {
+				return nil, sandbox.AsError(err)
+			}
+			return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "text/plain; charset=utf-8", Text: snap.Text}}, nil
 		})
 
 	s.AddResourceTemplate(mcp.NewResourceTemplate(FileTemplate, "file",

@@ -228,10 +228,10 @@ func screenshotResult(ctx context.Context, sb *sandbox.Sandbox, s capture.Shot) 
 
 // inputHints are the hints of the tools that send input to the sandbox's
 // own desktop (click, drag, type_text, press_key, press_key_combination,
-// and computer): not destructive, for clients confirm destructive tools
-// and an agent clicks many times a minute; a disposable desktop is what
-// they act on, and what is lost there (a typed-over field) is the
-// sandbox's alone.
+// computer, act_on_element): not destructive, for clients confirm
+// destructive tools and an agent clicks many times a minute; a disposable
+// desktop is what they act on, and what is lost there (a typed-over
+// field) is the sandbox's alone.
 var inputHints = toolkit.Hints{ReadOnly: false, Destructive: false, Idempotent: false, OpenWorld: false}
 
 // SettleArg lets a tool wait for the screen before its screenshot or its
