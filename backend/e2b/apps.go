@@ -61,7 +61,8 @@ func (in *Instance) Launch(ctx context.Context, app, uri string) (*sandbox.Launc
 		q[i] = shq(a)
 	}
 	cmd := strings.Join(q, " ")
-	res, err := in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "exec " + cmd + " >/dev/null 2>&1"})
+	// With accessibility on, for the UI tools (driver/apps.AccessibilityEnv).
+	res, err := in.Run(ctx, sandbox.CommandRequest{Background: true, Command: "exec " + cmd + " >/dev/null 2>&1", Environment: apps.AccessibilityEnv})
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,12 @@
 // GetImage frames) and is driven with JSON lines on stdin/stdout (see
 // backend/e2b/helperproto), so an action costs one envd round trip instead
 // of a bash + xdotool process per call.
+// It also runs the accessibility driver (driver/atspi) for the backend's
+// UI snapshots and element actions (helperproto.OpA11y).
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -16,8 +19,10 @@ import (
 	"time"
 
 	"github.com/vmservice/vmservice/backend/e2b/helperproto"
+	"github.com/vmservice/vmservice/driver/atspi"
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/driver/x11"
+	"github.com/vmservice/vmservice/sandbox"
 )
 
 func main() {
@@ -27,9 +32,34 @@ func main() {
 		os.Exit(2)
 	}
 	defer conn.Close()
-	if err := helperproto.Serve(os.Stdin, os.Stdout, conn, encodePNG, 2*time.Minute); err != nil {
+	acc := atspi.NewDriver()
+	defer acc.Close()
+	if err := helperproto.Serve(os.Stdin, os.Stdout, conn, encodePNG, a11y(conn, acc), 2*time.Minute); err != nil {
 		fmt.Fprintln(os.Stderr, "vmhelper:", err)
 		os.Exit(1)
+	}
+}
+
+// a11y answers accessibility requests with the display's windows added
+// (the tree is matched to them by process id). Processes envd starts lack
+// the desktop session's environment; the session's at-spi-bus-launcher
+// publishes the bus's address on the root window (AT_SPI_BUS), as
+// applications find it too.
+func a11y(conn *x11.Conn, d *atspi.Driver) helperproto.A11yFunc {
+	return func(ctx context.Context, q atspi.Request) atspi.Reply {
+		if q.Query != nil {
+			wins, err := conn.TopLevels(ctx)
+			if err != nil {
+				return atspi.Reply{ID: q.ID, Err: sandbox.AsError(err)}
+			}
+			q.Query.Windows = wins
+		}
+		if os.Getenv("AT_SPI_BUS_ADDRESS") == "" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+			if addr, err := conn.RootText(ctx, "AT_SPI_BUS"); err == nil && addr != "" {
+				_ = os.Setenv("AT_SPI_BUS_ADDRESS", addr)
+			}
+		}
+		return d.Handle(ctx, q)
 	}
 }
 

@@ -4,7 +4,9 @@
 // envd's SendInput), one JSON reply per line on its stdout (streamed back by
 // envd's process.Start). Replies come in request order. A screenshot's PNG
 // follows its reply line as png_len raw bytes: inside JSON it would be
-// base64 twice over (envd base64-encodes stdout too).
+// base64 twice over (envd base64-encodes stdout too). OpA11y carries a
+// request of the accessibility driver (driver/atspi), which the helper
+// runs beside the sandbox's applications.
 package helperproto
 
 import (
@@ -16,6 +18,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/vmservice/vmservice/driver/atspi"
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -40,7 +43,8 @@ const (
 	OpAppWindows     = "appwins"
 	OpWindowTitle    = "title"
 	OpSettle         = "settle"
-	protocolRevision = 2 // 2: settle
+	OpA11y           = "a11y"
+	protocolRevision = 3 // 2: settle, 3: a11y
 )
 
 // Request is one line on the helper's stdin.
@@ -63,6 +67,7 @@ type Request struct {
 	QuietMS   int64             `json:"quiet_ms,omitempty"`
 	MaxMS     int64             `json:"max_ms,omitempty"`
 	Extra     map[string]string `json:"extra,omitempty"`
+	A11y      *atspi.Request    `json:"a11y,omitempty"`
 }
 
 // Reply is one line on the helper's stdout.
@@ -79,6 +84,7 @@ type Reply struct {
 	Title    string              `json:"title,omitempty"`
 	Revision int                 `json:"rev,omitempty"`
 	Settle   *SettleReply        `json:"settle,omitempty"`
+	A11y     *atspi.Reply        `json:"a11y,omitempty"`
 }
 
 // SettleReply is how a settle op's wait ended (sandbox.Settle).
@@ -89,12 +95,23 @@ type SettleReply struct {
 	BusyMS   int64 `json:"busy_ms,omitempty"`
 }
 
+// maxLine bounds a reply line (an accessibility snapshot is the longest).
+const maxLine = 2 * atspi.MaxReplyBytes
+
 // ReadReply reads one reply (and its PNG bytes) from the helper's stdout.
 func ReadReply(r *bufio.Reader) (Reply, error) {
 	var rep Reply
 	line, err := r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		return rep, errors.New("helper reply line too long")
+	if err == bufio.ErrBufferFull { // longer than the buffer: gather it
+		long := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull && len(long) <= maxLine {
+			line, err = r.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		if len(long) > maxLine {
+			return rep, errors.New("helper reply line too long")
+		}
+		line = long
 	}
 	if err != nil {
 		return rep, err
@@ -122,9 +139,13 @@ const MaxPNG = 64 << 20
 // Encoder turns a frame into PNG bytes (imgenc.Encode in vmhelper).
 type Encoder func(img *image.RGBA) ([]byte, error)
 
-// Serve answers requests from r on w with d until r ends. Each request gets
-// at most timeout.
-func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout time.Duration) error {
+// A11yFunc answers an accessibility request (an atspi.Driver's Handle,
+// with the display's windows added).
+type A11yFunc func(ctx context.Context, q atspi.Request) atspi.Reply
+
+// Serve answers requests from r on w with d and acc (nil: the helper has
+// no accessibility driver) until r ends. Each request gets at most timeout.
+func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, acc A11yFunc, timeout time.Duration) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -136,7 +157,7 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 			rep.Err = sandbox.InvalidArgument("request", "the helper could not parse a request")
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			rep = handle(ctx, d, enc, req)
+			rep = handle(ctx, d, enc, acc, req)
 			cancel()
 		}
 		rep.ID = req.ID
@@ -154,7 +175,7 @@ func Serve(r io.Reader, w io.Writer, d sandbox.Desktop, enc Encoder, timeout tim
 	return sc.Err()
 }
 
-func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, q Request) (r Reply) {
+func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, acc A11yFunc, q Request) (r Reply) {
 	var err error
 	pt := func() sandbox.Point {
 		if q.Point == nil {
@@ -221,6 +242,16 @@ func handle(ctx context.Context, d sandbox.Desktop, enc Encoder, q Request) (r R
 		var s sandbox.Settle
 		s, err = st.WaitSettled(ctx, sandbox.SettleOptions{Quiet: time.Duration(q.QuietMS) * time.Millisecond, Max: time.Duration(q.MaxMS) * time.Millisecond})
 		r.Settle = &SettleReply{WaitedMS: s.Waited.Milliseconds(), Settled: s.Settled, Changes: s.Changes, BusyMS: s.Busy.Milliseconds()}
+	case OpA11y:
+		switch {
+		case acc == nil:
+			err = sandbox.Errorf(sandbox.CodeBackendUnavailable, "this helper has no accessibility driver")
+		case q.A11y == nil:
+			err = sandbox.InvalidArgument("a11y", "an a11y request needs its accessibility request")
+		default:
+			rep := acc(ctx, *q.A11y)
+			r.A11y = &rep
+		}
 	default:
 		err = sandbox.InvalidArgument("op", "the helper does not know %q", q.Op)
 	}
@@ -358,4 +389,58 @@ func (c Client) WaitSettled(ctx context.Context, o sandbox.SettleOptions) (sandb
 func (c Client) WindowTitle(ctx context.Context, id sandbox.WindowID) (string, error) {
 	r, err := c.Call(ctx, Request{Op: OpWindowTitle, Window: id})
 	return r.Title, err
+}
+
+var _ sandbox.Accessibility = Client{}
+
+// a11y sends one accessibility request.
+func (c Client) a11y(ctx context.Context, q atspi.Request) (*atspi.Reply, error) {
+	r, err := c.Call(ctx, Request{Op: OpA11y, A11y: &q})
+	if err != nil {
+		return nil, err
+	}
+	if r.A11y == nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the helper sent no accessibility reply")
+	}
+	if r.A11y.Err != nil {
+		return nil, r.A11y.Err
+	}
+	return r.A11y, nil
+}
+
+// A11ySnapshot asks the helper's accessibility driver for a snapshot.
+func (c Client) A11ySnapshot(ctx context.Context, q sandbox.A11yQuery) (*sandbox.A11ySnapshot, error) {
+	r, err := c.a11y(ctx, atspi.Request{Op: atspi.OpSnapshot, Query: &q})
+	if err != nil {
+		return nil, err
+	}
+	if r.Snapshot == nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the helper sent no snapshot")
+	}
+	r.Snapshot.Took = time.Duration(r.TookUS) * time.Microsecond
+	return r.Snapshot, nil
+}
+
+// A11yFind asks the helper's accessibility driver for a search.
+func (c Client) A11yFind(ctx context.Context, q sandbox.A11yQuery) ([]sandbox.A11yElement, error) {
+	r, err := c.a11y(ctx, atspi.Request{Op: atspi.OpFind, Query: &q})
+	if err != nil {
+		return nil, err
+	}
+	if r.Elements == nil {
+		r.Elements = []sandbox.A11yElement{}
+	}
+	return r.Elements, nil
+}
+
+// A11yAct asks the helper's accessibility driver to act on an element.
+func (c Client) A11yAct(ctx context.Context, a sandbox.A11yAction) (*sandbox.A11yActResult, error) {
+	r, err := c.a11y(ctx, atspi.Request{Op: atspi.OpAct, Action: &a})
+	if err != nil {
+		return nil, err
+	}
+	if r.Act == nil {
+		return nil, sandbox.Errorf(sandbox.CodeBackendUnavailable, "the helper sent no result")
+	}
+	return r.Act, nil
 }

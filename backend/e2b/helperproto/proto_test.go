@@ -3,21 +3,50 @@ package helperproto
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"image"
 	"image/png"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/driver/atspi"
 	"github.com/vmservice/vmservice/driver/imgenc"
 	"github.com/vmservice/vmservice/driver/x11"
 	"github.com/vmservice/vmservice/driver/x11/x11test"
 	"github.com/vmservice/vmservice/sandbox"
 )
+
+// TestLongReplies: an accessibility reply is longer than the reader's
+// buffer; it arrives whole, and the next reply after it.
+func TestLongReplies(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	big := strings.Repeat("e1 button \"OK\"\n", 20000) // ~330 KB of snapshot
+	go func() {
+		_ = Serve(inR, outW, nil, nil, func(ctx context.Context, q atspi.Request) atspi.Reply {
+			return atspi.Reply{ID: q.ID, Snapshot: &sandbox.A11ySnapshot{Text: big}}
+		}, 10*time.Second)
+		outW.Close()
+	}()
+	replies := bufio.NewReaderSize(outR, 64<<10)
+	for id := uint64(1); id <= 2; id++ {
+		b, _ := json.Marshal(Request{ID: id, Op: OpA11y, A11y: &atspi.Request{ID: 7, Op: atspi.OpSnapshot}})
+		_, err := inW.Write(append(b, '\n'))
+		require.NoError(t, err)
+		r, err := ReadReply(replies)
+		require.NoError(t, err)
+		assert.Equal(t, id, r.ID)
+		require.NotNil(t, r.A11y)
+		assert.Equal(t, big, r.A11y.Snapshot.Text)
+	}
+	inW.Close()
+}
 
 // TestServe drives Serve over pipes against a real Xvfb, as vmhelper runs.
 func TestServe(t *testing.T) {
@@ -30,7 +59,7 @@ func TestServe(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(inR, outW, conn, func(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }, 10*time.Second)
+		done <- Serve(inR, outW, conn, func(img *image.RGBA) ([]byte, error) { return imgenc.Encode(img, imgenc.Options{}) }, nil, 10*time.Second)
 		outW.Close()
 	}()
 	replies := bufio.NewReaderSize(outR, 64<<10)
@@ -74,6 +103,9 @@ func TestServe(t *testing.T) {
 	assert.Equal(t, sandbox.CodeInvalidArgument, r.Err.Code)
 	r = call(Request{ID: 8, Op: OpScreenSize}) // the stream stays in step after a PNG
 	assert.Equal(t, 320, r.Size.Width)
+	r = call(Request{ID: 9, Op: OpA11y, A11y: &atspi.Request{Op: atspi.OpSnapshot}})
+	require.NotNil(t, r.Err, "this helper runs no accessibility driver")
+	assert.Equal(t, sandbox.CodeBackendUnavailable, r.Err.Code)
 	_, _ = inW.Write([]byte("not json\n"))
 	r, err = ReadReply(replies)
 	require.NoError(t, err)
