@@ -130,6 +130,8 @@ func (in *Instance) a11yCall(ctx context.Context, q atspi.Request) (*atspi.Reply
 			OnOutput: func(stream string, b []byte) {
 				if stream == "stdout" {
 					c.output(lines, b)
+				} else {
+					in.log.Debug().Str("stderr", string(b[:min(len(b), 1024)])).Msg("accessibility driver")
 				}
 			},
 		})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -382,4 +383,31 @@ func TestA11ySnapshotFilters(t *testing.T) {
 	_, err = in.A11yAct(ctx, sandbox.A11yAction{Ref: els[0].Ref, Action: sandbox.A11yFocus})
 	require.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err), "%v", err)
 	assert.Contains(t, err.Error(), "take a new snapshot")
+}
+
+// TestA11yOffscreenElement: an element below the fold of a long page is in
+// the snapshot, marked offscreen; clicking it scrolls it into view first.
+func TestA11yOffscreenElement(t *testing.T) {
+	for _, browser := range []string{"firefox", "chromium"} {
+		t.Run(browser, func(t *testing.T) {
+			p := newTestProvider(t)
+			in := newTestInstance(t, p, nil)
+			ctx := context.Background()
+			page, err := os.ReadFile("../../testdata/a11y/article.html")
+			require.NoError(t, err)
+			require.NoError(t, in.WriteFile(ctx, "/home/user/article.html", page))
+			_, err = in.Launch(ctx, browser, "/home/user/article.html")
+			require.NoError(t, err)
+			q := sandbox.A11yQuery{App: browser}
+			snap, box := waitSnapshot(t, in, q, "checkbox", "Weekly digest")
+			require.Regexp(t, `checkbox "Weekly digest" \[offscreen\]`, snap)
+			res := act(t, in, box, sandbox.A11yClick, "")
+			assert.Equal(t, "pointer", res.Done, "scrolled into view, then clicked")
+			assert.NotContains(t, res.Element.States, "offscreen")
+			require.Eventually(t, func() bool {
+				els, err := in.A11yFind(ctx, sandbox.A11yQuery{App: browser, Role: "checkbox", Name: "Weekly digest"})
+				return err == nil && len(els) == 1 && slices.Contains(els[0].States, "checked")
+			}, 60*time.Second, 200*time.Millisecond, "the box is checked")
+		})
+	}
 }

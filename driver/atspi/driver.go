@@ -429,12 +429,14 @@ func (d *Driver) Act(ctx context.Context, a sandbox.A11yAction) (*sandbox.A11yAc
 	res := &sandbox.A11yActResult{}
 	onScreen := d.onScreen(ctx, n)
 	if !onScreen && n.ifaces[ifComponent] && (a.Action == sandbox.A11yClick || a.Action == "") && a.Via != "action" {
-		// A page's element out of view: scroll it in, then use the pointer.
+		// A page's element out of view: scroll it in (Chromium answers
+		// ScrollTo without scrolling; focusing scrolls too), wait for the
+		// page to move, then use the pointer.
 		if c, err := d.call(ctx, n, ifComponent+".ScrollTo", uint32(scrollAnywhere)); err == nil && ok(c) {
-			if now, err := d.resolve(ctx, a.Ref); err == nil {
-				n = now
-				onScreen = d.onScreen(ctx, n)
-			}
+			n, onScreen = d.awaitOnScreen(ctx, a.Ref, n, time.Second)
+		}
+		if !onScreen && n.states.has(stFocusable) && d.focus(ctx, n) {
+			n, onScreen = d.awaitOnScreen(ctx, a.Ref, n, 2*time.Second)
 		}
 	}
 	center := func() (*sandbox.Point, error) {
@@ -580,6 +582,22 @@ func (d *Driver) awaitText(ctx context.Context, n *node, text string, wait time.
 	}
 }
 
+// awaitOnScreen reads the element again until it is on the screen, for at
+// most wait; it returns the element as last read.
+func (d *Driver) awaitOnScreen(ctx context.Context, ref string, n *node, wait time.Duration) (*node, bool) {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		if now, err := d.resolve(ctx, ref); err == nil {
+			n = now
+			if d.onScreen(ctx, n) {
+				return n, true
+			}
+		}
+	}
+	return n, false
+}
+
 // scrollAnywhere is ATSPI_SCROLL_ANYWHERE.
 const scrollAnywhere = 4
 
@@ -605,7 +623,9 @@ func (d *Driver) onScreen(ctx context.Context, n *node) bool {
 	return p.X >= int(desk.ext[0]) && p.Y >= int(desk.ext[1]) && p.X < int(desk.ext[0]+desk.ext[2]) && p.Y < int(desk.ext[1]+desk.ext[3])
 }
 
-// defaultAction picks the action that clicks: by name, else the first.
+// defaultAction picks the action that clicks: by name, else the first
+// (browsers name theirs oddly or not at all), unless it is Firefox's
+// "click ancestor".
 func defaultAction(actions []string) int {
 	for _, want := range []string{"click", "press", "activate", "jump", "toggle", "check", "uncheck", "open", "select", "expand or contract"} {
 		for i, a := range actions {
@@ -614,7 +634,7 @@ func defaultAction(actions []string) int {
 			}
 		}
 	}
-	if len(actions) > 0 && actions[0] != "" && !strings.Contains(actions[0], "ancestor") {
+	if len(actions) > 0 && !strings.Contains(actions[0], "ancestor") {
 		return 0
 	}
 	return -1

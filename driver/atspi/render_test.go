@@ -147,6 +147,7 @@ func TestDefaultAction(t *testing.T) {
 	assert.Equal(t, 0, defaultAction([]string{"jump"}))
 	assert.Equal(t, -1, defaultAction([]string{"click ancestor"}))
 	assert.Equal(t, -1, defaultAction(nil))
+	assert.Equal(t, 0, defaultAction([]string{""}), "Chromium's actions have no names")
 }
 
 func TestCheckQuery(t *testing.T) {
