@@ -44,8 +44,9 @@ srv.close();
 fs.rmSync(out, { recursive: true, force: true });
 
 // vmservice: the page in Chromium in a sandbox.
+// (--toolsets all: ui and screenshot are outside the default toolsets.)
 const vm = new Client({ name: 'a11y-compare', version: '1' });
-await vm.connect(new StdioClientTransport({ command: bin, args: ['--log-level', 'warn'], stderr: 'ignore' }));
+await vm.connect(new StdioClientTransport({ command: bin, args: ['--log-level', 'warn', '--toolsets', 'all'], stderr: 'ignore' }));
 const call = async (name, args) => {
   const r = await vm.callTool({ name, arguments: args });
   if (r.isError) throw new Error(`${name}: ${r.content?.[0]?.text}`);
