@@ -149,7 +149,7 @@ n=$(icli --method tools/list | jq '.result.tools | length')
 [ "$n" -ge 20 ] || fail "inspector stdio: only $n tools listed (the default toolsets)"
 icli --method prompts/get --prompt-name desktop_task --prompt-args goal=test application=terminal | jq -e '.result.messages | length == 2' >/dev/null ||
   fail "inspector stdio: prompts/get"
-icli --method resources/templates/list | jq -e '[.result.resourceTemplates[].name] | sort == ["file","recordings","sandbox","screen","trajectory"]' >/dev/null ||
+icli --method resources/templates/list | jq -e '[.result.resourceTemplates[].name] | sort == ["file","recordings","sandbox","screen","trajectory","ui"]' >/dev/null ||
   fail "inspector stdio: templates"
 icli --method tools/call --tool-name create_sandbox | jq -e '.result.structuredContent.session_id == "stdio"' >/dev/null ||
   fail "inspector stdio: create_sandbox"
