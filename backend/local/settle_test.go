@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -319,4 +321,30 @@ func TestUserDemand(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return in.cg.userDemand()-before > 500*time.Millisecond },
 		30*time.Second, 50*time.Millisecond, "a busy loop's main thread runs or waits for a CPU")
+}
+
+// BenchmarkUserDemand: what one sample of the applications' demand costs
+// with Firefox running (every thread's schedstat read; a wait samples every
+// 25 ms while the screen is still).
+func BenchmarkUserDemand(b *testing.B) {
+	p := newTestProvider(b)
+	in := newTestInstance(b, p, nil)
+	ctx := context.Background()
+	_, err := in.Launch(ctx, "firefox", "about:blank")
+	require.NoError(b, err)
+	waitFor(b, "firefox", 90*time.Second, func() bool {
+		w, _ := in.desk.ApplicationWindows(ctx, "")
+		return len(w) > 0
+	})
+	threads := 0
+	procs, _ := os.ReadFile(filepath.Join(in.cg.leaf(userLeaf)[0], "cgroup.procs"))
+	for _, pid := range strings.Fields(string(procs)) {
+		t, _ := os.ReadDir("/proc/" + pid + "/task")
+		threads += len(t)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in.cg.userDemand()
+	}
+	b.ReportMetric(float64(threads), "threads")
 }
