@@ -83,6 +83,10 @@ type Spec struct {
 	// UID / GID run x11vnc unprivileged. Zero runs it as the server's own
 	// user (only when the server itself is not root).
 	UID, GID uint32
+	// HandOver, when set, gives UID/GID the stream directory and the files
+	// Start makes in it, instead of chown (a server without root grants
+	// them by ACL; dir says which kind path is).
+	HandOver func(path string, dir bool) error
 	// Command, when set, makes the process that runs argv (the jail with
 	// x11vnc in it): a backend's launcher that puts it into the sandbox's
 	// cgroup, so it counts against the sandbox and dies with it. The

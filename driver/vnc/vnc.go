@@ -123,6 +123,10 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 		return nil, err
 	}
 	asOther := spec.UID != 0 || spec.GID != 0
+	handOver := spec.HandOver
+	if handOver == nil {
+		handOver = func(p string, _ bool) error { return os.Chown(p, int(spec.UID), int(spec.GID)) }
+	}
 	// Files x11vnc reads in its jail: the cookie and the password (x11vnc
 	// deletes that one once read: the key never shows in ps).
 	files := map[string][]byte{"Xauthority": nil}
@@ -137,14 +141,14 @@ func Start(ctx context.Context, spec Spec, log zerolog.Logger) (*Server, error) 
 			err = os.WriteFile(filepath.Join(dir, name), data, 0o600)
 		}
 		if err == nil && asOther {
-			err = os.Chown(filepath.Join(dir, name), int(spec.UID), int(spec.GID))
+			err = handOver(filepath.Join(dir, name), false)
 		}
 		if err != nil {
 			return fail(internal("write the stream's files", err))
 		}
 	}
 	if asOther {
-		if err := os.Chown(dir, int(spec.UID), int(spec.GID)); err != nil {
+		if err := handOver(dir, true); err != nil {
 			return fail(internal("hand the stream directory to the sandbox user", err))
 		}
 	}
