@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
         .user_config.e2b_api_key.required = false
         | .user_config.e2b_api_key.description = "For the e2b backend only: your key from e2b.dev."
         | .user_config.backend = {type: "string", title: "Backend", default: "local",
-            description: "local (desktops on this machine; the server must run as root) or e2b (E2B cloud)"}
+            description: "local (desktops on this machine; as root, or as a normal user with fewer protections) or e2b (E2B cloud)"}
         | .server.mcp_config.env.VMSERVICE_BACKEND = "${user_config.backend}"
       else .server.mcp_config.env.VMSERVICE_BACKEND = "e2b" end' \
     packaging/mcpb/manifest.json >"$stage/manifest.json"

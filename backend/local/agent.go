@@ -118,15 +118,24 @@ func agentMain(userFDs string) int {
 		}
 	}
 	fmt.Fprintf(&closeFDs, " %d>&-", 3+len(a.userCgroup)) // the user namespace
+	// No pids cgroup (without root): RLIMIT_NPROC, which the kernel counts
+	// per user namespace, bounds what the sandbox runs (dash says -p, bash
+	// -u); a shell that cannot set it runs nothing.
+	limit := ""
+	if n, err := strconv.Atoi(os.Getenv(nprocEnv)); err == nil {
+		limit = fmt.Sprintf("{ ulimit -p %d || ulimit -u %d; } 2>/dev/null || exit 126; ", n, n)
+	}
+	os.Unsetenv(nprocEnv)
 	// The shell (already in the user namespace) moves itself into the user
 	// cgroup, closes the descriptors it was given and becomes the
 	// command: no instruction of the command runs outside the user leaf.
 	// It also volunteers as the first victim of an out-of-memory kill in
 	// the sandbox's cgroup (before the X server or the agent).
-	a.joinScript = "{ " + join.String() + "echo 500 >/proc/self/oom_score_adj; } 2>/dev/null; exec" + closeFDs.String() + `; exec "$@"`
+	a.joinScript = "{ " + join.String() + "echo 500 >/proc/self/oom_score_adj; } 2>/dev/null; " + limit + "exec" + closeFDs.String() + `; exec "$@"`
 	// A daemon (request.Sys) stays where the agent is and keeps the user
-	// leaf's files, to put what it starts there itself.
-	a.daemonScript = fmt.Sprintf(`exec %d>&-; exec "$@"`, 3+len(a.userCgroup))
+	// leaf's files, to put what it starts there itself; what it starts
+	// inherits the process limit.
+	a.daemonScript = limit + fmt.Sprintf(`exec %d>&-; exec "$@"`, 3+len(a.userCgroup))
 	a.out = bufio.NewWriterSize(os.NewFile(agentOutFD, "replies"), 64<<10)
 	a.enc = json.NewEncoder(a.out)
 	dec := json.NewDecoder(bufio.NewReaderSize(os.NewFile(agentInFD, "requests"), 64<<10))

@@ -68,10 +68,9 @@ func desktopFile(ids ...string) string {
 	return ""
 }
 
-// seedHome writes the home's initial files (owned by the sandbox uid): the
-// default applications for xdg-open, and the working directory when it is
-// inside the home.
-func (in *Instance) seedHome() error {
+// mimeApps is the home's .config/mimeapps.list: the default applications
+// for xdg-open.
+func mimeApps() []byte {
 	browser := desktopFile("firefox-esr.desktop", "firefox.desktop", "chromium.desktop", "google-chrome.desktop")
 	editor := desktopFile("org.xfce.mousepad.desktop", "mousepad.desktop", "org.gnome.gedit.desktop", "gedit.desktop")
 	files := desktopFile("pcmanfm.desktop", "thunar.desktop", "org.gnome.Nautilus.desktop")
@@ -89,6 +88,12 @@ func (in *Instance) seedHome() error {
 			b.WriteString(t + "=" + m.id + "\n")
 		}
 	}
+	return []byte(b.String())
+}
+
+// seedHome writes the home's initial files (owned by the sandbox uid):
+// mimeApps, and the working directory when it is inside the home.
+func (in *Instance) seedHome() error {
 	uid := in.slot.uid
 	mk := func(rel string) error {
 		d := filepath.Join(in.home, rel)
@@ -107,7 +112,7 @@ func (in *Instance) seedHome() error {
 		return err
 	}
 	f := filepath.Join(in.home, ".config", "mimeapps.list")
-	if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(f, mimeApps(), 0o644); err != nil {
 		return err
 	}
 	if err := os.Chown(f, uid, uid); err != nil {

@@ -19,10 +19,17 @@ const cgroupRoot = "/sys/fs/cgroup"
 var v1Controllers = []string{"memory", "cpu", "pids"}
 
 // cgroups is the backend's cgroup parent: /sys/fs/cgroup/<ctrl>/<parent> on
-// cgroup v1, /sys/fs/cgroup/<parent> on v2.
+// cgroup v1, <root>/<parent> on v2, where root is /sys/fs/cgroup as root
+// and the server's delegated subtree without root (rootless.go). A nil
+// *cgroups is no cgroups at all (rootless, nothing delegated): no limits
+// but the process limit (RLIMIT_NPROC, agent.go) and nothing to clean.
 type cgroups struct {
 	v2     bool
+	root   string
 	parent string
+	// v2 controllers the sandboxes get (all three as root; as delegated
+	// without root, which may be none).
+	ctrls map[string]bool
 }
 
 func detectCgroups(parent string) (*cgroups, error) {
@@ -30,7 +37,8 @@ func detectCgroups(parent string) (*cgroups, error) {
 	if err := syscall.Statfs(cgroupRoot, &st); err != nil {
 		return nil, fmt.Errorf("%s is not mounted: %w", cgroupRoot, err)
 	}
-	c := &cgroups{parent: parent, v2: st.Type == 0x63677270} // CGROUP2_SUPER_MAGIC
+	c := &cgroups{parent: parent, root: cgroupRoot, v2: st.Type == 0x63677270, // CGROUP2_SUPER_MAGIC
+		ctrls: map[string]bool{"memory": true, "cpu": true, "pids": true}}
 	if c.v2 {
 		dir := filepath.Join(cgroupRoot, parent)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -46,9 +54,9 @@ func detectCgroups(parent string) (*cgroups, error) {
 			}
 			// Delegate down to our parent, then to its children.
 			_ = os.WriteFile(filepath.Join(cgroupRoot, "cgroup.subtree_control"), []byte("+"+want), 0)
-			if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+want), 0); err != nil {
-				return nil, fmt.Errorf("enabling cgroup v2 controller %s: %w", want, err)
-			}
+		}
+		if err := enableControllers(dir, c.ctrls); err != nil {
+			return nil, err
 		}
 		return c, nil
 	}
@@ -64,10 +72,30 @@ func detectCgroups(parent string) (*cgroups, error) {
 	return c, nil
 }
 
+// hasCtrl reports whether sandboxes are limited by the v2 controller (or,
+// on v1, the backend's controllers).
+func (c *cgroups) hasCtrl(name string) bool { return c != nil && c.ctrls[name] }
+
+// enableControllers hands ctrls down to the children of the v2 group dir.
+func enableControllers(dir string, ctrls map[string]bool) error {
+	for _, want := range []string{"memory", "cpu", "pids"} {
+		if !ctrls[want] {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+want), 0); err != nil {
+			return fmt.Errorf("enabling cgroup v2 controller %s: %w", want, err)
+		}
+	}
+	return nil
+}
+
 // dirs are the cgroup directories of one sandbox cgroup called name.
 func (c *cgroups) dirs(name string) []string {
+	if c == nil {
+		return nil
+	}
 	if c.v2 {
-		return []string{filepath.Join(cgroupRoot, c.parent, name)}
+		return []string{filepath.Join(c.root, c.parent, name)}
 	}
 	var ds []string
 	for _, ctrl := range v1Controllers {
@@ -102,9 +130,10 @@ func (c *cgroups) existing() []string {
 // memory hog or a fork bomb is stopped inside "user" and never takes the
 // desktop or the agent down with it.
 type sandboxCgroup struct {
-	v2   bool
-	dirs []string
-	fd   *os.File // v2: the sys leaf, for CLONE_INTO_CGROUP
+	v2    bool
+	dirs  []string
+	ctrls map[string]bool // v2: the controllers it has
+	fd    *os.File        // v2: the sys leaf, for CLONE_INTO_CGROUP
 }
 
 const (
@@ -114,6 +143,10 @@ const (
 	reserveMemoryMB = 256
 	reservePids     = 64
 )
+
+// userPidsMax is the process limit of what the user runs: the sandbox's
+// less what the desktop keeps for itself.
+func userPidsMax(pids int) int { return max(pids-reservePids, 16) }
 
 type limits struct {
 	memoryMB, cpus, pids int
@@ -136,7 +169,10 @@ func (g *sandboxCgroup) all() []string {
 // to uid (as systemd delegation does): the launcher, running as uid, joins
 // sys; the agent moves user processes into user.
 func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err error) {
-	g = &sandboxCgroup{v2: c.v2, dirs: c.dirs(name)}
+	if c == nil {
+		return nil, nil
+	}
+	g = &sandboxCgroup{v2: c.v2, dirs: c.dirs(name), ctrls: c.ctrls}
 	defer func() {
 		if err != nil {
 			g.destroy()
@@ -148,7 +184,7 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 		}
 	}
 	if c.v2 {
-		if err := os.WriteFile(filepath.Join(g.dirs[0], "cgroup.subtree_control"), []byte("+memory +cpu +pids"), 0); err != nil {
+		if err := enableControllers(g.dirs[0], c.ctrls); err != nil {
 			return g, err
 		}
 	}
@@ -161,11 +197,16 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 		return g, err
 	}
 	// v2 checks write access to the common ancestor's procs file too.
+	// (Without root the files are the server's already: it starts every
+	// helper into the sys leaf and opens the user leaf for the agent.)
 	owned := append(g.leaf(sysLeaf), g.leaf(userLeaf)...)
 	if c.v2 {
 		owned = append(owned, g.dirs[0])
 	}
 	for _, d := range owned {
+		if uid == os.Geteuid() {
+			break
+		}
 		if err := os.Chown(filepath.Join(d, "cgroup.procs"), uid, uid); err != nil {
 			return g, err
 		}
@@ -181,10 +222,13 @@ func (c *cgroups) create(name string, uid int, l limits) (g *sandboxCgroup, err 
 // setLimits writes memory, CPU and process limits (also on a live cgroup:
 // a pooled sandbox gets its owner's limits when handed out).
 func (g *sandboxCgroup) setLimits(l limits) error {
+	if g == nil {
+		return nil
+	}
 	mb := func(n int) string { return strconv.FormatInt(int64(n)<<20, 10) }
 	const period = 100000
 	quota := strconv.Itoa(l.cpus * period)
-	userPids := strconv.Itoa(max(l.pids-reservePids, 16))
+	userPids := strconv.Itoa(userPidsMax(l.pids))
 	set := func(dir, file, v string, optional bool) error {
 		err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0)
 		if err != nil && optional && errors.Is(err, os.ErrNotExist) {
@@ -206,6 +250,9 @@ func (g *sandboxCgroup) setLimits(l limits) error {
 			{user, "memory.max", mb(l.memoryMB), false}, {user, "memory.swap.max", "0", true},
 			{user, "pids.max", userPids, false},
 		} {
+			if ctrl, _, _ := strings.Cut(s.file, "."); !g.ctrls[ctrl] {
+				continue // not delegated to us (rootless): said at start
+			}
 			if err := set(s.dir, s.file, s.v, s.optional); err != nil {
 				return err
 			}
@@ -252,7 +299,7 @@ func (g *sandboxCgroup) setLimits(l limits) error {
 // procsFiles are what the launcher writes its pid into (v1 only): the sys
 // leaf of every controller.
 func (g *sandboxCgroup) procsFiles() string {
-	if g.v2 {
+	if g == nil || g.v2 {
 		return ""
 	}
 	return procsList(g.leaf(sysLeaf))
@@ -261,6 +308,9 @@ func (g *sandboxCgroup) procsFiles() string {
 // userProcsFiles are where user processes move themselves (every
 // controller's user leaf).
 func (g *sandboxCgroup) userProcsFiles() string {
+	if g == nil {
+		return ""
+	}
 	if g.v2 {
 		return procsList(g.leaf(userLeaf)[:1])
 	}
@@ -277,6 +327,9 @@ func procsList(dirs []string) string {
 
 // pids lists every process in the cgroup.
 func (g *sandboxCgroup) pids() []int {
+	if g == nil {
+		return nil
+	}
 	seen := map[int]bool{}
 	var out []int
 	for _, d := range g.all() {

@@ -57,6 +57,8 @@ type Instance struct {
 	cg       *sandboxCgroup
 	sysArgs  []string // bubblewrap binds of its own system files (sysfiles.go)
 
+	holder *holder // without root: the user namespace of the slot's uid (rootless.go)
+
 	// The parts of the desktop, replaced when one is restarted (recover.go):
 	// read them under mu (or while holding recMu).
 	mu        sync.Mutex
@@ -95,8 +97,10 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.AllowInternetAccess && (p.tools["slirp4netns"] == "" || p.tools["setpriv"] == "") {
-		return nil, unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+	if cfg.AllowInternetAccess {
+		if err := p.internetUnavailable(); err != nil {
+			return nil, err
+		}
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -117,7 +121,9 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	_, _ = rand.Read(idb[:])
 	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
 		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
-	in.home = filepath.Join(in.dir, "home")
+	if p.rootless == nil { // without root the home is bubblewrap's tmpfs
+		in.home = filepath.Join(in.dir, "home")
+	}
 	in.xdir = filepath.Join(in.dir, "x11")
 	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
 	if cfg.AllowInternetAccess {
@@ -161,21 +167,37 @@ func (in *Instance) boot(ctx context.Context) error {
 	// what is bound from it (the X socket directory, the system files)
 	// shows no host path in the sandbox's mountinfo; only root and the
 	// slot's uid (its group) may enter: another slot's uid must not reach
-	// its X socket directory (Xvfb makes it 1777).
+	// its X socket directory (Xvfb makes it 1777). Without root: a plain
+	// directory only the server's uid and (by an ACL) the slot's may enter.
 	if err := os.Mkdir(in.dir, 0o710); err != nil {
 		return err
 	}
-	if err := syscall.Mount("vmservice-sb", in.dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV,
-		fmt.Sprintf("size=16m,nr_inodes=4096,mode=0710,uid=0,gid=%d", s.uid)); err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
-	if err := os.Mkdir(in.home, 0o700); err != nil {
+	if in.p.rootless == nil {
+		if err := syscall.Mount("vmservice-sb", in.dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV,
+			fmt.Sprintf("size=16m,nr_inodes=4096,mode=0710,uid=0,gid=%d", s.uid)); err != nil {
+			return fmt.Errorf("state directory: %w", err)
+		}
+	} else if err := os.Chmod(in.dir, 0o700); err != nil {
+		return err
+	} else if err := in.handOver(in.dir, 1); err != nil {
 		return err
 	}
-	if err := mountHome(in.home, s.uid, in.p.quotaMB(in.cfg.MemoryMB)); err != nil {
-		return fmt.Errorf("home quota: %w", err)
+	if in.home != "" {
+		if err := os.Mkdir(in.home, 0o700); err != nil {
+			return err
+		}
+		if err := mountHome(in.home, s.uid, in.p.quotaMB(in.cfg.MemoryMB)); err != nil {
+			return fmt.Errorf("home quota: %w", err)
+		}
+		if err := in.seedHome(); err != nil {
+			return err
+		}
 	}
-	if err := os.Mkdir(in.xdir, 0o755); err != nil {
+	xmode := os.FileMode(0o755)
+	if in.p.rootless != nil { // the slot's uid gets in by an ACL (handOver)
+		xmode = 0o700
+	}
+	if err := os.Mkdir(in.xdir, xmode); err != nil {
 		return err
 	}
 	var err error
@@ -187,16 +209,23 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := x11.WriteXauthority(filepath.Join(in.dir, "Xauthority"), 0, in.cookie); err != nil {
 		return err
 	}
-	if err := in.seedHome(); err != nil {
-		return err
-	}
-	for _, f := range []string{in.home, in.xdir, filepath.Join(in.dir, "Xauthority")} {
-		if err := os.Chown(f, s.uid, s.uid); err != nil {
+	for _, f := range []struct {
+		path string
+		perm uint32
+	}{{in.home, 7}, {in.xdir, 7}, {filepath.Join(in.dir, "Xauthority"), 4}} {
+		if err := in.handOver(f.path, f.perm); err != nil {
 			return err
 		}
 	}
-	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), s.uid, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
+	owner := s.uid // of the cgroup files the sandbox's helpers write
+	if in.p.rootless != nil {
+		owner = os.Geteuid()
+	}
+	if in.cg, err = in.p.cg.create(in.p.cgroupName(s), owner, limits{memoryMB: in.cfg.MemoryMB, cpus: in.cfg.CPUCount, pids: in.p.opts.PidsMax}); err != nil {
 		return fmt.Errorf("cgroup: %w", err)
+	}
+	if err := in.startHolder(); err != nil {
+		return err
 	}
 	if err := claimDisplay(s.display, filepath.Join(in.xdir, "X0")); err != nil {
 		return unavailable("display :%d is taken", s.display).WithCause(err)
@@ -209,6 +238,9 @@ func (in *Instance) boot(ctx context.Context) error {
 	var xTook time.Duration
 	go func() { err := in.startXvfb(ctx); xTook = time.Since(t0); xerr <- err }()
 	childPID, err := in.startAgent(ctx)
+	if err == nil && in.home == "" {
+		err = in.seedTmpfsHome(ctx)
+	}
 	agentTook := time.Since(t0)
 	if err = errors.Join(err, <-xerr); err != nil {
 		return err
@@ -255,15 +287,21 @@ func (in *Instance) dialDisplay(ctx context.Context) error {
 func (in *Instance) launcher(argv ...string) *exec.Cmd {
 	cmd := &exec.Cmd{Path: in.agentBin, Args: append([]string{in.agentBin}, argv...), Dir: "/"}
 	cmd.Env = []string{reexecEnv + "=" + modeLauncher, "PATH=" + sandboxPath, "LANG=C.UTF-8"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.uid), Groups: []uint32{}},
-		Setpgid:    true,
-		Pdeathsig:  syscall.SIGKILL,
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	switch {
+	case in.p.rootless == nil:
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.gid), Groups: []uint32{}}
+	case in.p.rootless.separateUIDs():
+		// The launcher (the server's uid) opens what the sandbox gets, then
+		// becomes the slot's uid in the holder's namespace.
+		cmd.Args = append([]string{in.agentBin}, in.asSlotUID(argv)...)
 	}
-	if in.cg.v2 {
+	switch {
+	case in.cg == nil:
+	case in.cg.v2:
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(in.cg.fd.Fd())
-	} else {
+	default:
 		cmd.Env = append(cmd.Env, cgroupsEnv+"="+in.cg.procsFiles())
 	}
 	return cmd
@@ -426,8 +464,13 @@ func (in *Instance) bwrapArgs() []string {
 	a = append(a,
 		"--proc", "/proc", "--dev", "/dev", "--size", q, "--tmpfs", "/dev/shm",
 		"--size", q, "--tmpfs", "/tmp", "--size", small, "--tmpfs", "/run", "--symlink", "/tmp", "/var/tmp",
-		"--ro-bind", in.xdir, "/tmp/.X11-unix",
-		"--bind", in.home, homeDir,
+		"--ro-bind", in.xdir, "/tmp/.X11-unix")
+	if in.home != "" {
+		a = append(a, "--bind", in.home, homeDir)
+	} else { // without root the home is a tmpfs of the sandbox's own
+		a = append(a, "--perms", "0700", "--size", q, "--tmpfs", homeDir, "--dir", homeDir+"/.config")
+	}
+	a = append(a,
 		// The cookie is copied in; the agent runs from the descriptor of
 		// its binary: no host path in the sandbox's mountinfo.
 		"--perms", "0444", "--ro-bind-data", strconv.Itoa(xauthDataFD), xauthPath,
@@ -436,14 +479,18 @@ func (in *Instance) bwrapArgs() []string {
 	switch wd := in.cfg.WorkingDirectory; {
 	case ownTmpfs(wd):
 		a = append(a, "--size", q, "--tmpfs", wd)
-	case !under(wd, homeDir):
+	case !under(wd, homeDir) || in.home == "":
 		a = append(a, "--dir", wd)
 	}
 	a = append(a, "--remount-ro", "/dev", "--remount-ro", "/",
 		"--chdir", in.cfg.WorkingDirectory,
 		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
 		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
-		"--setenv", userFDsEnv, in.userFDs(),
+		"--setenv", userFDsEnv, in.userFDs())
+	if in.cg == nil || !in.cg.ctrls["pids"] {
+		a = append(a, "--setenv", nprocEnv, strconv.Itoa(userPidsMax(in.p.opts.PidsMax)))
+	}
+	a = append(a,
 		"--info-fd", "3",
 		"/proc/self/fd/"+strconv.Itoa(agentExeFD))
 	return a
@@ -472,8 +519,12 @@ func ownTmpfs(wd string) bool {
 // userFDs are the fd numbers the launcher gives the agent for the user
 // cgroup (see userProcsEnv).
 func (in *Instance) userFDs() string {
+	files := in.cg.userProcsFiles()
+	if files == "" { // no cgroup
+		return ""
+	}
 	var fds []string
-	for i := range strings.Split(in.cg.userProcsFiles(), string(os.PathListSeparator)) {
+	for i := range strings.Split(files, string(os.PathListSeparator)) {
 		fds = append(fds, strconv.Itoa(userFDBase+i))
 	}
 	return strings.Join(fds, ",")
@@ -649,29 +700,33 @@ func (in *Instance) startSlirp(ctx context.Context, childPID int) error {
 		return err
 	}
 	defer netns.Close()
-	const nsGetUserns = 0xb701 // NS_GET_USERNS
-	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, netns.Fd(), nsGetUserns, 0)
-	if errno != 0 {
+	userns, err := nsOwner(netns)
+	if err != nil {
 		pw.Close()
-		return fmt.Errorf("NS_GET_USERNS: %w", errno)
+		return err
 	}
-	userns := os.NewFile(ufd, "userns")
 	defer userns.Close()
-	uid := strconv.Itoa(in.slot.uid)
-	cmd := in.launcher(in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--",
-		in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
-		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", "--netns-type=path", "/proc/self/fd/5", "tap0")
-	// The launcher starts as root in its own mount namespace to give the uid
-	// a tun device; setpriv then drops to the uid before slirp4netns runs.
-	// slirp4netns parses the sandbox's packets as the slot's uid in the
-	// host's user namespace, which owns the sandbox's: were it subverted,
-	// it could ptrace the agent or open its descriptors. So it runs as the
-	// init of a pid namespace of its own with a /proc of that namespace
-	// (the launcher mounts it): no process of the sandbox has a pid there.
-	cmd.SysProcAttr.Credential = nil
-	cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
-	cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
-	cmd.Env = append(cmd.Env, tunEnv+"="+uid)
+	slirp := []string{in.p.tools["slirp4netns"], "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-seccomp",
+		"--ready-fd", "3", "--userns-path=/proc/self/fd/4", "--netns-type=path", "/proc/self/fd/5", "tap0"}
+	var cmd *exec.Cmd
+	if in.p.rootless != nil {
+		cmd = in.launcher(slirp...) // as the sandbox's uid, with the host's tun device
+	} else {
+		uid := strconv.Itoa(in.slot.uid)
+		cmd = in.launcher(append([]string{in.p.tools["setpriv"], "--reuid", uid, "--regid", uid, "--clear-groups", "--"}, slirp...)...)
+		// The launcher starts as root in its own mount namespace to give the
+		// uid a tun device; setpriv then drops to the uid before slirp4netns
+		// runs. slirp4netns parses the sandbox's packets as the slot's uid in
+		// the host's user namespace, which owns the sandbox's: were it
+		// subverted, it could ptrace the agent or open its descriptors. So it
+		// runs as the init of a pid namespace of its own with a /proc of that
+		// namespace (the launcher mounts it): no process of the sandbox has a
+		// pid there.
+		cmd.SysProcAttr.Credential = nil
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+		cmd.Env = append(cmd.Env, tunEnv+"="+uid)
+	}
 	cmd.ExtraFiles = []*os.File{pw, userns, netns}
 	stderr := &tail{}
 	cmd.Stderr = stderr
@@ -709,7 +764,13 @@ func (in *Instance) ID() string { return in.id }
 
 // Details never contain host paths.
 func (in *Instance) Details() map[string]any {
-	return map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
+	d := map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
+	if in.p.rootless != nil {
+		for k, v := range in.p.rootless.details() {
+			d[k] = v
+		}
+	}
+	return d
 }
 
 // SetTimeout is a no-op: the Manager keeps the expiry timer.
@@ -779,8 +840,13 @@ func (in *Instance) teardown() error {
 		_ = os.Remove(xLockPath(in.slot.display))
 		_ = os.Remove(xSocketPath(in.slot.display))
 	}
-	unmountAll(in.home)
-	unmountAll(in.dir)
+	if in.p.rootless == nil {
+		unmountAll(in.home)
+		unmountAll(in.dir)
+	}
+	if in.holder != nil {
+		in.holder.stop()
+	}
 	removeShm(in.slot.uid)
 	if err := os.RemoveAll(in.dir); err != nil {
 		errs = append(errs, err)
@@ -814,7 +880,11 @@ func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[st
 		return unavailable("cannot apply the sandbox's limits").WithCause(err)
 	}
 	if q := in.p.quotaMB(cfg.MemoryMB); q != in.p.quotaMB(in.cfg.MemoryMB) {
-		if err := resizeQuota(ctx, in.p.tools["nsenter"], in.home, in.childPID, q); err != nil {
+		resize := func() error { return resizeQuota(ctx, in.p.tools["nsenter"], in.home, in.childPID, q) }
+		if in.p.rootless != nil {
+			resize = func() error { return resizeQuotaUnprivileged(ctx, in.p.tools["nsenter"], in.holder, in.childPID, q) }
+		}
+		if err := resize(); err != nil {
 			return unavailable("cannot apply the sandbox's disk quota").WithCause(err)
 		}
 	}
@@ -824,8 +894,8 @@ func (in *Instance) Adopt(ctx context.Context, cfg sandbox.Config, labels map[st
 		}
 	}
 	if cfg.AllowInternetAccess && !in.cfg.AllowInternetAccess {
-		if in.p.tools["slirp4netns"] == "" || in.p.tools["setpriv"] == "" {
-			return unavailable("slirp4netns is not installed, so sandboxes cannot have internet access; run `make deps`")
+		if err := in.p.internetUnavailable(); err != nil {
+			return err
 		}
 		if err := in.startSlirp(ctx, in.childPID); err != nil {
 			return err

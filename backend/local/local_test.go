@@ -632,27 +632,24 @@ func crashOptions(dir string) Options {
 
 // TestServerKilled kills a server with SIGKILL while it has a sandbox: the
 // sandbox's processes die with it, and the next New cleans up the rest.
-func TestServerKilled(t *testing.T) {
+// startCrashHelper runs TestCrashHelper (a server with one sandbox) in a
+// process of its own, with a state directory of its own, and returns them
+// and the sandbox's slot once it is up.
+func startCrashHelper(t *testing.T) (dir string, cmd *exec.Cmd, slotN int) {
 	dir, err := os.MkdirTemp("", "vmservice-local-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o711))
-	t.Cleanup(func() {
-		os.RemoveAll(dir)
-		for _, c := range v1Controllers {
-			_ = syscall.Rmdir(filepath.Join(cgroupRoot, c, "vmservice-crashtest"))
-		}
-		_ = syscall.Rmdir(filepath.Join(cgroupRoot, "vmservice-crashtest"))
-	})
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	self, err := os.Executable()
 	require.NoError(t, err)
-	cmd := exec.Command(self, "-test.run=^TestCrashHelper$", "-test.v")
+	cmd = exec.Command(self, "-test.run=^TestCrashHelper$", "-test.v")
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(out)
-	slotN := -1
+	slotN = -1
 	for sc.Scan() {
 		if n, found := strings.CutPrefix(sc.Text(), "READY "); found {
 			slotN, _ = strconv.Atoi(n)
@@ -660,9 +657,20 @@ func TestServerKilled(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, slotN, 0, "helper never got ready")
+	return dir, cmd, slotN
+}
+
+func TestServerKilled(t *testing.T) {
+	t.Cleanup(func() {
+		for _, c := range v1Controllers {
+			_ = syscall.Rmdir(filepath.Join(cgroupRoot, c, "vmservice-crashtest"))
+		}
+		_ = syscall.Rmdir(filepath.Join(cgroupRoot, "vmservice-crashtest"))
+	})
+	dir, cmd, slotN := startCrashHelper(t)
 	opts := crashOptions(dir)
 	opts.defaults()
-	cg := &cgroups{parent: opts.CgroupParent}
+	cg := &cgroups{parent: opts.CgroupParent, root: cgroupRoot}
 	var st syscall.Statfs_t
 	require.NoError(t, syscall.Statfs(cgroupRoot, &st))
 	cg.v2 = st.Type == 0x63677270

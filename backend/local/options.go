@@ -5,11 +5,12 @@ import "github.com/rs/zerolog"
 // Options configure the local backend. Zero values take the defaults.
 type Options struct {
 	// StateDir holds per-sandbox homes, cookies and the agent binary.
-	// Default /run/vmservice/local (root) or $XDG_RUNTIME_DIR/vmservice.
+	// Default /run/vmservice/local (root) or /tmp/vmservice-UID/local.
 	StateDir string
 	Log      zerolog.Logger
 	// LockDir holds the machine-wide slot locks shared by every server on
-	// this machine (default /run/vmservice-local-slots).
+	// this machine (default /run/vmservice-local-slots; without root the
+	// user's own, /tmp/vmservice-UID/slots).
 	LockDir string
 	// UIDBase is the first sandbox uid (default 200000); slot N runs as
 	// UIDBase+N.

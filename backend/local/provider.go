@@ -60,12 +60,15 @@ import (
 func (o *Options) defaults() {
 	if o.StateDir == "" {
 		o.StateDir = "/run/vmservice/local"
-		if os.Geteuid() != 0 && os.Getenv("XDG_RUNTIME_DIR") != "" {
-			o.StateDir = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "vmservice")
+		if os.Geteuid() != 0 {
+			o.StateDir = filepath.Join(rootlessBase(), "local")
 		}
 	}
 	if o.LockDir == "" {
 		o.LockDir = "/run/vmservice-local-slots"
+		if os.Geteuid() != 0 {
+			o.LockDir = filepath.Join(rootlessBase(), "slots")
+		}
 	}
 	if o.UIDBase == 0 {
 		o.UIDBase = 200000
@@ -94,10 +97,14 @@ func (o *Options) validate() error {
 	switch {
 	case o.MaxSlots < 1 || o.MaxSlots > 65535:
 		return sandbox.InvalidArgument("local_max_slots", "local max slots must be between 1 and 65535, got %d", o.MaxSlots)
+	case os.Geteuid() != 0:
+		// Without root, sandbox uids come from /etc/subuid (rootless.go).
 	case o.UIDBase < 10000 || o.UIDBase > 1<<30:
 		return sandbox.InvalidArgument("local_uid_base", "local uid base must be between 10000 and %d (clear of system and login uids), got %d", 1<<30, o.UIDBase)
 	case o.UIDBase <= nobody+1 && o.UIDBase+o.MaxSlots > nobody-1:
 		return sandbox.InvalidArgument("local_uid_base", "local uid range %d-%d includes nobody (65534); choose a base above 65535", o.UIDBase, o.UIDBase+o.MaxSlots-1)
+	}
+	switch {
 	case o.DisplayBase < 1 || o.DisplayBase+o.MaxSlots > 65535:
 		return sandbox.InvalidArgument("local_display_base", "local display range %d-%d must lie within 1-65534", o.DisplayBase, o.DisplayBase+o.MaxSlots-1)
 	case o.PidsMax < 64:
@@ -128,9 +135,10 @@ func (o *Options) validate() error {
 type Provider struct {
 	opts     Options
 	log      zerolog.Logger
-	cg       *cgroups
-	agentBin string // the re-executable copy of this binary
+	cg       *cgroups // nil: none (rootless, nothing delegated)
+	agentBin string   // the re-executable copy of this binary
 	tools    map[string]string
+	rootless *rootless // nil: running as root
 
 	mu        sync.Mutex
 	instances map[*Instance]struct{}
@@ -152,9 +160,6 @@ func New(opts Options) (*Provider, error) {
 	}
 	p := &Provider{opts: opts, log: opts.Log.With().Str("backend", "local").Logger(),
 		instances: map[*Instance]struct{}{}, tools: map[string]string{}}
-	if os.Geteuid() != 0 {
-		return nil, unavailable("the local backend must run as root: it runs every sandbox as its own unprivileged uid")
-	}
 	for _, t := range []struct{ bin, pkg string }{{"bwrap", "bubblewrap"}, {"Xvfb", "xvfb"}, {"openbox", "openbox"}, {"nsenter", "util-linux"}, {"dbus-daemon", "dbus-daemon"}} {
 		path, err := exec.LookPath(t.bin)
 		if err != nil {
@@ -162,21 +167,29 @@ func New(opts Options) (*Provider, error) {
 		}
 		p.tools[t.bin] = path
 	}
-	// Optional: slirp4netns and setpriv for internet access.
-	for _, t := range []string{"slirp4netns", "setpriv"} {
+	// Optional: slirp4netns and setpriv for internet access; without root,
+	// newuidmap/newgidmap for a uid per sandbox (rootless.go).
+	for _, t := range []string{"slirp4netns", "setpriv", "newuidmap", "newgidmap"} {
 		if path, err := exec.LookPath(t); err == nil {
 			p.tools[t] = path
 		}
 	}
-	cg, err := detectCgroups(opts.CgroupParent)
-	if err != nil {
-		fix := "it needs root and the memory, cpu and pids controllers"
-		if inContainer() {
-			fix += `; in a container, run it with --cap-add SYS_ADMIN --cgroupns private (README "Container")`
+	var err error
+	if os.Geteuid() != 0 {
+		if err := p.setupRootless(); err != nil {
+			return nil, err
 		}
-		return nil, unavailable("cgroups are not usable for the local backend (%v); %s", err, fix).WithCause(err)
+	} else {
+		cg, err := detectCgroups(opts.CgroupParent)
+		if err != nil {
+			fix := "it needs root and the memory, cpu and pids controllers"
+			if inContainer() {
+				fix += `; in a container, run it with --cap-add SYS_ADMIN --cgroupns private (README "Container")`
+			}
+			return nil, unavailable("cgroups are not usable for the local backend (%v); %s", err, fix).WithCause(err)
+		}
+		p.cg = cg
 	}
-	p.cg = cg
 	for _, d := range []string{opts.StateDir, filepath.Join(opts.StateDir, "sb"), filepath.Join(opts.StateDir, "bin")} {
 		// 0711: sandbox uids must traverse to their own home, never list.
 		if err := os.MkdirAll(d, 0o711); err != nil {
@@ -185,7 +198,7 @@ func New(opts Options) (*Provider, error) {
 		_ = os.Chmod(d, 0o711)
 	}
 	// Sandbox uids reach their home and cookie through the state dir.
-	for d := filepath.Clean(opts.StateDir); ; d = filepath.Dir(d) {
+	for d := filepath.Clean(opts.StateDir); p.rootless == nil || p.rootless.separateUIDs(); d = filepath.Dir(d) {
 		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
 			return nil, unavailable("the state directory must be reachable by other users (o+x on %s); choose another with StateDir", d)
 		}
@@ -199,7 +212,9 @@ func New(opts Options) (*Provider, error) {
 	if err := os.MkdirAll("/tmp/.X11-unix", 0o1777); err != nil {
 		return nil, unavailable("cannot create /tmp/.X11-unix").WithCause(err)
 	}
-	_ = os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky)
+	if p.rootless == nil {
+		_ = os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky)
+	}
 	if p.agentBin, err = installAgent(filepath.Join(opts.StateDir, "bin")); err != nil {
 		return nil, unavailable("cannot install the sandbox agent").WithCause(err)
 	}
@@ -279,8 +294,18 @@ func (p *Provider) Close() error {
 
 // slot is a machine-wide reservation: uid, gid and display number.
 type slot struct {
-	n, uid, display int
-	lock            *os.File
+	n, uid, gid, display int
+	lock                 *os.File
+}
+
+// newSlot is slot n, locked by f.
+func (p *Provider) newSlot(n int, f *os.File) *slot {
+	s := &slot{n: n, uid: p.opts.UIDBase + n, display: p.opts.DisplayBase + n, lock: f}
+	s.gid = s.uid
+	if p.rootless != nil {
+		s.uid, s.gid = p.rootless.slotIDs(n)
+	}
+	return s
 }
 
 func (p *Provider) lockPath(n int) string {
@@ -308,7 +333,7 @@ func (p *Provider) acquireSlot() (*slot, error) {
 		if f == nil {
 			continue
 		}
-		s := &slot{n: n, uid: p.opts.UIDBase + n, display: p.opts.DisplayBase + n, lock: f}
+		s := p.newSlot(n, f)
 		p.cleanSlot(s)
 		if displayBusy(s.display) {
 			f.Close()
@@ -357,22 +382,26 @@ func (p *Provider) slotDir(s *slot) string {
 // cgroup, its directory under our state dir, its X lock and socket. Only
 // called with the slot's lock held, so nothing live is touched.
 func (p *Provider) cleanSlot(s *slot) {
-	name := p.cgroupName(s)
-	g := &sandboxCgroup{v2: p.cg.v2, dirs: p.cg.dirs(name)}
-	if len(g.pids()) > 0 {
-		p.log.Warn().Int("slot", s.n).Msg("killing processes left by an earlier run")
-	}
-	if _, err := os.Stat(g.dirs[0]); err == nil {
-		if err := g.destroy(); err != nil {
-			p.log.Warn().Err(err).Int("slot", s.n).Msg("stale cgroup not removed")
+	if p.cg != nil {
+		g := &sandboxCgroup{v2: p.cg.v2, dirs: p.cg.dirs(p.cgroupName(s))}
+		if len(g.pids()) > 0 {
+			p.log.Warn().Int("slot", s.n).Msg("killing processes left by an earlier run")
+		}
+		if _, err := os.Stat(g.dirs[0]); err == nil {
+			if err := g.destroy(); err != nil {
+				p.log.Warn().Err(err).Int("slot", s.n).Msg("stale cgroup not removed")
+			}
 		}
 	}
 	// The uid belongs to whoever holds the slot: anything still running as
 	// it (left outside our cgroup, e.g. by a server with another cgroup
 	// parent) is a leftover too. Servers sharing a uid range must share the
-	// LockDir.
-	if n := killUID(s.uid); n > 0 {
-		p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
+	// LockDir. (Never the server's own uid: without subordinate uids the
+	// sandboxes' processes die with their pid namespaces.)
+	if s.uid != os.Geteuid() {
+		if n := killUID(s.uid); n > 0 {
+			p.log.Warn().Int("slot", s.n).Int("processes", n).Msg("killed processes of the slot's uid left by an earlier run")
+		}
 	}
 	unmountAll(filepath.Join(p.slotDir(s), "home"))
 	unmountAll(p.slotDir(s))
@@ -380,7 +409,7 @@ func (p *Provider) cleanSlot(s *slot) {
 	if err := os.RemoveAll(p.slotDir(s)); err != nil {
 		p.log.Warn().Err(err).Int("slot", s.n).Msg("stale sandbox directory not removed")
 	}
-	cleanDisplay(s)
+	p.cleanDisplay(s)
 }
 
 // killUID SIGKILLs every process whose real or effective uid is uid, until
@@ -427,16 +456,18 @@ func claimDisplay(display int, socket string) error {
 	return err
 }
 
-// ourSocketLink is the suffix of the symlinks claimDisplay makes.
-const ourSocketLink = "/x11/X0"
+// ourSocketLink is where claimDisplay's symlinks point in a slot directory.
+const ourSocketLink = "x11/X0"
 
 // cleanDisplay removes the X lock and socket of the slot's display when
 // they are ours: our symlink (a foreign X server taking the display over
 // would have replaced it), or, from older layouts, an X server that ran as
 // the slot's uid and, its cgroup being empty now, is dead. A live server of
 // another uid is left alone; acquireSlot then skips the slot.
-func cleanDisplay(s *slot) {
-	if t, err := os.Readlink(xSocketPath(s.display)); err == nil && strings.HasSuffix(t, ourSocketLink) {
+func (p *Provider) cleanDisplay(s *slot) {
+	// Exactly our link: a server with another state directory (another
+	// user's, without root) may hold the display with the same layout.
+	if t, err := os.Readlink(xSocketPath(s.display)); err == nil && t == filepath.Join(p.slotDir(s), ourSocketLink) {
 		_ = os.Remove(xSocketPath(s.display))
 		_ = os.Remove(xLockPath(s.display))
 		return
@@ -457,7 +488,7 @@ func cleanDisplay(s *slot) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	alive := pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH
-	if alive && owner("/proc/"+strconv.Itoa(pid)) == s.uid {
+	if alive && s.uid != os.Geteuid() && owner("/proc/"+strconv.Itoa(pid)) == s.uid {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		alive = false
 	}
@@ -487,7 +518,7 @@ func (p *Provider) cleanStale() {
 	}
 	for _, n := range ns {
 		if f := p.tryLock(n); f != nil {
-			s := &slot{n: n, uid: p.opts.UIDBase + n, display: p.opts.DisplayBase + n, lock: f}
+			s := p.newSlot(n, f)
 			p.cleanSlot(s)
 			s.release()
 		}

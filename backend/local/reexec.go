@@ -44,7 +44,10 @@ const (
 	// dataLimitEnv (bytes) sets the command's RLIMIT_DATA (the X server's:
 	// see startXvfb).
 	dataLimitEnv = "VMSERVICE_LOCAL_DATA_LIMIT"
-	userFDBase   = 20 // clear of the descriptors a child is given (3..7)
+	// umaskEnv (octal) sets the command's umask (a stream's x11vnc without
+	// root: see StartVNC).
+	umaskEnv   = "VMSERVICE_LOCAL_UMASK"
+	userFDBase = 20 // clear of the descriptors a child is given (3..7)
 	// The agent's channel: requests in, replies and events out (fd 3 is
 	// bubblewrap's --info-fd).
 	agentInFD  = 4
@@ -101,6 +104,10 @@ func launcherMain() {
 	procs := os.Getenv(cgroupsEnv)
 	tunUID := os.Getenv(tunEnv)
 	dataLimit := os.Getenv(dataLimitEnv)
+	if m, err := strconv.ParseUint(os.Getenv(umaskEnv), 8, 32); err == nil {
+		syscall.Umask(int(m))
+	}
+	os.Unsetenv(umaskEnv)
 	os.Unsetenv(reexecEnv)
 	os.Unsetenv(cgroupsEnv)
 	os.Unsetenv(tunEnv)

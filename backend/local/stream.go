@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"github.com/vmservice/vmservice/driver/vnc"
 	"github.com/vmservice/vmservice/sandbox"
@@ -55,7 +54,13 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 	// x11vnc sees the display under its host name (:N), its socket being
 	// the one the sandbox sees as :0.
 	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), Socket: filepath.Join(in.xdir, "X0"), Cookie: in.cookie,
-		Dir: in.dir, UID: uint32(in.slot.uid), GID: uint32(in.slot.uid), Command: in.vncLauncher, ShareIPC: true}
+		Dir: in.dir, UID: uint32(in.slot.uid), GID: uint32(in.slot.gid), Command: in.vncLauncher, ShareIPC: true,
+		HandOver: func(path string, dir bool) error {
+			if dir {
+				return in.handOver(path, 7)
+			}
+			return in.handOver(path, 4)
+		}}
 	return s.Start(ctx, base, o, in.log)
 }
 
@@ -87,14 +92,17 @@ func (in *Instance) vncLauncher(argv ...string) *exec.Cmd {
 	if err != nil {
 		return in.launcher("false") // the X server is gone: x11vnc could not start anyway
 	}
-	const nsGetUserns = 0xb701 // NS_GET_USERNS
-	ufd, _, errno := syscall.Syscall(syscall.SYS_IOCTL, ipc.Fd(), nsGetUserns, 0)
-	if errno != 0 {
+	userns, err := nsOwner(ipc)
+	if err != nil {
 		ipc.Close()
 		return in.launcher("false")
 	}
-	userns := os.NewFile(ufd, "userns")
 	cmd := in.launcher(append([]string{"nsenter", "--user=/proc/self/fd/3", "--ipc=/proc/self/fd/4", "--preserve-credentials", "--"}, argv...)...)
+	if in.p.rootless.separateUIDs() {
+		// Its socket reaches the server through an ACL entry, which the
+		// socket's group bits mask: no group bit may be cleared.
+		cmd.Env = append(cmd.Env, umaskEnv+"=002")
+	}
 	// Closed by their finalizers once the process started (vnc.Start owns
 	// the command).
 	cmd.ExtraFiles = []*os.File{userns, ipc}

@@ -38,9 +38,11 @@ func identityFiles() []sysFile {
 				"user:x:%d:%d:user:%s:/bin/bash\n"+
 				"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", innerUID, innerUID, homeDir)},
 		{"/etc/group", 0o644, fmt.Sprintf("root:x:0:\nuser:x:%d:\nnogroup:x:65534:\n", innerUID)},
-		// Locked passwords; unreadable to the sandbox user all the same.
-		{"/etc/shadow", 0o600, "root:*:20000:0:99999:7:::\nuser:*:20000:0:99999:7:::\nnobody:*:20000:0:99999:7:::\n"},
-		{"/etc/gshadow", 0o600, "root:*::\nuser:!::\nnogroup:*::\n"},
+		// Locked passwords; unreadable to the sandbox user all the same,
+		// even to their owner: without root and subordinate uids, the
+		// sandbox's uid is the server's, which writes them.
+		{"/etc/shadow", 0, "root:*:20000:0:99999:7:::\nuser:*:20000:0:99999:7:::\nnobody:*:20000:0:99999:7:::\n"},
+		{"/etc/gshadow", 0, "root:*::\nuser:!::\nnogroup:*::\n"},
 		{"/etc/hostname", 0o644, sandboxHostname + "\n"},
 		{"/etc/hosts", 0o644, "127.0.0.1\tlocalhost\n127.0.1.1\t" + sandboxHostname + "\n" +
 			"::1\tlocalhost ip6-localhost ip6-loopback\n"},
