@@ -48,6 +48,21 @@ for script in e2e/*/run.sh; do
   e2e=$((e2e + 1))
 done
 
+# The local backend without root: the MCP clients again, as an unprivileged
+# account (backend/local TestRootlessSuite runs the behavioural suite so).
+# The account sees the checkout through a bind mount in a mount namespace of
+# this stage's own, at a path anyone may traverse (a checkout in root's home
+# is not).
+acct=$(bash scripts/test-account.sh)
+stage "e2e: e2e/mcp/run.sh without root (as $acct)"
+view=$(mktemp -d /tmp/vmservice-e2e-XXXXXX)
+chmod 755 "$view"
+unshare --mount --propagation private -- sh -c 'mount --bind "$1" "$2" &&
+  exec setpriv --reuid="$3" --regid="$3" --clear-groups -- env -i PATH="$4" LANG=C.UTF-8 \
+    VMSERVICE_E2E_BIN="$2/vmservice" bash "$2/e2e/mcp/run.sh"' sh "$PWD" "$view" "$acct" "$PATH"
+rmdir "$view"
+e2e=$((e2e + 1))
+
 # Anything of a sandbox still running is a leak. A process that is exiting
 # (or a zombie its parent has yet to reap) gets a few seconds first.
 stage "leak check"
