@@ -270,14 +270,30 @@ func newTestInstanceNoCleanup(t *testing.T, p *Provider) *Instance {
 }
 
 func TestFailedCreateLeavesNothing(t *testing.T) {
-	p := newTestProvider(t)
+	// A cgroup parent, slot locks and uids of its own: the machine's other
+	// servers (other tests) create and remove sandbox cgroups under the
+	// default parent meanwhile.
+	dir, err := os.MkdirTemp("", "vmservice-local-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o711))
+	parent := "vmservice-failtest-" + strconv.Itoa(os.Getpid())
+	p, err := New(Options{StateDir: dir, LockDir: filepath.Join(dir, "locks"), UIDBase: 291000, DisplayBase: 2950,
+		CgroupParent: parent, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, p.Close())
+		for _, d := range p.cg.dirs("") {
+			_ = syscall.Rmdir(d)
+		}
+		require.NoError(t, os.RemoveAll(dir))
+	})
 	before, _ := os.ReadDir(filepath.Join(p.opts.StateDir, "sb"))
 	cgBefore := p.cg.existing()
 	cfg := testConfig()
 	// bubblewrap cannot create a working directory in the read-only /usr:
 	// creation fails after the cgroup, Xvfb and the home exist.
 	cfg.WorkingDirectory = "/usr/vmservice-no-such-dir"
-	_, err := p.Create(context.Background(), cfg, nil)
+	_, err = p.Create(context.Background(), cfg, nil)
 	require.Error(t, err)
 	se := sandbox.AsError(err)
 	assert.Contains(t, []sandbox.Code{sandbox.CodeCreationFailed, sandbox.CodeBackendUnavailable}, se.Code)
