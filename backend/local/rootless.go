@@ -416,6 +416,25 @@ func (p *Provider) setupRootless() error {
 			}
 		}
 	}
+	if r.separateUIDs() {
+		// The slot's uid gets the server's files by ACL entries: the state
+		// directory's file system must keep them.
+		err := os.MkdirAll(p.opts.StateDir, 0o711)
+		var f *os.File
+		if err == nil {
+			f, err = os.CreateTemp(p.opts.StateDir, ".acl-*")
+		}
+		if err == nil {
+			uid, _ := r.slotIDs(0)
+			err = grant(f.Name(), uid, 4, false)
+			f.Close()
+			os.Remove(f.Name())
+		}
+		if err != nil {
+			r.sub, r.subGID = idRange{}, idRange{}
+			r.missing = append([]string{"no uid of its own per sandbox: every sandbox runs as the server's uid, kept apart by namespaces only (the state directory keeps no POSIX ACLs: " + err.Error() + ")"}, r.missing...)
+		}
+	}
 	l := p.log.Info()
 	msg := "the local backend runs without root, with every protection of root mode"
 	if len(r.missing) > 0 {
