@@ -65,8 +65,14 @@ func TestDaemonInSandbox(t *testing.T) {
 	// A user process gets neither.
 	assert.Equal(t, "\n", ok(t, in, "echo $"+UserCgroupFDsEnv))
 
-	// A TCP service inside, reached from here, not from the host's network.
-	_, err = in.Start(ctx, ProcessSpec{Command: "exec python3 -c 'import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\"127.0.0.1\",8765));s.listen();c,_=s.accept();c.sendall(b\"inside\\n\")'"})
+	dialInside(t, in)
+}
+
+// dialInside checks that a TCP service on the loopback of in's own
+// network namespace is reached from here (DialContext).
+func dialInside(t *testing.T, in *Instance) {
+	ctx := context.Background()
+	_, err := in.Start(ctx, ProcessSpec{Command: "exec python3 -c 'import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\"127.0.0.1\",8765));s.listen();c,_=s.accept();c.sendall(b\"inside\\n\")'"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return run(t, in, "ss -ltn | grep -q 8765").ExitCode == 0 }, 20*time.Second, 50*time.Millisecond)
 	c, err := in.DialContext(ctx, "tcp", "localhost:8765")

@@ -57,13 +57,8 @@ func resizeQuota(ctx context.Context, nsenter, home string, sandboxPID, sizeMB i
 
 // resizeQuotaUnprivileged is resizeQuota without root: the home and /tmp
 // are both bubblewrap's tmpfs mounts in the sandbox's mount namespace,
-// remounted by nsenter as root of the user namespace that owns it. Without
-// a holder (the sandbox runs as the server's uid), that namespace maps 0 to
-// the server's uid: nsenter keeps its credentials and is root there. With
-// one, nsenter gets there as root of the holder (rootless.go), the
-// namespace above, where dropping supplementary groups is allowed
-// (bubblewrap's own namespaces deny setgroups, and nsenter calls it when it
-// changes uid).
+// remounted by nsenter as root of the user namespace that owns it
+// (asNSOwner).
 func resizeQuotaUnprivileged(ctx context.Context, nsenter string, h *holder, sandboxPID, sizeMB int) error {
 	mnt, err := os.Open("/proc/" + strconv.Itoa(sandboxPID) + "/ns/mnt")
 	if err != nil {
@@ -76,13 +71,7 @@ func resizeQuotaUnprivileged(ctx context.Context, nsenter string, h *holder, san
 	}
 	defer owner.Close()
 	opts := fmt.Sprintf("remount,nosuid,nodev,size=%dm", sizeMB)
-	argv := []string{nsenter, "--user=/proc/self/fd/3", "--mount=/proc/self/fd/4"}
-	if h == nil {
-		argv = append(argv, "--preserve-credentials")
-	} else {
-		argv = append([]string{nsenter, "--user=" + h.userns(), "--setuid=0", "--setgid=0", "--"}, argv...)
-	}
-	argv = append(argv, "--", "/bin/sh", "-c", `mount -o "$1" /tmp && mount -o "$1" `+homeDir, "resize", opts)
+	argv := asNSOwner(nsenter, h, "--mount", "/bin/sh", "-c", `mount -o "$1" /tmp && mount -o "$1" `+homeDir, "resize", opts)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.ExtraFiles = []*os.File{owner, mnt}
 	if out, err := cmd.CombinedOutput(); err != nil {

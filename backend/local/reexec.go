@@ -25,6 +25,8 @@ import (
 //     protocol of protocol.go on agentInFD / agentOutFD.
 //   - a11y: the accessibility driver, started by the agent as a user
 //     process from the agent's own binary (a11y.go).
+//   - socket: without root, makes a TCP socket in the network namespace
+//     nsenter put it in and hands it back over socketFD (netns.go).
 //
 // Both remove the variables before anything else runs, so they never reach
 // user commands.
@@ -61,8 +63,9 @@ const (
 	modeAgent    = "agent"
 	// modeA11y is the accessibility driver, a user process in the sandbox
 	// (a11y.go), run from the descriptor selfFDEnv names.
-	modeA11y  = "a11y"
-	selfFDEnv = "VMSERVICE_LOCAL_SELF_FD"
+	modeA11y   = "a11y"
+	selfFDEnv  = "VMSERVICE_LOCAL_SELF_FD"
+	modeSocket = "socket"
 )
 
 func init() {
@@ -81,6 +84,8 @@ func init() {
 		os.Unsetenv(reexecEnv)
 		os.Unsetenv(selfFDEnv)
 		os.Exit(a11yMain())
+	case modeSocket:
+		os.Exit(socketMain())
 	}
 }
 

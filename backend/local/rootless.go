@@ -532,3 +532,22 @@ func nsOwner(ns *os.File) (*os.File, error) {
 	}
 	return os.NewFile(fd, "userns"), nil
 }
+
+// asNSOwner prefixes argv so it runs in a namespace of the sandbox (nsFlag
+// is nsenter's option for its kind, the namespace is the command's fd 4)
+// with root's powers in the user namespace that owns it (fd 3), without
+// root on the host. Without a holder (the sandbox runs as the server's
+// uid), the server's uid made that namespace and has every capability in
+// it: nsenter keeps its credentials. With one, nsenter gets there as root
+// of the holder, the namespace above, where dropping supplementary groups
+// is allowed (bubblewrap's own namespaces deny setgroups, and nsenter
+// calls it when it changes uid).
+func asNSOwner(nsenter string, h *holder, nsFlag string, argv ...string) []string {
+	a := []string{nsenter, "--user=/proc/self/fd/3", nsFlag + "=/proc/self/fd/4"}
+	if h == nil {
+		a = append(a, "--preserve-credentials")
+	} else {
+		a = append([]string{nsenter, "--user=" + h.userns(), "--setuid=0", "--setgid=0", "--"}, a...)
+	}
+	return append(append(a, "--"), argv...)
+}
