@@ -288,6 +288,9 @@ func (in *Instance) launcher(argv ...string) *exec.Cmd {
 	cmd := &exec.Cmd{Path: in.agentBin, Args: append([]string{in.agentBin}, argv...), Dir: "/"}
 	cmd.Env = []string{reexecEnv + "=" + modeLauncher, "PATH=" + sandboxPath, "LANG=C.UTF-8"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A process left holding its output pipes (see teardown) never keeps
+	// Wait, and so the sandbox's destruction, from returning.
+	cmd.WaitDelay = 10 * time.Second
 	switch {
 	case in.p.rootless == nil:
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(in.slot.uid), Gid: uint32(in.slot.gid), Groups: []uint32{}}
@@ -807,11 +810,23 @@ func (in *Instance) teardown() error {
 	// by the cgroup kill below, with everything it started.
 	for _, c := range []*exec.Cmd{in.xvfb, in.bwrap, in.slirp} {
 		if c != nil && c.Process != nil {
+			if in.cg == nil {
+				// No cgroup (without root): a jail's processes die with its
+				// pid namespace's init, bubblewrap's child, which its
+				// --die-with-parent misses when bubblewrap is killed while
+				// the child starts (seen: a create cancelled by a closing
+				// pool left the X server's init waiting, holding its pipes).
+				for _, k := range procfs.Children(c.Process.Pid) {
+					_ = syscall.Kill(k, syscall.SIGKILL)
+				}
+			}
 			_ = c.Process.Kill()
 		}
 	}
 	if in.cg != nil {
 		errs = append(errs, in.cg.destroy())
+	} else if in.p.rootless.separateUIDs() {
+		killUID(in.slot.uid) // the slot's uid is this sandbox's alone
 	}
 	// Reap; never hang here: if something still holds the agent's pipe,
 	// force the end of its output.
