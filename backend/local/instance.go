@@ -274,8 +274,11 @@ func (in *Instance) dialDisplay(ctx context.Context) error {
 		return err
 	}
 	desk.SetLogger(in.log)
-	// Settle detection also watches the applications (the user leaf).
-	desk.SetAppBusy(in.cg.userDemand)
+	// Settle detection also watches the applications (the user leaf);
+	// without a cgroup (without root) it watches the screen alone.
+	if in.cg != nil {
+		desk.SetAppBusy(in.cg.userDemand)
+	}
 	in.mu.Lock()
 	in.desk = desk
 	in.mu.Unlock()
