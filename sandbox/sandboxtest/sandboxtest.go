@@ -582,8 +582,8 @@ until [[ -s $D/err ]] || ((EPOCHSECONDS >= END)); do read -t 0.1 -u 9; done
 : >$D/stop
 read -r first <$D/err; printf '%s\n' "$first" >&2; echo finished`})
 		require.NoError(t, err)
-		assert.Contains(t, res.Stderr, "Resource temporarily unavailable", "fork never failed: no process limit")
-		assert.Contains(t, res.Stdout, "finished")
+		assert.Contains(t, res.Stderr, "Resource temporarily unavailable", "fork never failed: no process limit (exit %d)", res.ExitCode)
+		assert.Contains(t, res.Stdout, "finished", "exit %d", res.ExitCode)
 		eventually(t, 60*time.Second, "sandbox usable after the bomb", func() error {
 			res, err := sb.Instance().Run(ctxT(t), sandbox.CommandRequest{Command: "echo ok", Timeout: 10 * time.Second})
 			if err != nil {
