@@ -819,8 +819,13 @@ func (in *Instance) teardown() error {
 				// --die-with-parent misses when bubblewrap is killed while
 				// the child starts (seen: a create cancelled by a closing
 				// pool left the X server's init waiting, holding its pipes).
-				for _, k := range procfs.Children(c.Process.Pid) {
-					_ = syscall.Kill(k, syscall.SIGKILL)
+				// Only while the pid is still our unreaped child: a reaped
+				// one's pid may be another sandbox's process by now (a fork
+				// bomb's children were killed so).
+				if st, ok := procfs.ReadStatus(c.Process.Pid); ok && st.PPid == os.Getpid() {
+					for _, k := range procfs.Children(c.Process.Pid) {
+						_ = syscall.Kill(k, syscall.SIGKILL)
+					}
 				}
 			}
 			_ = c.Process.Kill()
