@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -96,13 +97,19 @@ func (in *Instance) startHelper(ctx context.Context) (*helper, error) {
 	}
 	sum := sha256.Sum256(bin)
 	p := "/tmp/.vmhelper-" + hex.EncodeToString(sum[:6])
-	if err := in.envd.uploadGzip(ctx, p, bin); err != nil {
+	// Uploaded beside its final name and renamed over it: another
+	// replica's helper may be running that file, and writing into a
+	// running executable fails ("text file busy"); a rename does not.
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	up := p + "." + hex.EncodeToString(nonce[:])
+	if err := in.envd.uploadGzip(ctx, up, bin); err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	yes := true
 	s, err := in.envd.start(sctx, envd.StartRequest{Stdin: &yes, Process: envd.ProcessConfig{
-		Cmd: "/bin/sh", Args: []string{"-c", "chmod 755 " + p + " && exec " + p},
+		Cmd: "/bin/sh", Args: []string{"-c", "chmod 755 " + up + " && mv -f " + up + " " + p + " && exec " + p},
 		Envs: map[string]string{"DISPLAY": in.display}}}, 0)
 	if err != nil {
 		cancel()

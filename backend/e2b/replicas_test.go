@@ -60,6 +60,11 @@ func TestReplicas(t *testing.T) {
 		assert.Equal(t, sandbox.Point{X: 321, Y: 123}, p, "A sees B's click")
 		return err
 	}))
+	// B runs a helper of its own beside A's: the upload must not trip on
+	// the binary A's helper is running ("text file busy": B fell back to
+	// xdotool, 131 ms a click instead of 1.6 ms, and no settle).
+	assert.Equal(t, "helper", sb.Instance().Details()["input_path"], "B's input path")
+	assert.Equal(t, "helper", sa.Instance().Details()["input_path"], "A's input path")
 	info := sb.Info()
 	assert.Equal(t, "alice", info.UserID)
 	assert.Equal(t, sa.Info().Resolution, info.Resolution)
