@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/testwait"
 	"github.com/vmservice/vmservice/recording"
 	"github.com/vmservice/vmservice/sandbox"
 )
@@ -59,20 +60,7 @@ func run(t testing.TB, sb *sandbox.Sandbox, cmd string) string {
 }
 
 // eventually polls fn until it returns nil or d passes.
-func eventually(t testing.TB, d time.Duration, what string, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, d, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+var eventually = testwait.Until
 
 // waitFrames waits until the recording has encoded n frames.
 func waitFrames(t testing.TB, svc *recording.Service, sb *sandbox.Sandbox, n int) {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/testwait"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -41,22 +42,18 @@ func snapRef(snap, role, name string) string {
 // name, and returns it with that line's reference.
 func waitSnapshot(t *testing.T, in *Instance, q sandbox.A11yQuery, role, name string) (string, string) {
 	t.Helper()
-	var snap string
-	var lastErr error
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var snap, ref string
+	testwait.Until(t, 90*time.Second, fmt.Sprintf("a %s %q in the snapshot", role, name), func() error {
 		s, err := in.A11ySnapshot(context.Background(), q)
-		if lastErr = err; err == nil {
-			snap = s.Text
-			if ref := snapRef(snap, role, name); ref != "" {
-				return snap, ref
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s %q in the snapshot; last error %v, last snapshot:\n%s", role, name, lastErr, snap)
+		if snap, ref = s.Text, snapRef(s.Text, role, name); ref == "" {
+			return fmt.Errorf("not in the last snapshot:\n%s", snap)
 		}
-		time.Sleep(300 * time.Millisecond) // polling interval, not a wait for a state
-	}
+		return nil
+	})
+	return snap, ref
 }
 
 func act(t *testing.T, in *Instance, ref, action, text string) *sandbox.A11yActResult {

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/testwait"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -761,13 +762,12 @@ func TestDisplayFailureLeavesNothing(t *testing.T) {
 		}
 		return out
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for l := leaked(); len(l) > 0; l = leaked() {
-		if time.Now().After(deadline) {
-			t.Fatalf("leaked: %v", l)
+	testwait.Until(t, 10*time.Second, "nothing left", func() error {
+		if l := leaked(); len(l) > 0 {
+			return fmt.Errorf("leaked: %v", l)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // The X server sees /usr and its own /tmp, no host /etc or /opt: X clients

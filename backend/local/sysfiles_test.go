@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/testwait"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -71,21 +73,24 @@ func TestBrowsersStartClean(t *testing.T) {
 				}
 				return pageTop(img), ""
 			}
-			deadline := time.Now().Add(90 * time.Second)
-			top, why := shows()
-			for ; top < 0; top, why = shows() {
-				require.True(t, time.Now().Before(deadline), "%s never showed the page maximized: %s", app.name, why)
-				time.Sleep(250 * time.Millisecond) // polling for the state
-			}
-			// Watched until 75 s after launch: the browser must not change
-			// its mind. Polling is the observation itself here.
-			for n := 0; time.Since(start) < 75*time.Second; n++ {
+			var top int
+			testwait.Until(t, 90*time.Second, app.name+" showing the page maximized", func() error {
+				var why string
+				if top, why = shows(); top < 0 {
+					return errors.New(why)
+				}
+				return nil
+			})
+			// Watched until 75 s after launch, once a second: the browser
+			// must not change its mind. The looking is the observation.
+			watch := time.NewTicker(time.Second)
+			defer watch.Stop()
+			for ; time.Since(start) < 75*time.Second; <-watch.C {
 				now, why := shows()
 				if now != top {
 					t.Log(ok(t, in, "ps -eo pid,etime,args | cut -c1-100"))
 				}
 				require.Equal(t, top, now, "%.0f s after launch the page moved or went away: %s", time.Since(start).Seconds(), why)
-				time.Sleep(time.Second)
 			}
 		})
 	}

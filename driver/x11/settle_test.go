@@ -89,8 +89,11 @@ func TestWaitSettled(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-started
+			// Paints 50 ms apart are the stimulus itself, not a wait.
+			paint := time.NewTicker(50 * time.Millisecond)
+			defer paint.Stop()
 			for _, c := range colours {
-				time.Sleep(50 * time.Millisecond) // the staged paints are the point of the test
+				<-paint.C
 				p.fill(t, c)
 			}
 		}()

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmservice/vmservice/internal/testwait"
 	"github.com/vmservice/vmservice/sandbox"
 )
 
@@ -80,17 +81,7 @@ func sh(t *testing.T, sb *sandbox.Sandbox, cmd string) string {
 // eventually polls fn until it returns nil or d passes.
 func eventually(t *testing.T, d time.Duration, what string, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for {
-		if err = fn(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, d, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(t, d, what, fn)
 }
 
 func input(t *testing.T, sb *sandbox.Sandbox, fn func(ctx context.Context, d sandbox.Desktop) error) {

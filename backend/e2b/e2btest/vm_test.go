@@ -19,6 +19,7 @@ import (
 
 	"github.com/vmservice/vmservice/backend/e2b/internal/envd"
 	"github.com/vmservice/vmservice/backend/local"
+	"github.com/vmservice/vmservice/internal/testwait"
 )
 
 // machine boots one emulated sandbox with envd initialised (token, env)
@@ -218,15 +219,5 @@ func TestEnvdGivesNoLocale(t *testing.T) {
 
 func waitFor(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Until(t, 30*time.Second, what, f)
 }
