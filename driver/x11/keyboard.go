@@ -145,6 +145,16 @@ func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
 	kb.borrowed[kc] = &borrowed{sym: ks, batch: kb.batch}
 	loc := keyLoc{code: kc}
 	kb.index[ks] = loc
+	// Clients reload their keymap on the MappingNotify in their own time
+	// (Chromium on another thread): a press right behind the change was
+	// read with the old, empty keycode and lost ("tok-Ünï" arrived as
+	// "tok-nï"). Once per newly mapped keysym, so ASCII never waits.
+	if err := c.sync(ctx); err != nil {
+		return keyLoc{}, err
+	}
+	if err := sandbox.Sleep(ctx, remapSettle); err != nil {
+		return keyLoc{}, err
+	}
 	return loc, nil
 }
 
