@@ -109,6 +109,24 @@ func BenchmarkInput(b *testing.B) {
 	b.Run("xdotool/type100", func(b *testing.B) {
 		timed(b, func(i int) error { return runCmd(d, "xdotool", "type", "--delay", "0", text100) })
 	})
+	// Six characters the keymap lacks, new ones each time, so every call
+	// borrows keycodes (the keymap change a UnicodeInApps test makes).
+	newUnicode := func(i int) string {
+		r := make([]rune, 6)
+		for j := range r {
+			r[j] = rune(0x4e00 + (i*6+j)%20000)
+		}
+		return "tok-" + string(r)
+	}
+	b.Run("driver/TypeTextNewUnicode", func(b *testing.B) {
+		timed(b, func(i int) error {
+			_, err := d.c.TypeText(bg, newUnicode(i), 100, 0)
+			return err
+		})
+	})
+	b.Run("xdotool/type_new_unicode", func(b *testing.B) {
+		timed(b, func(i int) error { return runCmd(d, "xdotool", "type", "--delay", "0", newUnicode(i)) })
+	})
 	b.Run("driver/PressKeysCtrlA", func(b *testing.B) {
 		timed(b, func(i int) error { return d.c.PressKeys(bg, []string{"ctrl", "a"}) })
 	})

@@ -31,16 +31,13 @@ type keyboard struct {
 	spare    []xproto.Keycode // keycodes without keysyms, free to borrow
 	borrowed map[xproto.Keycode]*borrowed
 	batch    uint64
-	safe     uint64      // borrowed keycodes last used in a batch < safe are safe to remap
-	lastUse  time.Time   // last press of a borrowed keycode
+	lastKey  time.Time   // last key event sent
 	stale    atomic.Bool // a MappingNotify arrived: reload before use
 	shift    xproto.Keycode
 }
 
-// remapSettle is how long clients get to process key events of a borrowed
-// keycode before it carries another keysym: an X client translates a
-// keycode with the mapping it has when it reads the event, not the one in
-// force when the event was sent.
+// remapSettle is how long clients get to read the key events sent before a
+// keymap change, and to load the changed keymap before the next key event.
 const remapSettle = 100 * time.Millisecond
 
 // loadKeymap (re)reads the keyboard mapping and indexes it by keysym.
@@ -118,24 +115,114 @@ func isEmpty(syms []xproto.Keysym) bool {
 	return true
 }
 
-// resolve finds the key for ks, borrowing a spare keycode when the keymap
-// lacks it. Borrowed keycodes are reused while a batch does not need them.
-func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
+// lookup finds ks in the keymap (reloaded first if a client changed it).
+func (c *Conn) lookup(ks xproto.Keysym) (keyLoc, bool, error) {
 	kb := &c.kb
 	if kb.stale.Load() {
 		if err := c.loadKeymap(); err != nil {
-			return keyLoc{}, err
+			return keyLoc{}, false, err
 		}
 	}
-	if loc, ok := kb.index[ks]; ok {
+	loc, ok := kb.index[ks]
+	if ok {
 		if b := kb.borrowed[loc.code]; b != nil {
 			b.batch = kb.batch
 		}
-		return loc, nil
 	}
-	kc, err := c.freeKeycode(ctx)
-	if err != nil {
+	return loc, ok, nil
+}
+
+// resolve finds the key for ks, borrowing a keycode when the keymap lacks
+// it (premap borrows ahead; this is for what did not fit).
+func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
+	if loc, ok, err := c.lookup(ks); err != nil || ok {
+		return loc, err
+	}
+	kc, ok := c.freeKeycode(nil)
+	if !ok {
+		return keyLoc{}, sandbox.Errorf(sandbox.CodeInternal, "no free keycode to type this character")
+	}
+	if err := c.remap(ctx, kc, ks); err != nil {
 		return keyLoc{}, err
+	}
+	return keyLoc{code: kc}, c.keymapSettle(ctx)
+}
+
+// premap borrows keycodes for the keysyms the keymap lacks before the
+// first key of a call is pressed. Clients translate a key event with the
+// keymap they hold when they get to it, not the one in force when it was
+// sent, and change theirs on MappingNotify in their own time (Chromium on
+// another thread): keys typed right after a change were read with the old
+// mapping and lost ("tok-Ünï" arrived as "tok-nï"), and once the keys
+// typed right before one ("tok-Ünï" as "Ünï"). One settle for the whole
+// call instead of one per new character; what does not fit among the
+// keycodes free to borrow is borrowed on the way by resolve.
+func (c *Conn) premap(ctx context.Context, syms []xproto.Keysym) error {
+	need := make(map[xproto.Keysym]bool, len(syms))
+	var missing []xproto.Keysym
+	for _, ks := range syms {
+		if ks == 0 || need[ks] {
+			continue
+		}
+		need[ks] = true
+		if _, ok, err := c.lookup(ks); err != nil {
+			return err
+		} else if !ok {
+			missing = append(missing, ks)
+		}
+	}
+	for i, ks := range missing {
+		kc, ok := c.freeKeycode(func(b *borrowed) bool { return need[b.sym] })
+		if !ok {
+			missing = missing[:i]
+			break
+		}
+		if err := c.remap(ctx, kc, ks); err != nil {
+			return err
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return c.keymapSettle(ctx)
+}
+
+// freeKeycode picks a keycode to borrow: a spare one, else the borrowed one
+// least recently used that is not held down and not kept.
+func (c *Conn) freeKeycode(keep func(*borrowed) bool) (xproto.Keycode, bool) {
+	kb := &c.kb
+	if n := len(kb.spare); n > 0 {
+		// From the top, like xdotool: low keycodes (8) confuse some clients.
+		kc := kb.spare[n-1]
+		kb.spare = kb.spare[:n-1]
+		return kc, true
+	}
+	var best xproto.Keycode
+	var bestBatch uint64
+	found := false
+	for kc, b := range kb.borrowed {
+		if b.held || (keep != nil && keep(b)) {
+			continue
+		}
+		if !found || b.batch < bestBatch {
+			best, bestBatch, found = kc, b.batch, true
+		}
+	}
+	return best, found
+}
+
+// remap makes keycode kc carry ks. Key events sent in the last remapSettle
+// may not have been read by every client yet: they are given that time
+// first, so none is translated with the new mapping.
+func (c *Conn) remap(ctx context.Context, kc xproto.Keycode, ks xproto.Keysym) error {
+	kb := &c.kb
+	if wait := remapSettle - time.Since(kb.lastKey); wait > 0 {
+		if err := c.sync(ctx); err != nil {
+			return err
+		}
+		if err := sandbox.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	if b := kb.borrowed[kc]; b != nil {
 		delete(kb.index, b.sym)
@@ -143,60 +230,16 @@ func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
 	// Both levels carry the keysym so the Shift state does not matter.
 	xproto.ChangeKeyboardMapping(c.xc, 1, kc, 2, []xproto.Keysym{ks, ks})
 	kb.borrowed[kc] = &borrowed{sym: ks, batch: kb.batch}
-	loc := keyLoc{code: kc}
-	kb.index[ks] = loc
-	// Clients reload their keymap on the MappingNotify in their own time
-	// (Chromium on another thread): a press right behind the change was
-	// read with the old, empty keycode and lost ("tok-Ünï" arrived as
-	// "tok-nï"). Once per newly mapped keysym, so ASCII never waits.
-	if err := c.sync(ctx); err != nil {
-		return keyLoc{}, err
-	}
-	if err := sandbox.Sleep(ctx, remapSettle); err != nil {
-		return keyLoc{}, err
-	}
-	return loc, nil
+	kb.index[ks] = keyLoc{code: kc}
+	return nil
 }
 
-// freeKeycode picks a keycode to borrow: a spare one, else the borrowed one
-// least recently used by an earlier batch (after letting clients catch up).
-func (c *Conn) freeKeycode(ctx context.Context) (xproto.Keycode, error) {
-	kb := &c.kb
-	if n := len(kb.spare); n > 0 {
-		// From the top, like xdotool: low keycodes (8) confuse some clients.
-		kc := kb.spare[n-1]
-		kb.spare = kb.spare[:n-1]
-		return kc, nil
+// keymapSettle gives clients time to load a changed keymap before its keys come.
+func (c *Conn) keymapSettle(ctx context.Context) error {
+	if err := c.sync(ctx); err != nil {
+		return err
 	}
-	var best xproto.Keycode
-	var bestBatch uint64
-	found := false
-	for kc, b := range kb.borrowed {
-		if b.held {
-			continue
-		}
-		if !found || b.batch < bestBatch {
-			best, bestBatch, found = kc, b.batch, true
-		}
-	}
-	if !found {
-		return 0, sandbox.Errorf(sandbox.CodeInternal, "no free keycode to type this character")
-	}
-	if bestBatch >= kb.safe && time.Since(kb.lastUse) < remapSettle {
-		// The keycode may still have unprocessed events: let clients read
-		// them with the old mapping first. Afterwards every borrowed
-		// keycode is safe to remap, so this wait comes once per round of
-		// spare keycodes, not once per character.
-		if err := c.sync(ctx); err != nil {
-			return 0, err
-		}
-		if err := sandbox.Sleep(ctx, remapSettle); err != nil {
-			return 0, err
-		}
-		kb.batch++
-		kb.safe = kb.batch
-	}
-	return best, nil
+	return sandbox.Sleep(ctx, remapSettle)
 }
 
 // restoreKeymap gives borrowed keycodes back (empty) once clients have had
@@ -206,7 +249,7 @@ func (c *Conn) restoreKeymap() {
 	if len(kb.borrowed) == 0 {
 		return
 	}
-	if wait := remapSettle - time.Since(kb.lastUse); wait > 0 {
+	if wait := remapSettle - time.Since(kb.lastKey); wait > 0 {
 		time.Sleep(wait)
 	}
 	for kc := range kb.borrowed {
@@ -228,6 +271,9 @@ const (
 )
 
 func (c *Conn) fake(typ byte, detail byte) {
+	if typ == evKeyPress || typ == evKeyRelease {
+		c.kb.lastKey = time.Now()
+	}
 	xtestFakeInput(c.xc, typ, detail, c.root, 0, 0)
 }
 
@@ -237,9 +283,6 @@ func (c *Conn) fakeMotion(x, y int) {
 
 // keyEvents presses (down) or releases one resolved key.
 func (c *Conn) keyEvent(loc keyLoc, down bool) {
-	if b := c.kb.borrowed[loc.code]; b != nil {
-		c.kb.lastUse = time.Now()
-	}
 	if down {
 		c.fake(evKeyPress, byte(loc.code))
 	} else {
@@ -288,6 +331,9 @@ func (c *Conn) resolveKeys(ctx context.Context, names []string, field string) ([
 		if ks == ksShiftL || ks == ksShiftR {
 			hasShift = true
 		}
+	}
+	if err := c.premap(ctx, syms); err != nil {
+		return nil, err
 	}
 	locs := make([]keyLoc, 0, len(syms)+1)
 	for _, ks := range syms {
