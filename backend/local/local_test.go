@@ -160,6 +160,12 @@ func TestIdentityAndFilesystemView(t *testing.T) {
 	assert.NotEqual(t, 0, res.ExitCode)
 	assert.Equal(t, "/proc/self/fd/"+strconv.Itoa(agentExeFD)+"\x00", res.Stdout)
 	assert.Equal(t, "agent\n", ok(t, in, "cat /proc/1/comm"))
+	// A machine id of its own: not the host's, not another sandbox's.
+	id := ok(t, in, "cat /etc/machine-id")
+	assert.Regexp(t, `^[0-9a-f]{32}\n$`, id)
+	if host, err := os.ReadFile("/etc/machine-id"); err == nil {
+		assert.NotEqual(t, string(host), id)
+	}
 	// Read-only system directories.
 	res = run(t, in, "touch /usr/x /etc/x /x 2>&1")
 	assert.NotEqual(t, 0, res.ExitCode)
@@ -167,6 +173,7 @@ func TestIdentityAndFilesystemView(t *testing.T) {
 	other := newTestInstance(t, p, nil)
 	require.NoError(t, other.WriteFile(ctx, "secret.txt", []byte("other's secret")))
 	ok(t, in, fmt.Sprintf("ln -s %q link-to-other", filepath.Join(other.home, "secret.txt")))
+	assert.NotEqual(t, id, ok(t, other, "cat /etc/machine-id"))
 	_, err := in.ReadFile(ctx, "link-to-other", 0)
 	assert.Equal(t, sandbox.CodeInvalidArgument, sandbox.CodeOf(err))
 	require.NoError(t, in.WriteFile(ctx, "../../etc/../home/user/x.txt", []byte("ok")))

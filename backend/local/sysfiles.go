@@ -3,6 +3,8 @@
 package local
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +16,7 @@ import (
 // state directory (root-owned, read-only to the sandbox; a file system of
 // its own, so no host path shows in its mountinfo) and bound over the
 // host's, so a sandbox never sees the host's accounts or
-// host name, and its desktop starts clean and the same on every machine
+// host name or machine id, and its desktop starts clean and the same on every machine
 // (browsers without first-run tabs or prompts, windows placed for an
 // agent).
 
@@ -30,9 +32,14 @@ type sysFile struct {
 
 // identityFiles: one login account, `user` (uid 1000, home /home/user),
 // plus the root and nobody entries every system has (both unmapped in the
-// sandbox's user namespace: files of other owners show as nobody).
+// sandbox's user namespace: files of other owners show as nobody), and a
+// machine id of the sandbox's own (the host's would let code in any
+// sandbox tell which host it runs on, and that two sandboxes share one).
 func identityFiles() []sysFile {
+	id := make([]byte, 16)
+	rand.Read(id) // never fails (crypto/rand since Go 1.24)
 	return []sysFile{
+		{"/etc/machine-id", 0o444, hex.EncodeToString(id) + "\n"},
 		{"/etc/passwd", 0o644, fmt.Sprintf(
 			"root:x:0:0:root:/root:/usr/sbin/nologin\n"+
 				"user:x:%d:%d:user:%s:/bin/bash\n"+
