@@ -60,7 +60,7 @@ func identityFiles() []sysFile {
 // bubblewrap arguments that bind them: identity and window manager files
 // one by one, browser directories as a whole.
 func sysBinds(dir string) ([]string, error) {
-	files := append(identityFiles(), openboxFiles()...)
+	files := onHost(append(identityFiles(), openboxFiles()...))
 	var args []string
 	for _, f := range files {
 		args = append(args, "--ro-bind", filepath.Join(dir, f.path), f.path)
@@ -73,6 +73,21 @@ func sysBinds(dir string) ([]string, error) {
 		return nil, err
 	}
 	return args, nil
+}
+
+// onHost keeps the files the host has as regular files. One it lacks (a
+// container image without /etc/machine-id) cannot be bound over, the
+// host's /etc being read-only inside, and has nothing of the host's to
+// hide; nor does a symlink, whose target bubblewrap would have to find
+// inside the sandbox.
+func onHost(files []sysFile) []sysFile {
+	var have []sysFile
+	for _, f := range files {
+		if st, err := os.Lstat(f.path); err == nil && st.Mode().IsRegular() {
+			have = append(have, f)
+		}
+	}
+	return have
 }
 
 // writeSysFiles writes the files under dir (dir/etc/passwd for

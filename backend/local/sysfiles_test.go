@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -153,4 +155,17 @@ func TestDesktopLayout(t *testing.T) {
 		out := ok(t, in, fmt.Sprintf("xwininfo -id %d -frame", ids[0]))
 		return strings.Contains(out, fmt.Sprintf("Width: %d", r.Width))
 	}, 30*time.Second, 100*time.Millisecond, "mousepad maximized")
+}
+
+// TestOnHostSkipsWhatTheHostLacks: a file missing on the host (a container
+// image without /etc/machine-id) or a symlink is not bound over; binding
+// it would stop every sandbox from starting.
+func TestOnHostSkipsWhatTheHostLacks(t *testing.T) {
+	dir := t.TempDir()
+	regular, link, missing := filepath.Join(dir, "regular"), filepath.Join(dir, "link"), filepath.Join(dir, "missing")
+	require.NoError(t, os.WriteFile(regular, []byte("x"), 0o644))
+	require.NoError(t, os.Symlink(regular, link))
+	got := onHost([]sysFile{{path: regular}, {path: link}, {path: missing}})
+	require.Len(t, got, 1)
+	assert.Equal(t, regular, got[0].path)
 }
