@@ -4,6 +4,7 @@
 #   name=stream; source "$(dirname "$0")/../lib.sh"
 #   e2e_setup playwright-core @modelcontextprotocol/sdk   # npm ci unless these are there; builds $bin
 #   start_vmservice --stream-listen 127.0.0.1:0           # sets $url and $token
+#   wait_for 60 some_check                                # polls with a deadline
 # Processes started with start_vmservice (and any pid added to $pids) are
 # ended on exit, and $work removed.
 here=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
@@ -23,7 +24,8 @@ e2e_cleanup() {
 }
 
 # e2e_setup MODULE...: npm packages under e2e/ (npm ci when one of MODULE is
-# missing), chromium present, $work, and the binary built as $bin.
+# missing), chromium present, $work, and the binary built as $bin (or
+# $VMSERVICE_E2E_BIN).
 e2e_setup() {
   local m missing=false
   for m in "$@"; do [ -e "$e2e/node_modules/$m" ] || missing=true; done
@@ -34,32 +36,55 @@ e2e_setup() {
   [ -x /usr/bin/chromium ] || { say "chromium missing: run scripts/deps.sh"; exit 1; }
   work=$(mktemp -d)
   trap e2e_cleanup EXIT
-  say "building vmservice"
-  (cd "$root" && go build -o "$work/vmservice" .)
-  bin="$work/vmservice"
+  if [ -n "${VMSERVICE_E2E_BIN:-}" ]; then # a built binary (e.g. run by an account without Go's caches)
+    bin=$VMSERVICE_E2E_BIN
+  else
+    say "building vmservice"
+    (cd "$root" && go build -o "$work/vmservice" .)
+    bin="$work/vmservice"
+  fi
 }
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-# start_vmservice FLAGS...: the binary over streamable HTTP on a free port
-# with a fresh token (principal e2e-user); sets $url and $token; its log is
-# $work/server.log (shown by server_log).
-start_vmservice() {
-  local port
-  port=$(free_port)
-  token="e2e-$name-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  (umask 077; printf '%s e2e-user\n' "$token" >"$work/tokens")
-  "$bin" --transport http --listen "127.0.0.1:$port" --tokens-file "$work/tokens" \
-    --log-format json --log-file "$work/server.log" "$@" &
-  pids+=($!)
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 100); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && return 0
+# wait_for SECONDS CMD...: runs CMD until it succeeds (status 0) or SECONDS
+# have passed (status 1). Deadlines are generous: a slow, busy machine only
+# takes longer, a broken one fails here instead of much later.
+wait_for() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < end)) || return 1
     sleep 0.1
   done
-  say "server did not come up"
-  cat "$work/server.log" >&2
-  exit 1
+}
+
+# serve_http LOG FLAGS...: the binary over streamable HTTP on a free port,
+# logging to LOG; sets $url once /healthz answers.
+serve_http() {
+  local log=$1 port pid
+  shift
+  port=$(free_port)
+  "$bin" --transport http --listen "127.0.0.1:$port" --log-format json --log-file "$log" "$@" &
+  pid=$!
+  pids+=($pid)
+  url="http://127.0.0.1:$port"
+  # Up, or gone: a server that exited at start is not waited for.
+  up_or_gone() { curl -fsS "$url/healthz" >/dev/null 2>&1 || ! kill -0 "$pid" 2>/dev/null; }
+  if ! wait_for 120 up_or_gone || ! curl -fsS "$url/healthz" >/dev/null 2>&1; then
+    say "server did not come up ($(basename "$log"))"
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
+# start_vmservice FLAGS...: serve_http with a fresh token (principal
+# e2e-user); sets $url and $token; its log is $work/server.log (shown by
+# server_log).
+start_vmservice() {
+  token="e2e-$name-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  (umask 077; printf '%s e2e-user\n' "$token" >"$work/tokens")
+  serve_http "$work/server.log" --tokens-file "$work/tokens" "$@"
 }
 
 server_log() {

@@ -159,7 +159,7 @@ func TestBinaryHTTP(t *testing.T) {
 	assert.Equal(t, "X=3,Y=4", text(bob.Call("computer", map[string]any{"sandbox_id": bid, "action": "cursor_position"})))
 	res := bob.CallMeta("create_sandbox", nil, &mcp.Meta{ProgressToken: "sse-1"})
 	require.False(t, res.IsError, text(res))
-	eventually(t, "progress over SSE", 5*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
+	eventually(t, "progress over SSE", 60*time.Second, func() bool { return bob.progressFor("sse-1") >= 2 })
 	bob.fails("SANDBOX_NOT_FOUND", "get_sandbox_info", map[string]any{"sandbox_id": lid})
 	assert.Equal(t, 2, countAll(admin))
 	require.NoError(t, bob.C.Close())
@@ -204,7 +204,7 @@ func TestBinarySignal(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not exit on SIGTERM")
 	}
-	eventually(t, "the final log line", 5*time.Second, func() bool { return hasLogLine(s.Log(), "manager closed", `"destroyed":1`) })
+	eventually(t, "the final log line", 60*time.Second, func() bool { return hasLogLine(s.Log(), "manager closed", `"destroyed":1`) })
 }
 
 // TestBinaryStdio runs the binary as a stdio server, with the stateless and

@@ -160,7 +160,7 @@ func TestCancellation(t *testing.T) {
 	if err == nil {
 		assert.True(t, res.IsError || structured(t, res)["timed_out"] == true, text(res))
 	}
-	eventually(t, "the cancelled command to be gone", 10*time.Second, func() bool {
+	eventually(t, "the cancelled command to be gone", 60*time.Second, func() bool {
 		out := c.OK("run_command", map[string]any{"sandbox_id": id, "command": "pgrep -f 'slee[p] 77' || true"})
 		return out["stdout"] == ""
 	})

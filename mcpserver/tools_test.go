@@ -85,14 +85,14 @@ func TestEveryTool(t *testing.T) {
 	})
 	title := c.OK("get_window_title", map[string]any{"sandbox_id": id, "window_id": win})
 	assert.NotEmpty(t, title["title"])
-	eventually(t, "the terminal to have the focus", 10*time.Second, func() bool {
+	eventually(t, "the terminal to have the focus", 60*time.Second, func() bool {
 		cur := c.OK("get_current_window_id", map[string]any{"sandbox_id": id})
 		return cur["window_id"] == win
 	})
 	typed := c.OK("type_text", map[string]any{"sandbox_id": id, "text": "echo \"typed $GREETING ü\" > typed.txt", "chunk_size": 10, "delay_ms": 5})
 	assert.EqualValues(t, len([]rune("echo \"typed $GREETING ü\" > typed.txt")), typed["typed"])
 	c.OK("press_key", map[string]any{"sandbox_id": id, "key": "enter"})
-	eventually(t, "the typed command's file", 10*time.Second, func() bool {
+	eventually(t, "the typed command's file", 60*time.Second, func() bool {
 		res := c.Call("read_file", map[string]any{"sandbox_id": id, "path": "typed.txt"})
 		return !res.IsError && text(res) == "typed hello ü\n"
 	})
@@ -157,7 +157,7 @@ func TestEveryTool(t *testing.T) {
 	assert.EqualValues(t, 3, out["exit_code"])
 	assert.Equal(t, "out\nhello more\n", out["stdout"])
 	assert.Equal(t, "err\n", out["stderr"])
-	eventually(t, "a progress notification for run_command", 5*time.Second, func() bool { return c.progressFor("run-1") > 0 })
+	eventually(t, "a progress notification for run_command", 60*time.Second, func() bool { return c.progressFor("run-1") > 0 })
 	out = c.OK("run_command", map[string]any{"sandbox_id": id, "command": "sleep 5", "timeout": 1})
 	assert.Equal(t, true, out["timed_out"])
 	out = c.OK("run_command", map[string]any{"sandbox_id": id, "command": "sleep 30", "background": true})
@@ -234,7 +234,7 @@ func TestEveryTool(t *testing.T) {
 	assert.Contains(t, text(ra), "step 2 get_cursor_position: {\"x\":100,\"y\":90}\n")
 	assert.Contains(t, text(ra), "step 3 run_command: exit code 0\nstdout:\nstep\n")
 	assert.Contains(t, text(ra), "all 4 steps done; final screenshot 1280x960; screen still after")
-	eventually(t, "progress for run_actions", 5*time.Second, func() bool { return c.progressFor(float64(7)) >= 4 })
+	eventually(t, "progress for run_actions", 60*time.Second, func() bool { return c.progressFor(float64(7)) >= 4 })
 
 	ra = c.Call("run_actions", map[string]any{"sandbox_id": id, "screenshot_after": false, "steps": []map[string]any{
 		{"action": "move_mouse", "x": 1, "y": 1},

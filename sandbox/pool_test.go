@@ -189,7 +189,7 @@ func TestPoolHandOut(t *testing.T) {
 		return func() string { return cgroupLimit(t, pid, controller, file, unset) }
 	}
 	want := func(what string, f func() string, v string) {
-		assert.Eventually(t, func() bool { return f() == v }, 5*time.Second, 10*time.Millisecond, "%s is %s, want %s", what, f(), v)
+		assert.Eventually(t, func() bool { return f() == v }, 60*time.Second, 10*time.Millisecond, "%s is %s, want %s", what, f(), v)
 	}
 	if _, err := os.Stat("/sys/fs/cgroup/memory"); err == nil {
 		want("memory limit", limit("memory", "memory.limit_in_bytes", "9223372036854771712"), strconv.Itoa(640<<20))
@@ -284,11 +284,11 @@ func TestPoolClose(t *testing.T) {
 		e := newPoolEnv(t, 2, sandbox.Settings{})
 		e.waitWarm(t, 2)
 		e.create(t, "alice", sandbox.Config{})
-		require.Eventually(t, func() bool { return e.pool.Stats().Booting == 1 }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return e.pool.Stats().Booting == 1 }, 60*time.Second, 5*time.Millisecond)
 	})
 	t.Run("WhileBooting", func(t *testing.T) {
 		e := newPoolEnv(t, 3, sandbox.Settings{})
-		require.Eventually(t, func() bool { return e.pool.Stats().Booting == 1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return e.pool.Stats().Booting == 1 }, 60*time.Second, time.Millisecond)
 	})
 }
 

@@ -64,11 +64,12 @@ rmdir "$view"
 e2e=$((e2e + 1))
 
 # Anything of a sandbox still running is a leak. A process that is exiting
-# (or a zombie its parent has yet to reap) gets a few seconds first.
+# (or a zombie its parent has yet to reap) gets up to a minute first.
 stage "leak check"
-for _ in $(seq 1 20); do
+end=$((SECONDS + 60))
+while :; do
   leaks=$(for p in Xvfb bwrap x11vnc openbox slirp4netns xfce4-session xfwm4; do pgrep -a -x "$p"; done || true)
-  [ -z "$leaks" ] && break
+  [ -z "$leaks" ] || ((SECONDS >= end)) && break
   sleep 0.5
 done
 if [ -n "$leaks" ]; then echo "processes left behind by the tests:" >&2; echo "$leaks" >&2; exit 1; fi

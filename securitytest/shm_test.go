@@ -48,10 +48,10 @@ func TestStreamLeavesNoSharedMemory(t *testing.T) {
 	id := alice.create(nil)
 	watch(id)
 	alice.OK("stop_stream", map[string]any{"sandbox_id": id})
-	eventually(t, "no segment left after stop_stream", 10*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
+	eventually(t, "no segment left after stop_stream", 60*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
 	watch(id)
 	alice.OK("destroy_sandbox", map[string]any{"sandbox_id": id})
-	eventually(t, "no segment left after destroy", 10*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
+	eventually(t, "no segment left after destroy", 60*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
 	// The display dies under a watched stream (x11vnc loses its X server
 	// and exits without cleaning up), then the sandbox is destroyed.
 	id2, cg := newCgroup(t, alice, nil)
@@ -61,7 +61,7 @@ func TestStreamLeavesNoSharedMemory(t *testing.T) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	time.Sleep(time.Second)
 	alice.OK("destroy_sandbox", map[string]any{"sandbox_id": id2})
-	eventually(t, "no segment left after a crash", 10*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
+	eventually(t, "no segment left after a crash", 60*time.Second, func() bool { return shmOf(t, lo, hi) <= before })
 }
 
 // watchStream starts id's stream and reads a pixel through it as a viewer,

@@ -193,7 +193,7 @@ func TestSignalsLeaveNothing(t *testing.T) {
 			case <-time.After(90 * time.Second):
 				t.Fatalf("the server did not exit on %s", sig)
 			}
-			eventually(t, "nothing left", 10*time.Second, func() bool { return len(tr.left()) == 0 })
+			eventually(t, "nothing left", 60*time.Second, func() bool { return len(tr.left()) == 0 })
 			// The debug log of the whole run holds no token and no stream key.
 			for _, secret := range append(secrets, aliceToken) {
 				assert.NotContains(t, s.Log(), secret)

@@ -81,7 +81,7 @@ func TestLocalBackendStream(t *testing.T) {
 	cl, _, err := vnctest.Handshake(nc, info.AuthKey)
 	require.NoError(t, err)
 	assert.Equal(t, 1024, cl.Width)
-	px, err := cl.WaitPixel(3, 3, 0xaa5500, 10*time.Second)
+	px, err := cl.WaitPixel(3, 3, 0xaa5500, 60*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0xaa5500), px)
 

@@ -104,7 +104,7 @@ func TestAuthKeyGuardsPageAndSocket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{vnctest.SecVNC}, types, "the key is the VNC password too")
 	assert.Equal(t, 640, cl.Width)
-	px, err := cl.WaitPixel(5, 5, 0x12ab34, 10*time.Second)
+	px, err := cl.WaitPixel(5, 5, 0x12ab34, 60*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0x12ab34), px)
 

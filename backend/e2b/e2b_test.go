@@ -370,7 +370,7 @@ func TestHelperDeathFallsBackToXdotool(t *testing.T) {
 	ctx := context.Background()
 	require.Equal(t, "helper", in.Details()["input_path"])
 	require.NoError(t, in.envd.signal(ctx, in.helper.stream.pid, "SIGNAL_SIGKILL"))
-	require.Eventually(t, func() bool { return in.Details()["input_path"] == "xdotool" }, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return in.Details()["input_path"] == "xdotool" }, 60*time.Second, 50*time.Millisecond)
 	require.NoError(t, in.Desktop().Click(ctx, &sandbox.Point{X: 33, Y: 44}, sandbox.ButtonLeft, 1, nil))
 	pos, err := in.Desktop().CursorPosition(ctx)
 	require.NoError(t, err)

