@@ -19,6 +19,12 @@ for entry in $(bash "$here/list.sh" desktop files); do
 done
 rm -rf "$work"
 install -m 0755 "$here/entrypoint.sh" /usr/local/bin/vmservice-entrypoint
+# A file for the server to bind each sandbox's own machine id over (one
+# the image lacks cannot be bound over inside a sandbox).
+if [ ! -f /etc/machine-id ] || [ -L /etc/machine-id ]; then
+  rm -f /etc/machine-id
+  : >/etc/machine-id
+fi
 # rootfs.sh keeps the downloaded .debs for its next build, then removes them.
 [ -n "${KEEP_DEBS:-}" ] || apt-get clean
 rm -rf /var/lib/apt/lists/*

@@ -58,6 +58,10 @@ if (streamBase === '--unprivileged') {
 try {
   const id = (await ok('create_sandbox', { timeout_seconds: 600 })).structuredContent.sandbox_id;
   assert.match(id, /^sb_/);
+  // The image's /etc/machine-id is there to be bound over: each sandbox
+  // has one of its own.
+  const mid = (await ok('run_command', { sandbox_id: id, command: 'cat /etc/machine-id' })).structuredContent.stdout;
+  assert.match(mid, /^[0-9a-f]{32}\n?$/, `the sandbox's machine id: ${JSON.stringify(mid)}`);
 
   // The default way to drive the desktop: the computer tool.
   await ok('computer', { sandbox_id: id, action: 'left_click', coordinate: [321, 123], screenshot_after: false });
