@@ -120,7 +120,7 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
 	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
-		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
+		dir: p.slotDir(s), claimed: true, xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
 	if p.rootless == nil { // without root the home is bubblewrap's tmpfs
 		in.home = filepath.Join(in.dir, "home")
 	}
@@ -227,10 +227,6 @@ func (in *Instance) boot(ctx context.Context) error {
 	if err := in.startHolder(); err != nil {
 		return err
 	}
-	if err := claimDisplay(s.display, filepath.Join(in.xdir, "X0")); err != nil {
-		return unavailable("display :%d is taken", s.display).WithCause(err)
-	}
-	in.claimed = true
 	// The X server and the sandbox start together: the sandbox binds the
 	// X server's socket directory, where the socket appears when ready.
 	t0 := time.Now()

@@ -791,3 +791,28 @@ func TestXServerSeesOnlyUsr(t *testing.T) {
 		assert.True(t, os.IsNotExist(err), "the X server sees %s", d)
 	}
 }
+
+// TestDisplayTakenMeanwhile: a display another server claims between the
+// check and the claim (servers of other users, without root, do not share
+// our slot locks) sends the sandbox to the next slot instead of failing it
+// ("display :100 is taken" failed a rootless run beside the root tests). A
+// directory where the lock goes looks free to the check and fails the claim.
+func TestDisplayTakenMeanwhile(t *testing.T) {
+	p := newTestProvider(t)
+	s, err := p.acquireSlot()
+	require.NoError(t, err)
+	taken := s.display
+	require.NoError(t, os.Remove(xSocketPath(taken)))
+	require.NoError(t, os.Remove(xLockPath(taken)))
+	s.release()
+	require.NoError(t, os.Mkdir(xLockPath(taken), 0o700))
+	t.Cleanup(func() { _ = os.Remove(xLockPath(taken)) })
+	require.False(t, displayBusy(taken), "the check must see the display free")
+
+	in := newTestInstance(t, p, nil)
+	assert.NotEqual(t, taken, in.slot.display)
+	assert.Equal(t, "ok\n", ok(t, in, "echo ok"))
+	st, err := os.Lstat(xLockPath(taken))
+	require.NoError(t, err)
+	assert.True(t, st.IsDir(), "the other server's claim is left alone")
+}

@@ -325,8 +325,11 @@ func (p *Provider) tryLock(n int) *os.File {
 	return f
 }
 
-// acquireSlot finds a free slot whose display number is unused. Whatever a
-// dead earlier holder left in it is cleaned first.
+// acquireSlot finds a free slot and claims its display number. Whatever a
+// dead earlier holder left in it is cleaned first. The slot lock is only
+// ours (servers of other users, without root, have their own), so the
+// display is claimed here too, where losing it to another server means
+// trying the next slot rather than failing the sandbox.
 func (p *Provider) acquireSlot() (*slot, error) {
 	for n := 0; n < p.opts.MaxSlots; n++ {
 		f := p.tryLock(n)
@@ -335,7 +338,7 @@ func (p *Provider) acquireSlot() (*slot, error) {
 		}
 		s := p.newSlot(n, f)
 		p.cleanSlot(s)
-		if displayBusy(s.display) {
+		if displayBusy(s.display) || claimDisplay(s.display, filepath.Join(p.slotDir(s), ourSocketLink)) != nil {
 			f.Close()
 			continue
 		}
