@@ -72,10 +72,6 @@ func detectCgroups(parent string) (*cgroups, error) {
 	return c, nil
 }
 
-// hasCtrl reports whether sandboxes are limited by the v2 controller (or,
-// on v1, the backend's controllers).
-func (c *cgroups) hasCtrl(name string) bool { return c != nil && c.ctrls[name] }
-
 // enableControllers hands ctrls down to the children of the v2 group dir.
 func enableControllers(dir string, ctrls map[string]bool) error {
 	for _, want := range []string{"memory", "cpu", "pids"} {
@@ -143,6 +139,10 @@ const (
 	reserveMemoryMB = 256
 	reservePids     = 64
 )
+
+// has reports whether the sandbox is limited by the v2 controller (on v1,
+// and as root, all of the backend's are there); false without a cgroup.
+func (g *sandboxCgroup) has(ctrl string) bool { return g != nil && g.ctrls[ctrl] }
 
 // userPidsMax is the process limit of what the user runs: the sandbox's
 // less what the desktop keeps for itself.
@@ -250,7 +250,7 @@ func (g *sandboxCgroup) setLimits(l limits) error {
 			{user, "memory.max", mb(l.memoryMB), false}, {user, "memory.swap.max", "0", true},
 			{user, "pids.max", userPids, false},
 		} {
-			if ctrl, _, _ := strings.Cut(s.file, "."); !g.ctrls[ctrl] {
+			if ctrl, _, _ := strings.Cut(s.file, "."); !g.has(ctrl) {
 				continue // not delegated to us (rootless): said at start
 			}
 			if err := set(s.dir, s.file, s.v, s.optional); err != nil {

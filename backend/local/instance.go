@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +53,6 @@ type Instance struct {
 	dir      string // host: the sandbox's state directory
 	home     string // host: bound at /home/user
 	xdir     string // host: the X server's socket directory (/tmp/.X11-unix inside)
-	claimed  bool   // the host's lock and socket of the display are ours
 	cookie   []byte
 	cg       *sandboxCgroup
 	sysArgs  []string // bubblewrap binds of its own system files (sysfiles.go)
@@ -120,11 +120,11 @@ func (p *Provider) CreateLocal(ctx context.Context, cfg sandbox.Config, labels m
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
 	in := &Instance{p: p, agentBin: agentBin, id: "local-" + hex.EncodeToString(idb[:]), cfg: cfg, labels: labels, slot: s,
-		dir: p.slotDir(s), claimed: true, xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
+		dir: p.slotDir(s), xDone: make(chan struct{}), destroyed: make(chan struct{}), network: "none", wmExit: make(chan struct{}, 1)}
 	if p.rootless == nil { // without root the home is bubblewrap's tmpfs
 		in.home = filepath.Join(in.dir, "home")
 	}
-	in.xdir = filepath.Join(in.dir, "x11")
+	in.xdir = filepath.Dir(p.slotSocket(s))
 	in.log = p.log.With().Str("instance", in.id).Int("slot", s.n).Logger()
 	if cfg.AllowInternetAccess {
 		in.network = "slirp4netns"
@@ -265,7 +265,7 @@ func (in *Instance) boot(ctx context.Context) error {
 // dialDisplay connects the server to the sandbox's X server and paints the
 // desktop's background.
 func (in *Instance) dialDisplay(ctx context.Context) error {
-	desk, err := x11.Dial(filepath.Join(in.xdir, "X0"), in.cookie)
+	desk, err := x11.Dial(in.p.slotSocket(in.slot), in.cookie)
 	if err != nil {
 		return err
 	}
@@ -489,7 +489,7 @@ func (in *Instance) bwrapArgs() []string {
 		"--clearenv", "--setenv", reexecEnv, modeAgent, "--setenv", "PATH", sandboxPath,
 		"--setenv", "HOME", homeDir, "--setenv", "LANG", "C.UTF-8",
 		"--setenv", userFDsEnv, in.userFDs())
-	if in.cg == nil || !in.cg.ctrls["pids"] {
+	if !in.cg.has("pids") {
 		a = append(a, "--setenv", nprocEnv, strconv.Itoa(userPidsMax(in.p.opts.PidsMax)))
 	}
 	a = append(a,
@@ -768,9 +768,7 @@ func (in *Instance) ID() string { return in.id }
 func (in *Instance) Details() map[string]any {
 	d := map[string]any{"backend": "local", "display": ":0", "network": in.network, "input": "x11-direct"}
 	if in.p.rootless != nil {
-		for k, v := range in.p.rootless.details() {
-			d[k] = v
-		}
+		maps.Copy(d, in.p.rootless.details())
 	}
 	return d
 }
@@ -855,10 +853,7 @@ func (in *Instance) teardown() error {
 		wait("the sandbox", in.ag.dead, func() { _ = in.ag.r.Close() })
 	}
 	wait("slirp4netns", in.slirpDone, func() { _ = in.slirp.Process.Kill() })
-	if in.claimed { // never another X server's lock and socket
-		_ = os.Remove(xLockPath(in.slot.display))
-		_ = os.Remove(xSocketPath(in.slot.display))
-	}
+	releaseDisplay(in.slot.display) // claimed with the slot (acquireSlot)
 	if in.p.rootless == nil {
 		unmountAll(in.home)
 		unmountAll(in.dir)

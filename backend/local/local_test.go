@@ -802,8 +802,7 @@ func TestDisplayTakenMeanwhile(t *testing.T) {
 	s, err := p.acquireSlot()
 	require.NoError(t, err)
 	taken := s.display
-	require.NoError(t, os.Remove(xSocketPath(taken)))
-	require.NoError(t, os.Remove(xLockPath(taken)))
+	releaseDisplay(taken)
 	s.release()
 	require.NoError(t, os.Mkdir(xLockPath(taken), 0o700))
 	t.Cleanup(func() { _ = os.Remove(xLockPath(taken)) })

@@ -338,7 +338,7 @@ func (p *Provider) acquireSlot() (*slot, error) {
 		}
 		s := p.newSlot(n, f)
 		p.cleanSlot(s)
-		if displayBusy(s.display) || claimDisplay(s.display, filepath.Join(p.slotDir(s), ourSocketLink)) != nil {
+		if displayBusy(s.display) || claimDisplay(s.display, p.slotSocket(s)) != nil {
 			f.Close()
 			continue
 		}
@@ -359,6 +359,12 @@ func xSocketPath(display int) string {
 	return "/tmp/.X11-unix/X" + strconv.Itoa(display)
 }
 
+// releaseDisplay removes the host's lock and socket of a display.
+func releaseDisplay(display int) {
+	_ = os.Remove(xLockPath(display))
+	_ = os.Remove(xSocketPath(display))
+}
+
 // displayBusy reports whether some X server (ours or anyone's) owns the
 // display. A lock file whose pid is dead is stale and removed.
 func displayBusy(display int) bool {
@@ -368,8 +374,7 @@ func displayBusy(display int) bool {
 		if pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH {
 			return true
 		}
-		_ = os.Remove(xLockPath(display))
-		_ = os.Remove(xSocketPath(display))
+		releaseDisplay(display)
 		return false
 	}
 	_, err = os.Lstat(xSocketPath(display))
@@ -459,8 +464,13 @@ func claimDisplay(display int, socket string) error {
 	return err
 }
 
-// ourSocketLink is where claimDisplay's symlinks point in a slot directory.
+// ourSocketLink is where claimDisplay's symlinks point in a slot directory:
+// the X server's socket.
 const ourSocketLink = "x11/X0"
+
+// slotSocket is the slot's X socket on the host (in the directory the
+// sandbox sees as /tmp/.X11-unix).
+func (p *Provider) slotSocket(s *slot) string { return filepath.Join(p.slotDir(s), ourSocketLink) }
 
 // cleanDisplay removes the X lock and socket of the slot's display when
 // they are ours: our symlink (a foreign X server taking the display over
@@ -470,9 +480,8 @@ const ourSocketLink = "x11/X0"
 func (p *Provider) cleanDisplay(s *slot) {
 	// Exactly our link: a server with another state directory (another
 	// user's, without root) may hold the display with the same layout.
-	if t, err := os.Readlink(xSocketPath(s.display)); err == nil && t == filepath.Join(p.slotDir(s), ourSocketLink) {
-		_ = os.Remove(xSocketPath(s.display))
-		_ = os.Remove(xLockPath(s.display))
+	if t, err := os.Readlink(xSocketPath(s.display)); err == nil && t == p.slotSocket(s) {
+		releaseDisplay(s.display)
 		return
 	}
 	owner := func(path string) int {
@@ -496,8 +505,7 @@ func (p *Provider) cleanDisplay(s *slot) {
 		alive = false
 	}
 	if !alive {
-		_ = os.Remove(xLockPath(s.display))
-		_ = os.Remove(xSocketPath(s.display))
+		releaseDisplay(s.display)
 	}
 }
 

@@ -301,8 +301,8 @@ func TestUnprivilegedSandbox(t *testing.T) {
 	assert.Contains(t, run(t, in, "head -c 600M /dev/zero > /home/user/fill").Stderr, "No space left")
 	// Said plainly, and consistent with what the server found.
 	missing, _ := in.Details()["missing_protections"].([]string)
-	assert.Equal(t, !p.cg.hasCtrl("memory"), strings.Contains(strings.Join(missing, "\n"), "no memory limit"), missing)
-	assert.Equal(t, !p.cg.hasCtrl("cpu"), strings.Contains(strings.Join(missing, "\n"), "no CPU limit"), missing)
+	assert.Equal(t, !in.cg.has("memory"), strings.Contains(strings.Join(missing, "\n"), "no memory limit"), missing)
+	assert.Equal(t, !in.cg.has("cpu"), strings.Contains(strings.Join(missing, "\n"), "no CPU limit"), missing)
 	assert.Equal(t, !p.rootless.separateUIDs(), strings.Contains(strings.Join(missing, "\n"), "no uid of its own"), missing)
 
 	// Internet access: slirp4netns as the sandbox's uid needs the host's

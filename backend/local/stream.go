@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -53,7 +52,7 @@ func (in *Instance) StartVNC(ctx context.Context, o sandbox.StreamOptions) (*san
 	}
 	// x11vnc sees the display under its host name (:N), its socket being
 	// the one the sandbox sees as :0.
-	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), Socket: filepath.Join(in.xdir, "X0"), Cookie: in.cookie,
+	base := vnc.Spec{Display: ":" + strconv.Itoa(in.slot.display), Socket: in.p.slotSocket(in.slot), Cookie: in.cookie,
 		Dir: in.dir, UID: uint32(in.slot.uid), GID: uint32(in.slot.gid), Command: in.vncLauncher, ShareIPC: true,
 		HandOver: func(path string, dir bool) error {
 			if dir {

@@ -302,11 +302,7 @@ func (c *Conn) TypeText(ctx context.Context, text string, chunkSize int, delay t
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
 	}
-	syms := make([]xproto.Keysym, 0, len(text))
-	for _, r := range text {
-		syms = append(syms, runeKeysym(r))
-	}
-	if err := c.premap(ctx, syms); err != nil {
+	if err := c.premap(ctx, keysyms(text)); err != nil {
 		return 0, err
 	}
 	typed := 0

@@ -2,6 +2,8 @@ package x11
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -156,35 +158,56 @@ func (c *Conn) resolve(ctx context.Context, ks xproto.Keysym) (keyLoc, error) {
 // mapping and lost ("tok-Ünï" arrived as "tok-nï"), and once the keys
 // typed right before one ("tok-Ünï" as "Ünï"). One settle for the whole
 // call instead of one per new character; what does not fit among the
-// keycodes free to borrow is borrowed on the way by resolve.
-func (c *Conn) premap(ctx context.Context, syms []xproto.Keysym) error {
-	need := make(map[xproto.Keysym]bool, len(syms))
+// keycodes free to borrow is borrowed on the way by resolve. Keysyms the
+// keymap has for good (all of ASCII) cost a lookup and no allocation.
+func (c *Conn) premap(ctx context.Context, syms iter.Seq[xproto.Keysym]) error {
+	var need map[xproto.Keysym]bool // the call's borrowed and missing keysyms
 	var missing []xproto.Keysym
-	for _, ks := range syms {
+	for ks := range syms {
 		if ks == 0 || need[ks] {
 			continue
 		}
-		need[ks] = true
-		if _, ok, err := c.lookup(ks); err != nil {
+		loc, ok, err := c.lookup(ks)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if ok && c.kb.borrowed[loc.code] == nil {
+			continue
+		}
+		if need == nil {
+			need = map[xproto.Keysym]bool{}
+		}
+		need[ks] = true
+		if !ok {
 			missing = append(missing, ks)
 		}
 	}
-	for i, ks := range missing {
+	changed := false
+	for _, ks := range missing {
 		kc, ok := c.freeKeycode(func(b *borrowed) bool { return need[b.sym] })
 		if !ok {
-			missing = missing[:i]
 			break
 		}
 		if err := c.remap(ctx, kc, ks); err != nil {
 			return err
 		}
+		changed = true
 	}
-	if len(missing) == 0 {
+	if !changed {
 		return nil
 	}
 	return c.keymapSettle(ctx)
+}
+
+// keysyms yields the keysym of each character of text.
+func keysyms(text string) iter.Seq[xproto.Keysym] {
+	return func(yield func(xproto.Keysym) bool) {
+		for _, r := range text {
+			if !yield(runeKeysym(r)) {
+				return
+			}
+		}
+	}
 }
 
 // freeKeycode picks a keycode to borrow: a spare one, else the borrowed one
@@ -211,18 +234,25 @@ func (c *Conn) freeKeycode(keep func(*borrowed) bool) (xproto.Keycode, bool) {
 	return best, found
 }
 
-// remap makes keycode kc carry ks. Key events sent in the last remapSettle
-// may not have been read by every client yet: they are given that time
-// first, so none is translated with the new mapping.
+// quiet returns once the key events sent in the last remapSettle have had
+// that time to be read by every client, so none is translated with a
+// keymap changed after it was sent.
+func (c *Conn) quiet(ctx context.Context) error {
+	wait := remapSettle - time.Since(c.kb.lastKey)
+	if wait <= 0 {
+		return nil
+	}
+	if err := c.sync(ctx); err != nil {
+		return err
+	}
+	return sandbox.Sleep(ctx, wait)
+}
+
+// remap makes keycode kc carry ks, once the keys sent before are quiet.
 func (c *Conn) remap(ctx context.Context, kc xproto.Keycode, ks xproto.Keysym) error {
 	kb := &c.kb
-	if wait := remapSettle - time.Since(kb.lastKey); wait > 0 {
-		if err := c.sync(ctx); err != nil {
-			return err
-		}
-		if err := sandbox.Sleep(ctx, wait); err != nil {
-			return err
-		}
+	if err := c.quiet(ctx); err != nil {
+		return err
 	}
 	if b := kb.borrowed[kc]; b != nil {
 		delete(kb.index, b.sym)
@@ -249,15 +279,13 @@ func (c *Conn) restoreKeymap() {
 	if len(kb.borrowed) == 0 {
 		return
 	}
-	if wait := remapSettle - time.Since(kb.lastKey); wait > 0 {
-		time.Sleep(wait)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.quiet(ctx)
 	for kc := range kb.borrowed {
 		xproto.ChangeKeyboardMapping(c.xc, 1, kc, 2, []xproto.Keysym{0, 0})
 		delete(kb.borrowed, kc)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	_ = c.sync(ctx)
 }
 
@@ -332,7 +360,7 @@ func (c *Conn) resolveKeys(ctx context.Context, names []string, field string) ([
 			hasShift = true
 		}
 	}
-	if err := c.premap(ctx, syms); err != nil {
+	if err := c.premap(ctx, slices.Values(syms)); err != nil {
 		return nil, err
 	}
 	locs := make([]keyLoc, 0, len(syms)+1)

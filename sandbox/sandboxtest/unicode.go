@@ -70,10 +70,16 @@ func (s *suite) unicodeInApps(t *testing.T, m *sandbox.Manager, res sandbox.Reso
 		_, err := sb.Instance().Launch(ctxT(t), "chromium", "file://"+sandbox.DefaultWorkdir+"/uni.html")
 		require.NoError(t, err)
 		win := window(t, sb, "chromium", "uni-ready")
-		title := func() string {
-			title, err := sb.Instance().Desktop().WindowTitle(ctxT(t), win)
-			require.NoError(t, err)
-			return title
+		// titled checks the page title the script set: "uni:" and what the
+		// text area holds, dots first.
+		titled := func(want string) func() error {
+			return func() error {
+				title, err := sb.Instance().Desktop().WindowTitle(ctxT(t), win)
+				if typed, ok := strings.CutPrefix(title, "uni:"); err == nil && (!ok || !strings.HasPrefix(strings.TrimLeft(typed, "."), want)) {
+					err = fmt.Errorf("title is %q", title)
+				}
+				return err
+			}
 		}
 		// Ready by the page's word is not always ready for keys: once the
 		// first keys after start-up went nowhere while the rest arrived.
@@ -81,19 +87,10 @@ func (s *suite) unicodeInApps(t *testing.T, m *sandbox.Manager, res sandbox.Reso
 		// tests the input path, not the browser's start-up.
 		eventually(t, 30*time.Second, "a key reaching the text area", func() error {
 			typeInto(t, sb, ".")
-			if tt := title(); !strings.HasPrefix(tt, "uni:.") {
-				return fmt.Errorf("title is %q", tt)
-			}
-			return nil
+			return titled("")()
 		})
 		typeInto(t, sb, unicodeText)
-		eventually(t, 30*time.Second, "the page title the script set", func() error {
-			tt := title()
-			if typed := strings.TrimLeft(strings.TrimPrefix(tt, "uni:"), "."); !strings.HasPrefix(typed, unicodeText) {
-				return fmt.Errorf("title is %q", tt)
-			}
-			return nil
-		})
+		eventually(t, 30*time.Second, "the page title the script set", titled(unicodeText))
 	})
 }
 
